@@ -1,0 +1,28 @@
+"""Inputs and outputs of the activities: shared by the workflow (which must not import the
+activity implementations and their database libraries) and the activities themselves."""
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.events import Event
+
+
+class StampedEvent(BaseModel):
+    """A domain event with the id the workflow made for it (`workflow.uuid4()`), so a retried
+    append recognises events it already stored."""
+
+    model_config = ConfigDict(frozen=True)
+    event_id: str
+    event: Event
+
+
+class AppendRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    stream_id: str
+    expected_version: int
+    events: list[StampedEvent]
+
+
+class AppendOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    version: int
+    written: int

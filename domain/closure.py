@@ -1,0 +1,78 @@
+"""The closure record: what auditors read years later, built from the complaint's whole stream.
+
+It holds the timeline (who did what, when), every deadline met or breached, the escalations,
+the resolution and the customer's satisfaction. The customer's personal data stays out of it:
+it lives only in the event log's personal part, where it can be erased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from domain import events as ev
+from domain.state import fold
+
+_NARRATIVE = {  # the text an event carries, for the timeline
+    "FirstResponseGiven": "message",
+    "InitialSolutionGiven": "solution",
+    "InformationRequested": "question",
+    "CustomerReplied": "message",
+    "ComplaintResolved": "resolution",
+    "ComplaintReopened": "reason",
+    "ComplaintReclassified": "reason",
+    "NoteAdded": "text",
+}
+
+
+def _timeline_entry(event: ev.Event) -> dict[str, Any]:
+    entry: dict[str, Any] = {"at": event.at.isoformat(), "event": event.type}
+    if by := getattr(event, "by", None):
+        entry["by"] = by
+    if field := _NARRATIVE.get(event.type):
+        entry["text"] = getattr(event, field)
+    return entry
+
+
+def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
+    state = fold(events)
+    registered = next(e for e in events if isinstance(e, ev.ComplaintRegistered))
+    resolutions = [e for e in events if isinstance(e, ev.ComplaintResolved)]
+    feedback = [e for e in events if isinstance(e, ev.FeedbackRecorded)]
+    closed = [e for e in events if isinstance(e, ev.ComplaintClosed)]
+    return {
+        "complaint_id": state.complaint_id,
+        "channel": state.channel.value,
+        "subject": registered.subject,
+        "category": state.category.value,
+        "tier": state.tier,
+        "classified_by_rule": state.classified_by_rule,
+        "team": state.team,
+        "assignee": state.assignee,
+        "received_at": state.received_at.isoformat(),
+        "registered_at": state.registered_at.isoformat(),
+        "closed_at": closed[-1].at.isoformat() if closed else None,
+        "closed_because": closed[-1].reason if closed else None,
+        "rounds": state.round,
+        "resolution": resolutions[-1].resolution if resolutions else None,
+        "satisfaction": (
+            {"rating": feedback[-1].rating, "comment": feedback[-1].comment} if feedback else None
+        ),
+        "deadlines": [d.model_dump(mode="json") for d in state.deadlines],
+        "breaches": sum(1 for e in events if isinstance(e, ev.DeadlineBreached)),
+        "escalations": [
+            {"at": e.at.isoformat(), "level": e.level, "to": e.to_role, "reason": e.reason}
+            for e in events
+            if isinstance(e, ev.ComplaintEscalated)
+        ],
+        "pauses": [p.model_dump(mode="json") for p in state.pauses],
+        "notifications": [
+            {"key": e.key, "kind": e.kind, "recipient": e.recipient, "at": e.at.isoformat()}
+            for e in events
+            if isinstance(e, ev.NotificationRequested)
+        ],
+        "timeline": [
+            _timeline_entry(e) for e in events if not isinstance(e, ev.NotificationRequested)
+        ],
+        "event_count": len(events),
+    }

@@ -1,0 +1,156 @@
+"""Commands: what people (and the passing of time) ask of a complaint.
+
+Field rules (lengths, ranges) live here, so intake, the API and the workflow's update validators
+all refuse the same malformed input with the same message naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.events import CustomerDetails
+from domain.vocabulary import Category, Channel
+
+SUBJECT_MAX = 200
+TEXT_MAX = 10_000  # far below Temporal's 2 MB payload limit, even with a long history
+NAME_MAX = 200
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    verb: ClassVar[str]  # how error messages name the command
+
+
+class Register(_Command):
+    verb = "register"
+    complaint_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    channel: Channel
+    subject: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUBJECT_MAX)
+    ]
+    description: Text
+    urgent: bool = False
+    external_ref: Annotated[str, StringConstraints(max_length=200)] | None = None
+    received_at: datetime | None = None  # when the message reached us, if before registration
+    customer: CustomerDetails
+
+
+class Respond(_Command):
+    verb = "respond"
+    action: Literal["respond"] = "respond"
+    by: Actor
+    message: Text
+
+
+class GiveInitialSolution(_Command):
+    verb = "give an initial solution"
+    action: Literal["initial-solution"] = "initial-solution"
+    by: Actor
+    solution: Text
+
+
+class RequestInfo(_Command):
+    verb = "request information"
+    action: Literal["request-info"] = "request-info"
+    by: Actor
+    question: Text
+
+
+class RecordCustomerReply(_Command):
+    verb = "record the customer's reply"
+    action: Literal["customer-reply"] = "customer-reply"
+    message: Text
+
+
+class Resolve(_Command):
+    verb = "resolve"
+    action: Literal["resolve"] = "resolve"
+    by: Actor
+    resolution: Text
+
+
+class RecordFeedback(_Command):
+    verb = "record feedback"
+    action: Literal["feedback"] = "feedback"
+    rating: int = Field(ge=1, le=5)
+    comment: Annotated[str, StringConstraints(max_length=TEXT_MAX)] = ""
+
+
+class Reopen(_Command):
+    verb = "reopen"
+    action: Literal["reopen"] = "reopen"
+    reason: Text
+
+
+class Reassign(_Command):
+    verb = "reassign"
+    action: Literal["reassign"] = "reassign"
+    by: Actor
+    assignee: Actor
+    team: str | None = None  # None: stay with the current team
+
+
+class Reclassify(_Command):
+    verb = "reclassify"
+    action: Literal["reclassify"] = "reclassify"
+    by: Actor
+    tier: int = Field(ge=1, le=3)
+    category: Category | None = None  # None: keep the current category
+    reason: Text
+
+
+class AddNote(_Command):
+    verb = "add a note"
+    action: Literal["note"] = "note"
+    by: Actor
+    text: Text
+
+
+class Tick(_Command):
+    """Time has passed: decide whatever the clock owes (breaches, escalations, closing)."""
+
+    verb = "advance time"
+
+
+Action = Annotated[
+    Respond
+    | GiveInitialSolution
+    | RequestInfo
+    | RecordCustomerReply
+    | Resolve
+    | RecordFeedback
+    | Reopen
+    | Reassign
+    | Reclassify
+    | AddNote,
+    Field(discriminator="action"),
+]
+
+
+class ActionRequest(BaseModel):
+    """One agent or supervisor action, as the workflow's `act` update receives it."""
+
+    model_config = ConfigDict(frozen=True)
+    action: Action
+
+
+Command = (
+    Register
+    | Respond
+    | GiveInitialSolution
+    | RequestInfo
+    | RecordCustomerReply
+    | Resolve
+    | RecordFeedback
+    | Reopen
+    | Reassign
+    | Reclassify
+    | AddNote
+    | Tick
+)

@@ -1,0 +1,301 @@
+"""decide(state, command, now, policy) -> the new events, or a DomainError naming what was refused.
+
+Time comes first: before any command, whatever the clock already owes (a breach, an escalation,
+closing) is decided, so an answer given one minute late is recorded as a breach and then a late
+answer, never as an answer in time. After the command the clock is consulted again, because a
+reclassification can make a deadline already due.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+
+from domain import commands as c
+from domain import events as ev
+from domain import sla
+from domain.classify import classify
+from domain.policy import Policy
+from domain.state import ComplaintState, evolve
+from domain.vocabulary import DeadlineKind, Status, kinds_met_by
+
+
+class DomainError(Exception):
+    """A command the complaint's state forbids; the message says which and why."""
+
+
+class _Decision:
+    """Collects new events and keeps the state they lead to, so each step sees the last."""
+
+    def __init__(self, state: ComplaintState, now: datetime, policy: Policy) -> None:
+        self.state, self.now, self.policy = state, now, policy
+        self.events: list[ev.Event] = []
+
+    def emit(self, *events: ev.Event) -> None:
+        for event in events:
+            self.state = evolve(self.state, event)
+            self.events.append(event)
+
+    def notify(self, kind: str, recipient: str, step: str, **details: object) -> None:
+        s = self.state
+        self.emit(
+            ev.NotificationRequested(
+                at=self.now,
+                key=f"{s.complaint_id}:{kind}:{step}:{recipient}",
+                kind=kind,
+                recipient=recipient,
+                details={
+                    "complaint_id": s.complaint_id,
+                    "tier": s.tier,
+                    "team": s.team,
+                    "assignee": s.assignee,
+                    **details,
+                },
+            )
+        )
+
+
+def decide(
+    state: ComplaintState, command: c.Command, now: datetime, policy: Policy
+) -> list[ev.Event]:
+    return _run(state, command, now, policy).events
+
+
+def decide_with_state(
+    state: ComplaintState, command: c.Command, now: datetime, policy: Policy
+) -> tuple[list[ev.Event], ComplaintState]:
+    """The new events and the state they lead to (saves the caller folding them again)."""
+    d = _run(state, command, now, policy)
+    return d.events, d.state
+
+
+def _run(state: ComplaintState, command: c.Command, now: datetime, policy: Policy) -> _Decision:
+    d = _Decision(state, now, policy)
+    if isinstance(command, c.Register):
+        _register(d, command)
+    else:
+        if state.status is None:
+            raise DomainError(f"cannot {command.verb}: the complaint is not registered")
+        if state.status is Status.ARCHIVED:
+            raise DomainError(f"cannot {command.verb}: complaint {state.complaint_id} is archived")
+        _tick(d)
+        _HANDLERS[type(command)](d, command)
+    _tick(d)
+    return d
+
+
+# --- the clock -------------------------------------------------------------------------------
+
+
+def _tick(d: _Decision) -> None:
+    s, now, policy = d.state, d.now, d.policy
+    if s.status is Status.OPEN:
+        for dl in sorted(s.current_deadlines(), key=lambda x: x.due_at):
+            if dl.pending and dl.due_at <= now:
+                d.emit(ev.DeadlineBreached(at=now, round=s.round, kind=dl.kind, due_at=dl.due_at))
+                _escalate(d, reason=dl.kind, step=f"r{s.round}-{dl.kind}")
+    if (at := sla.re_escalation_at(d.state, policy)) and at <= now:
+        _escalate(d, reason="still_unanswered", step=f"L{d.state.escalation_level + 1}")
+    if (at := sla.auto_close_at(d.state, policy)) and at <= now:
+        d.emit(ev.ComplaintClosed(at=now, reason="no_answer"))
+    if (at := sla.archive_at(d.state, policy)) and at <= now:
+        d.emit(ev.ComplaintArchived(at=now))
+
+
+def _escalate(d: _Decision, reason: str, step: str) -> None:
+    """One level up the chain (unless at its top), and tell whoever now holds it."""
+    s = d.state
+    level = min(s.escalation_level + 1, sla.max_level(d.policy, s.tier))
+    if level > s.escalation_level:
+        d.emit(
+            ev.ComplaintEscalated(
+                at=d.now, level=level, to_role=sla.role_at(d.policy, s.tier, level), reason=reason
+            )
+        )
+    role = sla.role_at(d.policy, s.tier, level)
+    d.notify("escalation", role, step, reason=reason, level=level)
+
+
+def _meet(d: _Decision, kind: DeadlineKind) -> None:
+    for k in kinds_met_by(kind):
+        dl = d.state.deadline(k)
+        if dl is not None and dl.met_at is None:
+            d.emit(ev.DeadlineMet(at=d.now, round=d.state.round, kind=k, due_at=dl.due_at))
+
+
+def _schedule(d: _Decision, reason: str, skip: tuple[DeadlineKind, ...] = ()) -> None:
+    s = d.state
+    plan = sla.schedule(d.policy, s.tier, s.round_started_at, s.round_pauses())
+    if plan is not None:  # None while paused: the reply will schedule
+        wanted = [x for x in plan if x.kind not in skip]
+        d.emit(ev.DeadlinesScheduled(at=d.now, round=s.round, reason=reason, deadlines=wanted))
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _require(d: _Decision, command: c.Command, *allowed: Status, why: str = "") -> None:
+    s = d.state
+    if s.status not in allowed:
+        detail = f" ({why})" if why else ""
+        raise DomainError(
+            f"cannot {command.verb}: complaint {s.complaint_id} is {s.status.value}{detail}"
+        )
+
+
+def _register(d: _Decision, cmd: c.Register) -> None:
+    if d.state.status is not None:
+        raise DomainError(f"cannot register: complaint {cmd.complaint_id} is already registered")
+    received = cmd.received_at or d.now
+    if received > d.now:
+        raise DomainError("cannot register: received_at is in the future")
+    verdict = classify(
+        d.policy.classification, cmd.channel, cmd.subject, cmd.description, cmd.urgent
+    )
+    team = d.policy.team_for(verdict.category)
+    members = d.policy.teams[team].members
+    # A stable pick from the id: deterministic for replay, spread evenly across the team.
+    assignee = members[zlib.crc32(cmd.complaint_id.encode()) % len(members)]
+    d.emit(
+        ev.ComplaintRegistered(
+            at=d.now,
+            complaint_id=cmd.complaint_id,
+            channel=cmd.channel,
+            subject=cmd.subject,
+            description=cmd.description,
+            urgent=cmd.urgent,
+            external_ref=cmd.external_ref,
+            received_at=received,
+            customer=cmd.customer,
+        ),
+        ev.ComplaintClassified(
+            at=d.now,
+            category=verdict.category,
+            tier=verdict.tier,
+            rule=verdict.rule,
+            urgent_raised=verdict.urgent_raised,
+        ),
+        ev.ComplaintAssigned(at=d.now, team=team, assignee=assignee),
+    )
+    _schedule(d, "registered")
+    # Registration tells the customer it was received: that is the acknowledgement. It is in
+    # time unless the message reached us long before it was registered (a backdated phone or
+    # e-mail intake); then the breach is recorded first and the acknowledgement is a late one.
+    ack = d.state.deadline(DeadlineKind.ACKNOWLEDGE)
+    if ack is not None and d.now <= ack.due_at:
+        _meet(d, DeadlineKind.ACKNOWLEDGE)
+    _tick(d)
+    _meet(d, DeadlineKind.ACKNOWLEDGE)
+    d.notify("acknowledgement", "customer", "r1")
+    d.notify("assignment", "assignee", "r1")
+
+
+def _respond(d: _Decision, cmd: c.Respond) -> None:
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
+    d.emit(ev.FirstResponseGiven(at=d.now, by=cmd.by, message=cmd.message))
+    _meet(d, DeadlineKind.FIRST_RESPONSE)
+
+
+def _initial_solution(d: _Decision, cmd: c.GiveInitialSolution) -> None:
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
+    d.emit(ev.InitialSolutionGiven(at=d.now, by=cmd.by, solution=cmd.solution))
+    _meet(d, DeadlineKind.INITIAL_SOLUTION)
+
+
+def _request_info(d: _Decision, cmd: c.RequestInfo) -> None:
+    _require(d, cmd, Status.OPEN)
+    d.emit(ev.InformationRequested(at=d.now, by=cmd.by, question=cmd.question))
+    d.notify("information_request", "customer", f"p{len(d.state.pauses)}")
+
+
+def _customer_reply(d: _Decision, cmd: c.RecordCustomerReply) -> None:
+    _require(d, cmd, Status.WAITING_ON_CUSTOMER, why="no information was requested")
+    d.emit(ev.CustomerReplied(at=d.now, message=cmd.message))
+    _schedule(d, "resumed")
+
+
+def _resolve(d: _Decision, cmd: c.Resolve) -> None:
+    _require(
+        d,
+        cmd,
+        Status.OPEN,
+        why="record the customer's reply first"
+        if d.state.status is Status.WAITING_ON_CUSTOMER
+        else "",
+    )
+    d.emit(ev.ComplaintResolved(at=d.now, by=cmd.by, resolution=cmd.resolution))
+    _meet(d, DeadlineKind.RESOLUTION)
+    d.notify("resolution", "customer", f"r{d.state.round}")
+
+
+def _feedback(d: _Decision, cmd: c.RecordFeedback) -> None:
+    _require(d, cmd, Status.RESOLVED, Status.CLOSED)
+    if d.state.rating is not None:
+        raise DomainError(
+            f"cannot record feedback: complaint {d.state.complaint_id} was "
+            f"already rated {d.state.rating}"
+        )
+    d.emit(ev.FeedbackRecorded(at=d.now, rating=cmd.rating, comment=cmd.comment))
+    if d.state.status is Status.RESOLVED:
+        d.emit(ev.ComplaintClosed(at=d.now, reason="feedback"))
+
+
+def _reopen(d: _Decision, cmd: c.Reopen) -> None:
+    _require(d, cmd, Status.RESOLVED, Status.CLOSED)
+    s = d.state
+    if d.now >= sla.reopen_deadline(s, d.policy):
+        raise DomainError(
+            f"cannot reopen: the reopen window of complaint {s.complaint_id} "
+            f"ended at {sla.reopen_deadline(s, d.policy).isoformat()}"
+        )
+    d.emit(ev.ComplaintReopened(at=d.now, round=s.round + 1, reason=cmd.reason))
+    # The complaint was registered and acknowledged long ago; the rest starts again.
+    _schedule(d, "reopened", skip=(DeadlineKind.ACKNOWLEDGE,))
+    d.notify("reopened", "assignee", f"r{d.state.round}")
+
+
+def _reassign(d: _Decision, cmd: c.Reassign) -> None:
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.RESOLVED)
+    team = cmd.team or d.state.team
+    if team not in d.policy.teams:
+        raise DomainError(f"cannot reassign: team {team!r} is not defined in the policy")
+    if (team, cmd.assignee) == (d.state.team, d.state.assignee):
+        raise DomainError(f"cannot reassign: {cmd.assignee} already holds this complaint")
+    d.emit(ev.ComplaintReassigned(at=d.now, by=cmd.by, team=team, assignee=cmd.assignee))
+    d.notify("assignment", "assignee", f"v{d.state.version}")
+
+
+def _reclassify(d: _Decision, cmd: c.Reclassify) -> None:
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
+    s = d.state
+    category = cmd.category or s.category
+    if (cmd.tier, category) == (s.tier, s.category):
+        raise DomainError(
+            f"cannot reclassify: complaint {s.complaint_id} is already tier "
+            f"{s.tier}, {category.value}"
+        )
+    d.emit(
+        ev.ComplaintReclassified(
+            at=d.now, by=cmd.by, category=category, tier=cmd.tier, reason=cmd.reason
+        )
+    )
+    _schedule(d, "reclassified")
+
+
+def _note(d: _Decision, cmd: c.AddNote) -> None:
+    d.emit(ev.NoteAdded(at=d.now, by=cmd.by, text=cmd.text))
+
+
+_HANDLERS = {
+    c.Respond: _respond,
+    c.GiveInitialSolution: _initial_solution,
+    c.RequestInfo: _request_info,
+    c.RecordCustomerReply: _customer_reply,
+    c.Resolve: _resolve,
+    c.RecordFeedback: _feedback,
+    c.Reopen: _reopen,
+    c.Reassign: _reassign,
+    c.Reclassify: _reclassify,
+    c.AddNote: _note,
+    c.Tick: lambda d, cmd: None,
+}

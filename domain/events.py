@@ -1,0 +1,214 @@
+"""Domain events: each complaint's truth is its stream of these.
+
+Names are in the past tense and never change meaning once shipped: add a new event type instead.
+The customer's personal data lives only in the `customer` field, which the store keeps apart
+(`split_personal`) so it can be encrypted per customer and erased without touching the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.vocabulary import Category, Channel, DeadlineKind
+
+PERSONAL_FIELD = "customer"
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    at: datetime
+
+
+class CustomerDetails(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    locale: str = "en"
+
+
+class ComplaintRegistered(_Fact):
+    type: Literal["ComplaintRegistered"] = "ComplaintRegistered"
+    complaint_id: str
+    channel: Channel
+    subject: str
+    description: str
+    urgent: bool
+    external_ref: str | None = None
+    received_at: datetime
+    customer: CustomerDetails
+
+
+class ComplaintClassified(_Fact):
+    type: Literal["ComplaintClassified"] = "ComplaintClassified"
+    category: Category
+    tier: int
+    rule: str
+    urgent_raised: bool
+
+
+class ComplaintAssigned(_Fact):
+    type: Literal["ComplaintAssigned"] = "ComplaintAssigned"
+    team: str
+    assignee: str
+
+
+class ScheduledDeadline(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: DeadlineKind
+    due_at: datetime
+
+
+class DeadlinesScheduled(_Fact):
+    """The due times of the round's open deadlines; replaces any earlier schedule of them."""
+
+    type: Literal["DeadlinesScheduled"] = "DeadlinesScheduled"
+    round: int
+    reason: Literal["registered", "resumed", "reclassified", "reopened"]
+    deadlines: list[ScheduledDeadline]
+
+
+class DeadlineMet(_Fact):
+    type: Literal["DeadlineMet"] = "DeadlineMet"
+    round: int
+    kind: DeadlineKind
+    due_at: datetime
+
+
+class DeadlineBreached(_Fact):
+    type: Literal["DeadlineBreached"] = "DeadlineBreached"
+    round: int
+    kind: DeadlineKind
+    due_at: datetime
+
+
+class ComplaintEscalated(_Fact):
+    type: Literal["ComplaintEscalated"] = "ComplaintEscalated"
+    level: int
+    to_role: str
+    reason: str  # the breached deadline kind, or "still_unanswered" for a repeat escalation
+
+
+class NotificationRequested(_Fact):
+    """A message to send exactly once; `key` is unique per complaint, kind, step and recipient."""
+
+    type: Literal["NotificationRequested"] = "NotificationRequested"
+    key: str
+    kind: str
+    recipient: str  # a role: customer, assignee, team_lead, supervisor, duty_manager, ...
+    details: dict[str, Any]  # never personal data
+
+
+class FirstResponseGiven(_Fact):
+    type: Literal["FirstResponseGiven"] = "FirstResponseGiven"
+    by: str
+    message: str
+
+
+class InitialSolutionGiven(_Fact):
+    type: Literal["InitialSolutionGiven"] = "InitialSolutionGiven"
+    by: str
+    solution: str
+
+
+class InformationRequested(_Fact):
+    type: Literal["InformationRequested"] = "InformationRequested"
+    by: str
+    question: str
+
+
+class CustomerReplied(_Fact):
+    type: Literal["CustomerReplied"] = "CustomerReplied"
+    message: str
+
+
+class ComplaintResolved(_Fact):
+    type: Literal["ComplaintResolved"] = "ComplaintResolved"
+    by: str
+    resolution: str
+
+
+class FeedbackRecorded(_Fact):
+    type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
+    rating: int
+    comment: str = ""
+
+
+class ComplaintReopened(_Fact):
+    type: Literal["ComplaintReopened"] = "ComplaintReopened"
+    round: int
+    reason: str
+
+
+class ComplaintReclassified(_Fact):
+    type: Literal["ComplaintReclassified"] = "ComplaintReclassified"
+    by: str
+    category: Category
+    tier: int
+    reason: str
+
+
+class ComplaintReassigned(_Fact):
+    type: Literal["ComplaintReassigned"] = "ComplaintReassigned"
+    by: str
+    team: str
+    assignee: str
+
+
+class NoteAdded(_Fact):
+    type: Literal["NoteAdded"] = "NoteAdded"
+    by: str
+    text: str
+
+
+class ComplaintClosed(_Fact):
+    type: Literal["ComplaintClosed"] = "ComplaintClosed"
+    reason: Literal["feedback", "no_answer"]
+
+
+class ComplaintArchived(_Fact):
+    type: Literal["ComplaintArchived"] = "ComplaintArchived"
+
+
+Event = Annotated[
+    ComplaintRegistered
+    | ComplaintClassified
+    | ComplaintAssigned
+    | DeadlinesScheduled
+    | DeadlineMet
+    | DeadlineBreached
+    | ComplaintEscalated
+    | NotificationRequested
+    | FirstResponseGiven
+    | InitialSolutionGiven
+    | InformationRequested
+    | CustomerReplied
+    | ComplaintResolved
+    | FeedbackRecorded
+    | ComplaintReopened
+    | ComplaintReclassified
+    | ComplaintReassigned
+    | NoteAdded
+    | ComplaintClosed
+    | ComplaintArchived,
+    Field(discriminator="type"),
+]
+
+_EVENT = TypeAdapter(Event)
+
+
+def split_personal(event: Event) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(data, personal): the event as JSON with the customer's personal data taken out."""
+    data = event.model_dump(mode="json")
+    personal = data.pop(PERSONAL_FIELD, None)
+    return data, personal
+
+
+def join_personal(data: dict[str, Any], personal: dict[str, Any] | None) -> Event:
+    """The inverse of `split_personal`."""
+    whole = dict(data) if personal is None else {**data, PERSONAL_FIELD: personal}
+    return _EVENT.validate_python(whole)

@@ -1,0 +1,218 @@
+"""The SLA policy: tiers, deadlines, business calendar, escalation, classification, routing.
+
+Operators edit it as a TOML file; `parse_policy` validates it and names the key and the rule of
+every mistake. A complaint keeps the policy it was registered under (it travels in the workflow's
+input), so editing the file never changes the deadlines of a complaint already running.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.calendar import BusinessCalendar, Clock, RoundTheClock
+from domain.vocabulary import Category, Channel, DeadlineKind
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIERS = (1, 2, 3)
+
+
+def _check_duration(text: str) -> str:
+    if not text or not _DURATION.match(text):
+        raise ValueError("must be a duration like 30m, 2h, 3d or 1h30m (units d, h, m, s)")
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return name
+
+
+def duration_parts(text: str) -> tuple[int, timedelta]:
+    """(whole days, the rest): days are kept apart because their length depends on the clock."""
+    days, hours, minutes, seconds = (int(g or 0) for g in _DURATION.match(text).groups())
+    return days, timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def round_the_clock_span(text: str) -> timedelta:
+    days, rest = duration_parts(text)
+    return timedelta(days=days) + rest
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessHours(_Strict):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    open: time
+    close: time
+    after_hours_first_reply_by: time = time(9, 30)
+    # Which deadlines the after-hours rule caps: "a message received outside business hours gets
+    # a first reply by 09:30 on the next working day".
+    after_hours_applies_to: list[DeadlineKind] = [
+        DeadlineKind.ACKNOWLEDGE,
+        DeadlineKind.FIRST_RESPONSE,
+    ]
+    holidays: list[date] = []
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> BusinessHours:
+        if self.open >= self.close:
+            raise ValueError("open must be earlier than close")
+        return self
+
+
+class TierPolicy(_Strict):
+    clock: Literal["24x7", "business"]
+    deadlines: dict[DeadlineKind, Duration] = Field(min_length=1)
+    escalation_chain: list[Annotated[str, Field(min_length=1)]] = Field(min_length=2)
+    re_escalate_every: Duration
+
+    @field_validator("re_escalate_every")
+    @classmethod
+    def _positive(cls, text: str) -> str:
+        if round_the_clock_span(text) <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return text
+
+
+class ClassificationRule(_Strict):
+    name: str = Field(min_length=1)
+    any_words: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    channels: list[Channel] = []  # empty: any channel
+    category: Category
+    tier: Literal[1, 2, 3]
+
+
+class Classification(_Strict):
+    default_category: Category = Category.OTHER
+    default_tier: Literal[1, 2, 3] = 1
+    # The customer's urgent flag raises the tier by this many steps (capped at 3).
+    urgent_raises_tier_by: int = Field(default=1, ge=0, le=2)
+    rules: list[ClassificationRule] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[ClassificationRule]) -> list[ClassificationRule]:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(dupes)}")
+        return rules
+
+
+class Team(_Strict):
+    members: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+
+
+class Routing(_Strict):
+    default_team: str
+    categories: dict[Category, str] = {}
+
+
+class Policy(_Strict):
+    timezone: Annotated[str, AfterValidator(_check_zone)]
+    confirmation_window: Duration = "3d"
+    reopen_window: Duration = "7d"
+    business_hours: BusinessHours
+    tiers: dict[Literal["1", "2", "3"], TierPolicy]
+    classification: Classification = Classification()
+    routing: Routing
+    teams: dict[str, Team] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        missing = [t for t in ("1", "2", "3") if t not in self.tiers]
+        if missing:
+            raise ValueError(f"tiers: every tier 1, 2 and 3 must be defined; missing {missing}")
+        routed = {"routing.default_team": self.routing.default_team} | {
+            f"routing.categories.{c}": team for c, team in self.routing.categories.items()
+        }
+        for key, team in routed.items():
+            if team not in self.teams:
+                raise ValueError(f"{key}: team {team!r} is not defined under [teams]")
+        if self.reopen_window_span() < self.confirmation_window_span():
+            raise ValueError("reopen_window must not be shorter than confirmation_window")
+        return self
+
+    # --- derived views, so every rule about units lives here ---
+
+    def tier(self, tier: int) -> TierPolicy:
+        return self.tiers[str(tier)]  # type: ignore[index]
+
+    def calendar(self) -> BusinessCalendar:
+        hours = self.business_hours
+        return BusinessCalendar(
+            timezone=self.timezone,
+            working_days=frozenset(_WEEKDAYS.index(d) for d in hours.days),
+            opens=hours.open,
+            closes=hours.close,
+            holidays=frozenset(hours.holidays),
+        )
+
+    def clock(self, tier: int) -> Clock:
+        return self.calendar() if self.tier(tier).clock == "business" else RoundTheClock()
+
+    def budget(self, tier: int, kind: DeadlineKind) -> timedelta:
+        """A deadline's budget in its tier's clock (on business hours a day is a working day)."""
+        days, rest = duration_parts(self.tier(tier).deadlines[kind])
+        day = (
+            self.calendar().working_day_length()
+            if self.tier(tier).clock == "business"
+            else timedelta(days=1)
+        )
+        return days * day + rest
+
+    def re_escalate_every(self, tier: int) -> timedelta:
+        return round_the_clock_span(self.tier(tier).re_escalate_every)
+
+    def confirmation_window_span(self) -> timedelta:
+        return round_the_clock_span(self.confirmation_window)
+
+    def reopen_window_span(self) -> timedelta:
+        return round_the_clock_span(self.reopen_window)
+
+    def team_for(self, category: Category) -> str:
+        return self.routing.categories.get(category, self.routing.default_team)
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names every bad key and its rule."""
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise PolicyError(f"{source} is not a valid policy:\n" + "\n".join(problems)) from None

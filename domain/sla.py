@@ -1,0 +1,87 @@
+"""SLA arithmetic: when each deadline of a round falls due, and when time-driven steps are owed.
+
+Every due time is computed from the round's start (reception, or the reopen) with the round's
+pauses left out, so a reclassification or a resumed pause simply recomputes from the time
+already spent: one formula for all of them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.calendar import BusinessCalendar, due_at
+from domain.events import ScheduledDeadline
+from domain.policy import Policy
+from domain.state import ComplaintState
+from domain.vocabulary import DEADLINE_ORDER, Status
+
+
+def schedule(
+    policy: Policy, tier: int, start: datetime, pauses: list[tuple[datetime, datetime | None]]
+) -> list[ScheduledDeadline] | None:
+    """Due times of the tier's deadlines for a round started at `start`; None while paused."""
+    clock = policy.clock(tier)
+    deadlines = policy.tier(tier).deadlines
+    capped_kinds = policy.business_hours.after_hours_applies_to
+    cap = None
+    if isinstance(clock, BusinessCalendar):
+        reply_by = clock.first_reply_by(start, policy.business_hours.after_hours_first_reply_by)
+        # As a budget (business time from reception to 09:30), so pauses push it back too.
+        cap = clock.elapsed(start, reply_by) if reply_by else None
+    out = []
+    for kind in (k for k in DEADLINE_ORDER if k in deadlines):
+        budget = policy.budget(tier, kind)
+        if cap is not None and kind in capped_kinds:
+            budget = min(budget, cap)
+        due = due_at(clock, start, budget, pauses)
+        if due is None:
+            return None
+        out.append(ScheduledDeadline(kind=kind, due_at=due))
+    return out
+
+
+def max_level(policy: Policy, tier: int) -> int:
+    return len(policy.tier(tier).escalation_chain) - 1
+
+
+def role_at(policy: Policy, tier: int, level: int) -> str:
+    chain = policy.tier(tier).escalation_chain
+    return chain[min(level, len(chain) - 1)]
+
+
+def re_escalation_at(state: ComplaintState, policy: Policy) -> datetime | None:
+    """When the chain climbs again: a breached deadline still unanswered, and room to climb."""
+    if state.status is not Status.OPEN or state.escalation_level >= max_level(policy, state.tier):
+        return None
+    if not any(d.overdue_unanswered for d in state.current_deadlines()):
+        return None
+    return state.last_escalated_at + policy.re_escalate_every(state.tier)
+
+
+def auto_close_at(state: ComplaintState, policy: Policy) -> datetime | None:
+    if state.status is not Status.RESOLVED:
+        return None
+    return state.resolved_at + policy.confirmation_window_span()
+
+
+def reopen_deadline(state: ComplaintState, policy: Policy) -> datetime | None:
+    """Until when the customer may reject the resolution (and the complaint stays live)."""
+    if state.status not in (Status.RESOLVED, Status.CLOSED):
+        return None
+    return state.resolved_at + policy.reopen_window_span()
+
+
+def archive_at(state: ComplaintState, policy: Policy) -> datetime | None:
+    return reopen_deadline(state, policy) if state.status is Status.CLOSED else None
+
+
+def next_alarm(state: ComplaintState, policy: Policy) -> datetime | None:
+    """The earliest moment at which `tick` would have something to decide."""
+    moments = [
+        re_escalation_at(state, policy),
+        auto_close_at(state, policy),
+        archive_at(state, policy),
+    ]
+    if state.status is Status.OPEN:
+        moments += [d.due_at for d in state.current_deadlines() if d.pending]
+    return min((m for m in moments if m is not None), default=None)

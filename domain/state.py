@@ -1,0 +1,158 @@
+"""A complaint's state: nothing but a fold of its events (`evolve`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain import events as ev
+from domain.vocabulary import Category, Channel, DeadlineKind, Status
+
+
+class DeadlineState(BaseModel):
+    round: int
+    kind: DeadlineKind
+    due_at: datetime
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.met_at is None and self.breached_at is None
+
+    @property
+    def overdue_unanswered(self) -> bool:
+        """Breached and its action still not done: what keeps escalation climbing."""
+        return self.breached_at is not None and self.met_at is None
+
+
+class Pause(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class ComplaintState(BaseModel):
+    complaint_id: str = ""
+    version: int = 0  # events in the stream so far
+    status: Status | None = None  # None: not registered yet
+    channel: Channel | None = None
+    received_at: datetime | None = None
+    registered_at: datetime | None = None
+    urgent: bool = False
+    tier: int = 0
+    category: Category | None = None
+    classified_by_rule: str = ""
+    team: str = ""
+    assignee: str = ""
+    round: int = 0  # 1 from registration; +1 on every reopen
+    round_started_at: datetime | None = None
+    deadlines: list[DeadlineState] = []
+    pauses: list[Pause] = []
+    escalation_level: int = 0
+    last_escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    rating: int | None = None
+    breached: bool = False
+
+    def current_deadlines(self) -> list[DeadlineState]:
+        return [d for d in self.deadlines if d.round == self.round]
+
+    def deadline(self, kind: DeadlineKind) -> DeadlineState | None:
+        return next((d for d in self.current_deadlines() if d.kind == kind), None)
+
+    def round_pauses(self) -> list[tuple[datetime, datetime | None]]:
+        return [
+            (p.started_at, p.ended_at)
+            for p in self.pauses
+            if p.ended_at is None or p.ended_at > self.round_started_at
+        ]
+
+
+def _schedule(state: ComplaintState, event: ev.DeadlinesScheduled) -> list[DeadlineState]:
+    settled = [d for d in state.deadlines if d.round != event.round or not d.pending]
+    settled_kinds = {d.kind for d in settled if d.round == event.round}
+    fresh = [
+        DeadlineState(round=event.round, kind=s.kind, due_at=s.due_at)
+        for s in event.deadlines
+        if s.kind not in settled_kinds
+    ]
+    return settled + fresh
+
+
+def _settle(state: ComplaintState, event: ev.DeadlineMet | ev.DeadlineBreached) -> None:
+    for d in state.deadlines:
+        if d.round == event.round and d.kind == event.kind:
+            if isinstance(event, ev.DeadlineMet):
+                d.met_at = event.at
+            else:
+                d.breached_at = event.at
+
+
+def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
+    s = state.model_copy(deep=True)
+    s.version += 1
+    match event:
+        case ev.ComplaintRegistered():
+            s.complaint_id = event.complaint_id
+            s.status = Status.OPEN
+            s.channel = event.channel
+            s.received_at = event.received_at
+            s.registered_at = event.at
+            s.urgent = event.urgent
+            s.round = 1
+            s.round_started_at = event.received_at
+        case ev.ComplaintClassified() | ev.ComplaintReclassified():
+            s.tier, s.category = event.tier, event.category
+            if isinstance(event, ev.ComplaintClassified):
+                s.classified_by_rule = event.rule
+        case ev.ComplaintAssigned() | ev.ComplaintReassigned():
+            s.team, s.assignee = event.team, event.assignee
+        case ev.DeadlinesScheduled():
+            s.deadlines = _schedule(s, event)
+        case ev.DeadlineMet():
+            _settle(s, event)
+        case ev.DeadlineBreached():
+            _settle(s, event)
+            s.breached = True
+        case ev.ComplaintEscalated():
+            s.escalation_level = event.level
+            s.last_escalated_at = event.at
+        case ev.InformationRequested():
+            s.status = Status.WAITING_ON_CUSTOMER
+            s.pauses.append(Pause(started_at=event.at))
+        case ev.CustomerReplied():
+            s.status = Status.OPEN
+            s.pauses[-1].ended_at = event.at
+        case ev.ComplaintResolved():
+            s.status = Status.RESOLVED
+            s.resolved_at = event.at
+        case ev.FeedbackRecorded():
+            s.rating = event.rating
+        case ev.ComplaintReopened():
+            s.status = Status.OPEN
+            s.round = event.round
+            s.round_started_at = event.at
+            s.resolved_at = s.closed_at = s.rating = None
+        case ev.ComplaintClosed():
+            s.status = Status.CLOSED
+            s.closed_at = event.at
+        case ev.ComplaintArchived():
+            s.status = Status.ARCHIVED
+        case (
+            ev.NotificationRequested()
+            | ev.FirstResponseGiven()
+            | ev.InitialSolutionGiven()
+            | ev.NoteAdded()
+        ):
+            pass  # recorded for the timeline; they change no decision
+    return s
+
+
+def fold(events: Iterable[ev.Event], state: ComplaintState | None = None) -> ComplaintState:
+    state = state or ComplaintState()
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,66 @@
+"""Intake: turn a submission into exactly one ComplaintWorkflow.
+
+Idempotent by construction: the complaint id is derived from the submission's idempotency key
+(or the client's own reference), the workflow id is the complaint id, and Temporal refuses a
+second workflow with the same id, even after the first has finished.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from domain.commands import Register
+from domain.policy import Policy
+from workflows.complaint import ComplaintInput, ComplaintWorkflow
+
+
+@dataclass(frozen=True)
+class Submitted:
+    complaint_id: str
+    created: bool  # False: this submission had already been made; nothing new was started
+    handle: WorkflowHandle
+
+
+def complaint_id_for(idempotency_key: str | None) -> str:
+    """A short reference number customers can quote; the same key always gives the same id."""
+    seed = idempotency_key.encode() if idempotency_key else uuid.uuid4().bytes
+    digest = hashlib.sha256(seed).digest()
+    return "C-" + base64.b32encode(digest).decode()[:12]
+
+
+def idempotency_key_of(
+    explicit_key: str | None, channel: str, external_ref: str | None
+) -> str | None:
+    if explicit_key:
+        return f"key:{explicit_key}"
+    if external_ref:  # the sender's own reference identifies a resubmission just as well
+        return f"ref:{channel}:{external_ref}"
+    return None
+
+
+async def submit(
+    client: Client,
+    task_queue: str,
+    policy: Policy,
+    registration: Register,
+) -> Submitted:
+    """Start the complaint's workflow; `registration.complaint_id` is its workflow id."""
+    cid = registration.complaint_id
+    try:
+        handle = await client.start_workflow(
+            ComplaintWorkflow.run,
+            ComplaintInput(policy=policy, registration=registration),
+            id=cid,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        return Submitted(cid, created=True, handle=handle)
+    except WorkflowAlreadyStartedError:
+        return Submitted(cid, created=False, handle=client.get_workflow_handle(cid))

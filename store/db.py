@@ -1,0 +1,88 @@
+"""Engines, sessions and schema migration for SQLite and PostgreSQL."""
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Every writer on PostgreSQL takes this transaction-scoped advisory lock first. Any constant
+# does, as long as all writers use the same one.
+WRITE_LOCK_KEY = 0x636F6D706C61696E  # "complain" in ASCII
+
+# Connection execution option asking for a deferred BEGIN on SQLite (see for_reading).
+_DEFERRED_BEGIN = "store_sqlite_deferred_begin"
+
+
+def make_engine(url: str, *, schema: str | None = None) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL; `schema` puts a PostgreSQL search_path first."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        if schema is not None:
+            raise ValueError("schema is only supported on PostgreSQL")
+        return _make_sqlite_engine(url)
+    if backend == "postgresql":
+        connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    raise ValueError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
+
+
+def _make_sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Stop the sqlite3 module from issuing its own BEGIN; _begin below does it instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers and the writer do not block each other
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes must upgrade its lock, and two
+        # threads doing that at once deadlock (SQLite fails one at once, busy_timeout or not).
+        # Taking the write lock up front makes writers queue instead.
+        deferred = connection.get_execution_options().get(_DEFERRED_BEGIN, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def for_reading(engine: Engine) -> Engine:
+    """The same engine for read-only work: on SQLite its transactions start with a plain BEGIN,
+    so under WAL they read a snapshot instead of queueing behind writers."""
+    return engine.execution_options(**{_DEFERRED_BEGIN: True})
+
+
+def take_write_lock(connection: Connection) -> None:
+    """Serialise writers until the end of the current transaction.
+
+    SQLite needs nothing here: BEGIN IMMEDIATE has already taken its single write lock.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the latest migration. Safe to repeat, also from two processes."""
+    config = Config()
+    # The option value goes through ConfigParser interpolation, where % is special.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    with engine.begin() as connection:
+        pass
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,268 @@
+"""The append-only event log, with outbox messages and closure records written alongside events."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from store.db import for_reading, take_write_lock
+from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
+from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
+
+_OUTBOX_MESSAGE_COLUMNS = (
+    OutboxRow.key,
+    OutboxRow.stream_id,
+    OutboxRow.kind,
+    OutboxRow.recipient,
+    OutboxRow.payload,
+    OutboxRow.created_at,
+)
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._reader = for_reading(engine)
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        outbox: Sequence[OutboxMessage] = (),
+        closure_record: dict[str, Any] | None = None,
+        archived_at: datetime | None = None,
+    ) -> AppendResult:
+        """Append `events` as versions expected_version+1.. in one transaction, together with the
+        outbox messages and the closure record (kept only if the stream has none yet).
+
+        Repeating an append that has already committed (same event ids) writes nothing and returns
+        written=0. Raises ConcurrencyConflict if the stream is not at `expected_version` or holds
+        only some of the events.
+        """
+        try:
+            with self._engine.begin() as connection:
+                return self.append_in(
+                    connection,
+                    stream_id,
+                    expected_version,
+                    events,
+                    outbox=outbox,
+                    closure_record=closure_record,
+                    archived_at=archived_at,
+                )
+        except IntegrityError:
+            # The unique constraints have the last word. The write lock keeps appends from
+            # overlapping, but should two ever race past the checks anyway, the loser gets the
+            # answer it would have got had it come second.
+            with self._reader.connect() as connection:
+                earlier = _earlier_outcome(
+                    connection, stream_id, expected_version, [event.event_id for event in events]
+                )
+            if earlier is None:
+                raise
+            return earlier
+
+    def append_in(
+        self,
+        connection: Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        outbox: Sequence[OutboxMessage] = (),
+        closure_record: dict[str, Any] | None = None,
+        archived_at: datetime | None = None,
+    ) -> AppendResult:
+        """append() within the caller's transaction, which the caller commits. A clash on a unique
+        constraint is raised as IntegrityError and leaves that transaction unusable."""
+        if not events:
+            raise ValueError("an append needs at least one event")
+        event_ids = [event.event_id for event in events]
+        if len(set(event_ids)) != len(event_ids):
+            raise ValueError("the events of one append must have distinct ids")
+
+        # Positions come from a sequence when a row is inserted, but PostgreSQL transactions
+        # commit in any order. A reader polling "position > checkpoint" could see position 11
+        # commit, move its checkpoint past 10, and miss 10 for ever when it commits a moment
+        # later. So every append holds one lock from before its insert until its commit: positions
+        # are handed out and become visible in the same order. (SQLite's BEGIN IMMEDIATE has
+        # already serialised writers.) The lock also makes the checks below race-free, given
+        # READ COMMITTED, PostgreSQL's default: each statement sees all commits before it.
+        take_write_lock(connection)
+        earlier = _earlier_outcome(connection, stream_id, expected_version, event_ids)
+        if earlier is not None:
+            return earlier
+
+        recorded_at = datetime.now(UTC)
+        connection.execute(
+            insert(EventRow),
+            [
+                {
+                    "event_id": event.event_id,
+                    "stream_id": stream_id,
+                    "version": version,
+                    "type": event.type,
+                    "data": event.data,
+                    "personal": event.personal,
+                    "occurred_at": _utc_for_storage(event.occurred_at),
+                    "recorded_at": recorded_at,
+                }
+                for version, event in enumerate(events, start=expected_version + 1)
+            ],
+        )
+        _add_new_outbox_messages(connection, outbox)
+        if closure_record is not None:
+            _add_closure_record_once(
+                connection, stream_id, closure_record, archived_at or recorded_at
+            )
+        return AppendResult(version=expected_version + len(events), written=len(events))
+
+    def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
+        return self._read_events(
+            select(EventRow)
+            .where(EventRow.stream_id == stream_id, EventRow.version >= from_version)
+            .order_by(EventRow.version)
+        )
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return self._read_events(
+            select(EventRow)
+            .where(EventRow.position > after_position)
+            .order_by(EventRow.position)
+            .limit(limit)
+        )
+
+    def stream_version(self, stream_id: str) -> int:
+        with self._reader.connect() as connection:
+            return _stream_version(connection, stream_id)
+
+    def closure_record(self, stream_id: str) -> dict[str, Any] | None:
+        with self._reader.connect() as connection:
+            return connection.scalar(
+                select(ClosureRecordRow.record).where(ClosureRecordRow.stream_id == stream_id)
+            )
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxMessage]:
+        return self._read_outbox(
+            select(*_OUTBOX_MESSAGE_COLUMNS)
+            .where(OutboxRow.status == OUTBOX_PENDING)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+
+    def outbox_for(self, stream_id: str) -> list[OutboxMessage]:
+        return self._read_outbox(
+            select(*_OUTBOX_MESSAGE_COLUMNS)
+            .where(OutboxRow.stream_id == stream_id)
+            .order_by(OutboxRow.id)
+        )
+
+    def _read_events(self, query: Select[Any]) -> list[RecordedEvent]:
+        with self._reader.connect() as connection:
+            return [_recorded_event(row) for row in connection.execute(query)]
+
+    def _read_outbox(self, query: Select[Any]) -> list[OutboxMessage]:
+        with self._reader.connect() as connection:
+            return [
+                OutboxMessage(**{**row._mapping, "created_at": _utc_from_storage(row.created_at)})
+                for row in connection.execute(query)
+            ]
+
+
+def _earlier_outcome(
+    connection: Connection, stream_id: str, expected_version: int, event_ids: list[str]
+) -> AppendResult | None:
+    """The result of an earlier attempt at this append if it committed; ConcurrencyConflict
+    if the stream has moved on; None if the events may be written now."""
+    stored = connection.scalars(
+        select(EventRow.event_id).where(
+            EventRow.stream_id == stream_id, EventRow.event_id.in_(event_ids)
+        )
+    ).all()
+    version = _stream_version(connection, stream_id)
+    if len(stored) == len(event_ids):
+        return AppendResult(version=version, written=0)
+    if stored:
+        detail = f"{len(stored)} of the {len(event_ids)} events to append are already stored"
+        raise ConcurrencyConflict(stream_id, expected_version, version, detail)
+    if version != expected_version:
+        raise ConcurrencyConflict(stream_id, expected_version, version)
+    return None
+
+
+def _stream_version(connection: Connection, stream_id: str) -> int:
+    version = connection.scalar(
+        select(func.max(EventRow.version)).where(EventRow.stream_id == stream_id)
+    )
+    return version or 0
+
+
+def _add_new_outbox_messages(connection: Connection, messages: Sequence[OutboxMessage]) -> None:
+    if not messages:
+        return
+    # A key names one notification, so a message already in the outbox is not queued twice.
+    stored_keys = set(
+        connection.scalars(
+            select(OutboxRow.key).where(OutboxRow.key.in_([message.key for message in messages]))
+        )
+    )
+    new_messages = [message for message in messages if message.key not in stored_keys]
+    if new_messages:
+        connection.execute(
+            insert(OutboxRow),
+            [
+                {
+                    "key": message.key,
+                    "stream_id": message.stream_id,
+                    "kind": message.kind,
+                    "recipient": message.recipient,
+                    "payload": message.payload,
+                    "created_at": _utc_for_storage(message.created_at),
+                }
+                for message in new_messages
+            ],
+        )
+
+
+def _add_closure_record_once(
+    connection: Connection, stream_id: str, record: dict[str, Any], archived_at: datetime
+) -> None:
+    # The record is an audit trail: the first one written for a stream stands.
+    already_archived = connection.scalar(
+        select(ClosureRecordRow.stream_id).where(ClosureRecordRow.stream_id == stream_id)
+    )
+    if already_archived is None:
+        connection.execute(
+            insert(ClosureRecordRow),
+            {
+                "stream_id": stream_id,
+                "archived_at": _utc_for_storage(archived_at),
+                "record": record,
+            },
+        )
+
+
+def _recorded_event(row: Row[Any]) -> RecordedEvent:
+    return RecordedEvent(
+        **{
+            **row._mapping,
+            "occurred_at": _utc_from_storage(row.occurred_at),
+            "recorded_at": _utc_from_storage(row.recorded_at),
+        }
+    )
+
+
+def _utc_for_storage(moment: datetime) -> datetime:
+    # SQLite keeps only the wall-clock time, so everything is stored as UTC.
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _utc_from_storage(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes, which _utc_for_storage made UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,79 @@
+"""Table definitions. The schema itself is created by the Alembic migrations, which must match."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements a column declared exactly INTEGER PRIMARY KEY (an alias of rowid).
+AUTOINCREMENT_ID = BigInteger().with_variant(Integer, "sqlite")
+UTC_DATETIME = DateTime(timezone=True)
+# none_as_null: a missing value is SQL NULL rather than the JSON text 'null'.
+NULLABLE_JSON = JSON(none_as_null=True)
+
+# Fixed constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+}
+
+
+OUTBOX_PENDING = "pending"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    # The unique (stream_id, version) index also serves reads by stream, so stream_id needs no
+    # index of its own.
+    __table_args__ = (UniqueConstraint("stream_id", "version"),)
+
+    position: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    stream_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    personal: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    recorded_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    stream_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    status: Mapped[str] = mapped_column(String(20), index=True, server_default=OUTBOX_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class ClosureRecordRow(Base):
+    """The audit record of a closed complaint. Written once, never updated."""
+
+    __tablename__ = "closure_records"
+
+    stream_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    archived_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)

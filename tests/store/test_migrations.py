@@ -1,0 +1,109 @@
+"""Schema migrations and engine set-up."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, func, select, text
+
+from store import EventStore, make_engine, migrate
+from store.db import session_factory
+from store.tables import Base, EventRow
+from tests.store.builders import new_events
+
+
+def test_the_migrations_create_exactly_the_declared_tables(engine: Engine) -> None:
+    migrate(engine)
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_migrating_again_changes_nothing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(engine)
+    EventStore(engine).append("complaint-1", 0, new_events(2))
+
+    monkeypatch.chdir(tmp_path)  # the migrations are found from any working directory
+    migrate(engine)
+
+    assert EventStore(engine).stream_version("complaint-1") == 2
+
+
+def test_concurrent_migrations_both_succeed(engine: Engine) -> None:
+    errors: list[Exception] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            migrate(engine)
+        except Exception as error:  # handed to the main thread, which fails the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert EventStore(engine).append("complaint-1", 0, new_events(1)).written == 1
+
+
+def test_sessions_work_on_the_migrated_schema(engine: Engine) -> None:
+    migrate(engine)
+    EventStore(engine).append("complaint-1", 0, new_events(3))
+
+    with session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(EventRow)) == 3
+
+
+def test_sqlite_is_set_up_for_concurrent_use(tmp_path: Path) -> None:
+    database = tmp_path / "not" / "yet" / "there.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+
+    with engine.connect() as connection:
+        settings = [
+            connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys")
+        ]
+    engine.dispose()
+
+    assert settings == ["wal", 30000, 1]
+    assert database.exists()
+
+
+@pytest.mark.postgres
+def test_postgres_search_path_follows_the_schema(postgres_url: str, postgres_schema: str) -> None:
+    engine = make_engine(postgres_url, schema=postgres_schema)
+    migrate(engine)
+
+    with engine.connect() as connection:
+        tables = connection.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :schema ORDER BY 1"),
+            {"schema": postgres_schema},
+        ).all()
+    engine.dispose()
+
+    assert tables == ["alembic_version", "closure_records", "events", "outbox"]
+
+
+@pytest.mark.parametrize(
+    ("url", "schema", "message"),
+    [
+        ("mysql://localhost/complaints", None, "unsupported database backend 'mysql'"),
+        ("sqlite:///complaints.sqlite3", "complaints", "only supported on PostgreSQL"),
+    ],
+)
+def test_make_engine_refuses_what_it_cannot_support(
+    url: str, schema: str | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_engine(url, schema=schema)

@@ -1,0 +1,145 @@
+"""ComplaintWorkflow: one durable workflow per complaint. Orchestration only.
+
+The domain decides (pure `decide`), one activity appends the decision's events (and the outbox
+rows they imply) in one transaction, and one durable timer waits for the next thing the clock
+owes. Every step costs one activity, so a complaint costs the server as few round trips as the
+business allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import AppendOutcome, AppendRequest, StampedEvent
+    from domain import commands as c
+    from domain.decide import DomainError, decide, decide_with_state
+    from domain.events import ComplaintArchived
+    from domain.policy import Policy
+    from domain.sla import next_alarm
+    from domain.state import ComplaintState
+    from domain.vocabulary import Status
+    from workflows.search import search_attributes_for
+
+# Appends retry until the store answers: an event is never dropped because the database was
+# briefly away. A version clash is a bug (one workflow owns each stream), so it fails loudly.
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["ConcurrencyConflict"],
+)
+APPEND_TIMEOUT = timedelta(seconds=30)
+
+
+class ComplaintInput(BaseModel):
+    policy: Policy  # the policy the complaint was registered under; it keeps it for life
+    registration: c.Register | None = None  # the first run
+    carried_state: ComplaintState | None = None  # a continued run
+    history_limit: int = 10_000  # continue as new beyond this many history events
+
+
+@workflow.defn
+class ComplaintWorkflow:
+    @workflow.init
+    def __init__(self, inp: ComplaintInput) -> None:
+        self._policy = inp.policy
+        self._state = inp.carried_state or ComplaintState()
+        self._lock = asyncio.Lock()  # one decision at a time: updates and timers take turns
+        self._changed = False
+        self._published: list | None = None
+
+    @workflow.run
+    async def run(self, inp: ComplaintInput) -> ComplaintState:
+        if inp.registration is not None and self._state.status is None:
+            await self._apply(inp.registration)
+        while self._state.status is not Status.ARCHIVED:
+            if self._history_full(inp.history_limit):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    ComplaintInput(
+                        policy=self._policy,
+                        carried_state=self._state,
+                        history_limit=inp.history_limit,
+                    )
+                )
+            await self._wait_for_next_alarm()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    @workflow.query
+    def state(self) -> ComplaintState:
+        return self._state
+
+    @workflow.update
+    async def act(self, request: c.ActionRequest) -> ComplaintState:
+        return await self._apply(request.action)
+
+    @act.validator
+    def _validate_act(self, request: c.ActionRequest) -> None:
+        # Rejected here, an action leaves no trace in history and writes nothing.
+        decide(self._state, request.action, workflow.now(), self._policy)
+
+    async def _wait_for_next_alarm(self) -> None:
+        alarm = next_alarm(self._state, self._policy)
+        self._changed = False
+        if alarm is None:
+            await workflow.wait_condition(lambda: self._changed)
+            return
+        delay = alarm - workflow.now()
+        if delay > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: self._changed, timeout=delay)
+                return  # an action changed the state: the next alarm may have moved
+            except TimeoutError:
+                pass
+        await self._apply(c.Tick())
+
+    async def _apply(self, command: c.Command) -> ComplaintState:
+        async with self._lock:
+            try:
+                events, after = decide_with_state(
+                    self._state, command, workflow.now(), self._policy
+                )
+            except DomainError as refused:
+                # The state moved between validation and our turn at the lock.
+                raise ApplicationError(
+                    str(refused), type="DomainError", non_retryable=True
+                ) from refused
+            if events:
+                await self._record(events)
+                self._state = after
+                self._changed = True
+                self._publish()
+            return self._state
+
+    async def _record(self, events: list) -> None:
+        archiving = any(isinstance(e, ComplaintArchived) for e in events)
+        await workflow.execute_activity(
+            "archive_complaint" if archiving else "append_events",
+            AppendRequest(
+                stream_id=workflow.info().workflow_id,
+                expected_version=self._state.version,
+                events=[StampedEvent(event_id=str(workflow.uuid4()), event=e) for e in events],
+            ),
+            result_type=AppendOutcome,
+            start_to_close_timeout=APPEND_TIMEOUT,
+            retry_policy=APPEND_RETRY,
+        )
+
+    def _publish(self) -> None:
+        pairs = search_attributes_for(self._state)
+        values = [p.value for p in pairs]
+        if values != self._published:  # an upsert is a history event: only on change
+            workflow.upsert_search_attributes(pairs)
+            self._published = values
+
+    def _history_full(self, limit: int) -> bool:
+        info = workflow.info()
+        return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
