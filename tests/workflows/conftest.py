@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
@@ -29,6 +31,8 @@ from store import EventStore, make_engine, migrate
 from tests.unit.helpers import POLICY, registration
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.complaint import ComplaintWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +68,13 @@ class Harness:
         submitted = await submit(self.client, self.task_queue, self.policy, register)
         self.started.append(submitted.handle)
         return submitted
+
+    async def keep_history(self, handle: WorkflowHandle, name: str) -> None:
+        """With COMPLAINTS_RECORD_HISTORIES=1, check this path's history in for the replay test."""
+        if os.environ.get("COMPLAINTS_RECORD_HISTORIES") == "1":
+            history = await handle.fetch_history()
+            HISTORIES.mkdir(exist_ok=True)
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
 
     async def stop_leftovers(self) -> None:
         """The time-skipping server cannot skip past a timer whose workflow has no worker any

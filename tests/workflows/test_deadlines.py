@@ -55,6 +55,7 @@ async def test_tier3_left_alone_breaches_at_10_30_and_24h_escalating(harness):
         ("escalation", "duty_manager"),
     ]
     assert state.version == len(stored)
+    await harness.keep_history(sub.handle, "tier3_left_alone")
 
 
 async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
@@ -77,6 +78,7 @@ async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
     assert record["closed_because"] == "feedback"
     assert all(d["met_at"] for d in record["deadlines"])
     assert "Li Lei" not in str(record)
+    await harness.keep_history(h, "tier3_answered_in_time")
 
 
 async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
@@ -94,6 +96,7 @@ async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
     assert state.deadline(FR).due_at == t0 + 10 * MIN + paused
     await harness.skip_to(state.deadline(FR).due_at + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
+    await harness.keep_history(h, "paused_and_resumed")
 
 
 async def test_reclassified_from_tier1_to_tier3_midway(harness):
@@ -115,6 +118,7 @@ async def test_reclassified_from_tier1_to_tier3_midway(harness):
     await harness.skip_to(t0 + 10 * MIN + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
     assert state.escalation_level == 1
+    await harness.keep_history(h, "reclassified_1_to_3")
 
 
 async def test_reopen_starts_a_new_round(harness):
@@ -130,6 +134,7 @@ async def test_reopen_starts_a_new_round(harness):
     assert state.deadline(FR).due_at == reopened + 10 * MIN
     await harness.skip_to(reopened + 10 * MIN + timedelta(seconds=1))
     await harness.wait_for(h, lambda s: breached(s) == [FR])
+    await harness.keep_history(h, "reopened")
 
 
 async def test_no_answer_closes_after_the_window_and_archives(harness):
@@ -144,3 +149,4 @@ async def test_no_answer_closes_after_the_window_and_archives(harness):
     record = harness.store.closure_record(sub.complaint_id)
     assert record["closed_because"] == "no_answer"
     assert record["event_count"] == len(harness.events(sub.complaint_id))
+    await harness.keep_history(h, "auto_closed")

@@ -1,0 +1,33 @@
+"""Histories of the main paths, recorded from real runs and checked in, replayed on every run:
+a workflow change that would break complaints already running fails here first.
+
+Re-record after an intentional, compatible change with COMPLAINTS_RECORD_HISTORIES=1 make test.
+"""
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.workflows.conftest import HISTORIES
+from worker import WORKFLOWS
+
+RECORDED = sorted(HISTORIES.glob("*.json"))
+
+
+def test_the_main_paths_are_recorded():
+    assert {p.stem for p in RECORDED} >= {
+        "tier3_left_alone",
+        "tier3_answered_in_time",
+        "paused_and_resumed",
+        "reclassified_1_to_3",
+        "reopened",
+        "auto_closed",
+    }
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+async def test_recorded_history_replays(path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
