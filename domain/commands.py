@@ -27,9 +27,10 @@ class _Command(BaseModel):
     verb: ClassVar[str]  # how error messages name the command
 
 
-class Register(_Command):
+class Submission(_Command):
+    """What a customer (or a channel on their behalf) submits; intake turns it into Register."""
+
     verb = "register"
-    complaint_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     channel: Channel
     subject: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUBJECT_MAX)
@@ -37,8 +38,12 @@ class Register(_Command):
     description: Text
     urgent: bool = False
     external_ref: Annotated[str, StringConstraints(max_length=200)] | None = None
-    received_at: datetime | None = None  # when the message reached us, if before registration
     customer: CustomerDetails
+
+
+class Register(Submission):
+    complaint_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    received_at: datetime | None = None  # when the message reached us, if before registration
 
 
 class Respond(_Command):

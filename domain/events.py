@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from domain.vocabulary import Category, Channel, DeadlineKind
 
@@ -23,12 +23,19 @@ class _Fact(BaseModel):
 
 
 class CustomerDetails(BaseModel):
+    """The customer's personal data. Its limits are loose on purpose: it is part of a fact, and
+    a fact once stored must always load again."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    locale: str = "en"
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
+    ) = None
+    phone: Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+()\-. ]+$")] | None = (
+        None
+    )
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    locale: Annotated[str, StringConstraints(max_length=20)] = "en"
 
 
 class ComplaintRegistered(_Fact):

@@ -79,7 +79,7 @@ def migrate(engine: Engine) -> None:
     # The option value goes through ConfigParser interpolation, where % is special.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     with engine.begin() as connection:
-        pass
+        take_write_lock(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

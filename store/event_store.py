@@ -178,16 +178,17 @@ def _earlier_outcome(
 ) -> AppendResult | None:
     """The result of an earlier attempt at this append if it committed; ConcurrencyConflict
     if the stream has moved on; None if the events may be written now."""
-    stored = connection.scalars(
-        select(EventRow.event_id).where(
-            EventRow.stream_id == stream_id, EventRow.event_id.in_(event_ids)
-        )
-    ).all()
-    version = _stream_version(connection, stream_id)
-    if len(stored) == len(event_ids):
+    # One statement, so both numbers come from the same snapshot.
+    version, stored = connection.execute(
+        select(
+            func.coalesce(func.max(EventRow.version), 0),
+            func.count().filter(EventRow.event_id.in_(event_ids)),
+        ).where(EventRow.stream_id == stream_id)
+    ).one()
+    if stored == len(event_ids):
         return AppendResult(version=version, written=0)
     if stored:
-        detail = f"{len(stored)} of the {len(event_ids)} events to append are already stored"
+        detail = f"{stored} of the {len(event_ids)} events to append are already stored"
         raise ConcurrencyConflict(stream_id, expected_version, version, detail)
     if version != expected_version:
         raise ConcurrencyConflict(stream_id, expected_version, version)

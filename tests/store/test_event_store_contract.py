@@ -22,13 +22,10 @@ def test_events_read_back_as_appended(store: EventStore) -> None:
 
     assert result == AppendResult(version=2, written=2)
     first, second = store.read_stream("complaint-1")
-    assert (first.stream_id, first.version, first.event_id) == (
-        "complaint-1",
-        1,
-        registered.event_id,
-    )
-    assert (second.version, second.event_id, second.type) == (2, noted.event_id, "NoteAdded")
-    assert first.type == "ComplaintRegistered"
+    assert [first.stream_id, second.stream_id] == ["complaint-1", "complaint-1"]
+    assert [first.version, second.version] == [1, 2]
+    assert [first.event_id, second.event_id] == [registered.event_id, noted.event_id]
+    assert [first.type, second.type] == ["ComplaintRegistered", "NoteAdded"]
     assert first.data == {"channel": "phone", "category": "billing"}
     assert first.personal == {"name": "Ada Lovelace", "phone": "+44 20 7946 0000"}
     assert second.personal is None

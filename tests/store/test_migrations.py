@@ -1,6 +1,8 @@
 """Schema migrations and engine set-up."""
 
-import threading
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,9 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
 from store import EventStore, make_engine, migrate
-from store.db import session_factory
+from store.db import session_factory, take_write_lock
 from store.tables import Base, EventRow
 from tests.store.builders import new_events
+from tests.store.waiting import wait_until, write_lock_queue_length
 
 
 def test_the_migrations_create_exactly_the_declared_tables(engine: Engine) -> None:
@@ -36,25 +39,28 @@ def test_migrating_again_changes_nothing(
     assert EventStore(engine).stream_version("complaint-1") == 2
 
 
-def test_concurrent_migrations_both_succeed(engine: Engine) -> None:
-    errors: list[Exception] = []
-    start = threading.Barrier(2)
+MIGRATE = "import sys, store; store.migrate(store.make_engine(sys.argv[1], schema=sys.argv[2]))"
 
-    def run() -> None:
-        start.wait()
-        try:
-            migrate(engine)
-        except Exception as error:  # handed to the main thread, which fails the test
-            errors.append(error)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+@pytest.mark.postgres
+def test_processes_migrating_at_once_take_turns(postgres_url: str, postgres_schema: str) -> None:
+    engine = make_engine(postgres_url, schema=postgres_schema)
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-c", MIGRATE, postgres_url, postgres_schema]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        with engine.begin() as connection:
+            take_write_lock(connection)  # lines both processes up behind it
+            processes = [subprocess.Popen(command, env=environment) for _ in range(2)]
+            wait_until(
+                lambda: write_lock_queue_length(engine) == 2, "both processes wait for the lock"
+            )
+        assert [process.wait(timeout=60) for process in processes] == [0, 0]
+    finally:
+        for process in processes:
+            process.kill()
     assert EventStore(engine).append("complaint-1", 0, new_events(1)).written == 1
+    engine.dispose()
 
 
 def test_sessions_work_on_the_migrated_schema(engine: Engine) -> None:

@@ -1,0 +1,108 @@
+"""The engine as its doors (HTTP API, web pages, CLI) use it: submit, read, act.
+
+One place for how a complaint is reached: the workflow for live state and actions, the event
+store for the record (and for the state of complaints whose workflow has finished).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import commands as c
+from domain.events import join_personal
+from domain.policy import Policy
+from domain.state import ComplaintState, fold
+from engine.intake import complaint_id_for, idempotency_key_of, submit
+from store import EventStore, RecordedEvent
+from workflows.complaint import ComplaintWorkflow
+
+REGISTRATION_WAIT = 10.0  # seconds a submission waits for its workflow to register it
+
+
+class ComplaintNotFound(LookupError):
+    def __init__(self, complaint_id: str) -> None:
+        super().__init__(f"no complaint {complaint_id!r}")
+        self.complaint_id = complaint_id
+
+
+class ActionRefused(Exception):
+    """The complaint's state forbids the action; the message is the domain's."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    state: ComplaintState
+    created: bool
+
+
+class ComplaintService:
+    def __init__(self, client: Client, task_queue: str, policy: Policy, store: EventStore):
+        self.client, self.task_queue, self.policy, self.store = client, task_queue, policy, store
+
+    async def submit(self, submission: c.Submission, idempotency_key: str | None = None) -> Intake:
+        key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
+        register = c.Register(
+            complaint_id=complaint_id_for(key), **submission.model_dump(exclude_unset=True)
+        )
+        started = await submit(self.client, self.task_queue, self.policy, register)
+        return Intake(await self._registered(started.complaint_id), started.created)
+
+    async def state(self, complaint_id: str) -> ComplaintState:
+        """Live state from the workflow while it runs; the event log's fold once it has ended."""
+        try:
+            handle = self.client.get_workflow_handle(complaint_id)
+            return await handle.query(ComplaintWorkflow.state)
+        except RPCError as error:
+            if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise
+        state = fold(join_personal(r.data, r.personal) for r in self.events(complaint_id))
+        if state.status is None:
+            raise ComplaintNotFound(complaint_id)
+        return state
+
+    def events(self, complaint_id: str) -> list[RecordedEvent]:
+        return self.store.read_stream(complaint_id)
+
+    async def act(self, complaint_id: str, action: c.Action) -> ComplaintState:
+        handle = self.client.get_workflow_handle(complaint_id)
+        try:
+            return await handle.execute_update(
+                ComplaintWorkflow.act, c.ActionRequest(action=action)
+            )
+        except WorkflowUpdateFailedError as failed:
+            raise ActionRefused(_message(failed)) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            if self.store.stream_version(complaint_id) == 0:
+                raise ComplaintNotFound(complaint_id) from None
+            raise ActionRefused(
+                f"cannot {action.verb}: complaint {complaint_id} is archived"
+            ) from None
+
+    async def _registered(self, complaint_id: str) -> ComplaintState:
+        """The state once the workflow has registered the complaint (its first step)."""
+        handle = self.client.get_workflow_handle(complaint_id)
+        delay = 0.02
+        async with asyncio.timeout(REGISTRATION_WAIT):
+            while True:
+                try:
+                    state = await handle.query(ComplaintWorkflow.state)
+                    if state.status is not None:
+                        return state
+                except RPCError:
+                    pass  # not answering queries before its first workflow task: keep waiting
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+
+def _message(failed: WorkflowUpdateFailedError) -> str:
+    cause = failed.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or failed)
