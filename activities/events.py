@@ -8,6 +8,7 @@ neither duplicate nor lose anything.
 
 from __future__ import annotations
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,6 +16,9 @@ from activities.models import AppendOutcome, AppendRequest
 from domain.closure import closure_record
 from domain.events import NotificationRequested, join_personal, split_personal
 from store import ConcurrencyConflict, EventStore, NewEvent, OutboxMessage
+
+
+log = structlog.get_logger(__name__)
 
 
 def _new_event(stamped) -> NewEvent:
@@ -77,12 +81,11 @@ class EventActivities:
             raise ApplicationError(
                 str(clash), type="ConcurrencyConflict", non_retryable=True
             ) from clash
-        activity.logger.info(
+        log.info(
             "events appended",
-            extra={
-                "complaint_id": req.stream_id,
-                "version": result.version,
-                "written": result.written,
-            },
+            complaint_id=req.stream_id,
+            version=result.version,
+            written=result.written,
+            attempt=activity.info().attempt,
         )
         return AppendOutcome(version=result.version, written=result.written)

