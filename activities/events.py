@@ -17,7 +17,6 @@ from domain.closure import closure_record
 from domain.events import NotificationRequested, join_personal, split_personal
 from store import ConcurrencyConflict, EventStore, NewEvent, OutboxMessage
 
-
 log = structlog.get_logger(__name__)
 
 
