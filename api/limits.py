@@ -47,7 +47,7 @@ class BodyLimits:
             await _answer(send, 415, "the body must be JSON (Content-Type: application/json)",
                           "content-type", rule="media_type")
             return
-        await self.app(scope, _replay(bytes(body)), send)
+        await self.app(scope, _replay(bytes(body), receive), send)
 
     def _too_large(self) -> str:
         return f"the body exceeds {self.max_body} bytes"
@@ -58,17 +58,18 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The buffered body once, then the real channel (which reports the disconnect)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 async def _answer(send: Send, status: int, error: str, field: str, rule: str = "") -> None:
