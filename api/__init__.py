@@ -1,1 +1,0 @@
-"""The HTTP API: FastAPI over ComplaintService (create_app in api.app)."""
