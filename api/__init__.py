@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI over ComplaintService (create_app in api.app)."""

@@ -1,0 +1,77 @@
+"""Composition of the HTTP API: create_app(service) builds it; build_service(settings) makes the
+service it needs. Nothing connects at import time.
+
+Run it with `python -m api.app` (settings from COMPLAINTS_* variables; 127.0.0.1:8000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.errors import install_error_handlers
+from api.health import ReadyCheck, readiness, select_one, service_readiness
+from api.limits import BodyLimits
+from api.routes import complaint_routes, health_routes
+from engine.logs import configure_logging
+from engine.service import ComplaintService
+from engine.settings import Settings
+from engine.temporal import connect
+from store import EventStore, make_engine, migrate
+
+
+def create_app(service: ComplaintService, *, ready_check: ReadyCheck | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Complaints",
+        summary="Submit complaints, read their state and history, and act on them.",
+        version="0.1.0",
+    )
+    install_error_handlers(app)
+    app.include_router(health_routes(ready_check or service_readiness(service)))
+    app.include_router(complaint_routes(service))
+    app.add_middleware(BodyLimits)
+    return app
+
+
+async def build_service(settings: Settings) -> ComplaintService:
+    service, _engine = await _open(settings)
+    return service
+
+
+async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
+    policy = settings.load_policy()  # a malformed policy stops start-up here, with its message
+    engine = make_engine(settings.store_url())
+    migrate(engine)
+    client = await connect(settings)
+    return ComplaintService(client, settings.task_queue, policy, EventStore(engine)), engine
+
+
+async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
+    """The API under uvicorn, ready to `serve()`; dispose of the engine when it has stopped."""
+    service, engine = await _open(settings)
+    app = create_app(service, ready_check=readiness(service.client, select_one(engine)))
+    # uvicorn's access log has method, path and status only: never a body.
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
+    return uvicorn.Server(config), engine
+
+
+async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the API until it is told to stop (SIGINT / SIGTERM)."""
+    server, engine = await server_for(settings, host, port)
+    try:
+        await server.serve()
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Refuse oversize and non-JSON bodies before anything parses them.
+
+A pure ASGI middleware: it answers 413 when Content-Length says the body is too big, and also
+counts the bytes actually received (a chunked body has no Content-Length, and a client may lie),
+buffering at most MAX_BODY bytes before handing the body on. A request that carries a body must
+say it is JSON (415 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY = 64 * 1024
+# Before answering 413, read (and drop) up to this much of the rest of the body, so the client
+# gets the answer instead of a connection reset; a bigger body just has its connection closed.
+DRAIN_MAX = 1024 * 1024
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BodyLimits:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                await _answer(send, 400, "invalid Content-Length header", "content-length")
+                return
+            if int(length) > self.max_body:
+                if int(length) <= DRAIN_MAX:
+                    await _drain(receive)
+                await _answer(send, 413, self._too_large(), "body")
+                return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                if more:
+                    await _drain(receive)
+                await _answer(send, 413, self._too_large(), "body")
+                return
+        if (body or length not in (None, "0")) and not _is_json(headers.get("content-type", "")):
+            await _answer(
+                send,
+                415,
+                "the body must be JSON (Content-Type: application/json)",
+                "content-type",
+                rule="media_type",
+            )
+            return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    def _too_large(self) -> str:
+        return f"the body exceeds {self.max_body} bytes"
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _drain(receive: Receive) -> None:
+    drained = 0
+    while drained <= DRAIN_MAX:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The buffered body once, then the real channel (which reports the disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _answer(send: Send, status: int, error: str, field: str, rule: str = "") -> None:
+    detail = [{"field": field, "rule": rule or f"http_{status}", "message": error}]
+    payload = json.dumps({"error": error, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

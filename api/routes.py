@@ -1,0 +1,119 @@
+"""The complaint endpoints. Bodies are validated by the domain's own rules before anything
+reaches the engine, so a rejected request writes nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, TypeAdapter
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import error_response
+from api.health import ReadyCheck
+from api.schemas import ACTIONS, ComplaintView, ErrorBody, EventView, event_view, view_of
+from domain import commands as c
+from engine.service import ComplaintNotFound, ComplaintService
+
+_ACTION = TypeAdapter(c.Action)
+ComplaintId = Annotated[str, Path(min_length=1, max_length=100, description="C-...")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="The same key again answers with the complaint it first made.",
+    ),
+]
+
+_ERRORS = {
+    code: {"model": ErrorBody}
+    for code in (
+        status.HTTP_400_BAD_REQUEST,
+        status.HTTP_404_NOT_FOUND,
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+}
+
+
+def complaint_routes(service: ComplaintService) -> APIRouter:
+    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=_ERRORS)
+
+    @router.post("", status_code=201, response_model=ComplaintView)
+    async def submit_complaint(
+        submission: c.Submission, response: Response, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        """Register a complaint: 201 when made now, 200 when this key had already made it."""
+        intake = await service.submit(submission, idempotency_key=idempotency_key or None)
+        if not intake.created:
+            response.status_code = status.HTTP_200_OK
+        return view_of(intake.state)
+
+    @router.get("/{complaint_id}", response_model=ComplaintView)
+    async def get_complaint(complaint_id: ComplaintId) -> ComplaintView:
+        return view_of(await service.state(complaint_id))
+
+    @router.get("/{complaint_id}/events", response_model=list[EventView])
+    async def list_events(complaint_id: ComplaintId) -> list[EventView]:
+        """The complaint's domain events in order, without the customer's personal data."""
+        records = await run_in_threadpool(service.events, complaint_id)
+        if not records:
+            raise ComplaintNotFound(complaint_id)
+        return [event_view(r) for r in records]
+
+    for name, (command, body_model) in ACTIONS.items():
+        router.add_api_route(
+            f"/{{complaint_id}}/actions/{name}",
+            _action_endpoint(service, name, body_model),
+            methods=["POST"],
+            response_model=ComplaintView,
+            name=f"act_{name.replace('-', '_')}",
+            summary=f"{command.verb[:1].upper()}{command.verb[1:]}",
+            responses={409: {"model": ErrorBody, "description": "the state forbids it"}},
+        )
+
+    @router.post("/{complaint_id}/actions/{action}", include_in_schema=False)
+    async def unknown_action(complaint_id: ComplaintId, action: str) -> JSONResponse:
+        message = f"unknown action {action[:50]!r}; one of: {', '.join(ACTIONS)}"
+        return error_response(
+            404, message, [{"field": "action", "rule": "unknown", "message": message}]
+        )
+
+    return router
+
+
+def _action_endpoint(service: ComplaintService, name: str, body_model: type[BaseModel]):
+    async def act(complaint_id: ComplaintId, body: body_model) -> ComplaintView:  # type: ignore[valid-type]
+        action = _ACTION.validate_python({**body.model_dump(exclude_unset=True), "action": name})
+        return view_of(await service.act(complaint_id, action))
+
+    # Real types, not the strings `from __future__ import annotations` leaves: FastAPI reads them.
+    act.__annotations__ = {"complaint_id": ComplaintId, "body": body_model, "return": ComplaintView}
+    act.__name__ = f"act_{name.replace('-', '_')}"
+    act.__doc__ = body_model.__doc__
+    return act
+
+
+def health_routes(ready_check: ReadyCheck) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """200 while the process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", responses={503: {"model": ErrorBody}})
+    async def readyz():
+        """200 when Temporal and the database both answer; 503 naming what is down."""
+        problems = await ready_check()
+        if problems:
+            detail = [
+                {"field": k, "rule": "unavailable", "message": v} for k, v in problems.items()
+            ]
+            return error_response(503, f"not ready: {', '.join(problems)} down", detail)
+        return {"status": "ready", "temporal": "ok", "database": "ok"}
+
+    return router

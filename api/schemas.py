@@ -1,0 +1,122 @@
+"""What the API answers with, built from domain state; never the customer's personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, get_args
+
+from pydantic import BaseModel, ConfigDict, create_model
+
+from domain import commands as c
+from domain.state import ComplaintState
+from domain.vocabulary import Category, Channel, DeadlineKind, Status
+from store import RecordedEvent
+
+
+class DeadlineView(BaseModel):
+    kind: DeadlineKind
+    due_at: datetime
+    met_at: datetime | None
+    breached: bool
+
+
+class PauseView(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ComplaintView(BaseModel):
+    id: str
+    status: Status | None
+    channel: Channel | None
+    urgent: bool
+    tier: int
+    category: Category | None
+    team: str
+    assignee: str
+    deadlines: list[DeadlineView]  # the current round's
+    escalation_level: int
+    breached: bool
+    pauses: list[PauseView]
+    round: int
+    received_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    version: int
+
+
+class EventView(BaseModel):
+    version: int
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]  # the event without its personal part
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[ErrorDetail]
+
+
+def view_of(state: ComplaintState) -> ComplaintView:
+    """The one place a complaint's state becomes what the API shows."""
+    return ComplaintView(
+        id=state.complaint_id,
+        status=state.status,
+        channel=state.channel,
+        urgent=state.urgent,
+        tier=state.tier,
+        category=state.category,
+        team=state.team,
+        assignee=state.assignee,
+        deadlines=[
+            DeadlineView(
+                kind=d.kind, due_at=d.due_at, met_at=d.met_at, breached=d.breached_at is not None
+            )
+            for d in state.current_deadlines()
+        ],
+        escalation_level=state.escalation_level,
+        breached=state.breached,
+        pauses=[PauseView(started_at=p.started_at, ended_at=p.ended_at) for p in state.pauses],
+        round=state.round,
+        received_at=state.received_at,
+        resolved_at=state.resolved_at,
+        closed_at=state.closed_at,
+        rating=state.rating,
+        version=state.version,
+    )
+
+
+def event_view(record: RecordedEvent) -> EventView:
+    # RecordedEvent.data never holds the personal part (the store keeps it in `personal`).
+    return EventView(
+        version=record.version, type=record.type, occurred_at=record.occurred_at, data=record.data
+    )
+
+
+def _action_body(command: type[BaseModel]) -> type[BaseModel]:
+    """The command's fields without `action` (the path names it), for the request body."""
+    fields = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name != "action"
+    }
+    return create_model(
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __doc__=command.__doc__,
+        **fields,
+    )
+
+
+# action name (as in the path) -> (domain command, body model)
+ACTIONS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    command.model_fields["action"].default: (command, _action_body(command))
+    for command in get_args(get_args(c.Action)[0])
+}

@@ -1,0 +1,205 @@
+"""Bad input is answered with the right 4xx, a JSON body naming the field and the rule, and
+nothing written."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from api.app import create_app
+from engine.service import ComplaintService
+from store import EventStore, make_engine
+from tests.e2e.conftest import Stack, form, serving
+from tests.unit.helpers import POLICY
+
+
+def fields_and_rules(response: httpx.Response) -> set[tuple[str, str]]:
+    body = response.json()
+    assert set(body) == {"error", "detail"} and body["error"]
+    return {(d["field"], d["rule"]) for d in body["detail"]}
+
+
+async def refused(stack: Stack, status: int, method: str, path: str, **request) -> httpx.Response:
+    before = stack.event_count()
+    response = await stack.http.request(method, path, **request)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert stack.event_count() == before
+    return response
+
+
+SUBMISSIONS = [
+    pytest.param(
+        {k: v for k, v in form().items() if k != "subject"},
+        ("subject", "missing"),
+        id="missing-field",
+    ),
+    pytest.param(form(colour="red"), ("colour", "extra_forbidden"), id="extra-field"),
+    pytest.param(form(subject=123), ("subject", "string_type"), id="ill-typed-subject"),
+    pytest.param(form(urgent="perhaps"), ("urgent", "bool_parsing"), id="ill-typed-urgent"),
+    pytest.param(form(channel="pigeon"), ("channel", "enum"), id="unknown-channel"),
+    pytest.param(form(subject="   "), ("subject", "string_too_short"), id="empty-subject"),
+    pytest.param(form(subject="s" * 201), ("subject", "string_too_long"), id="long-subject"),
+    pytest.param(
+        form(description="d" * 10_001), ("description", "string_too_long"), id="long-description"
+    ),
+    pytest.param(
+        form(customer={"email": "a@b.c"}), ("customer.name", "missing"), id="missing-nested-field"
+    ),
+    pytest.param(
+        form(customer={"name": "X", "email": "not-an-address"}),
+        ("customer.email", "string_pattern_mismatch"),
+        id="bad-email",
+    ),
+    pytest.param([form()], ("body", "model_attributes_type"), id="array-body"),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), SUBMISSIONS)
+async def test_a_malformed_submission_is_refused(stack: Stack, body, expected):
+    response = await refused(stack, 422, "POST", "/api/complaints", json=body)
+    assert expected in fields_and_rules(response)
+    assert "Li Lei" not in response.text  # the refused input is not echoed
+
+
+ACTIONS = [
+    pytest.param("respond", {"by": "a"}, ("message", "missing"), id="missing-field"),
+    pytest.param(
+        "respond",
+        {"by": "a", "message": "m", "action": "resolve"},
+        ("action", "extra_forbidden"),
+        id="action-in-body",
+    ),
+    pytest.param("note", {"by": "a", "text": ""}, ("text", "string_too_short"), id="empty-text"),
+    pytest.param(
+        "resolve",
+        {"by": "a", "resolution": "r" * 10_001},
+        ("resolution", "string_too_long"),
+        id="long-text",
+    ),
+    pytest.param("feedback", {"rating": 9}, ("rating", "less_than_equal"), id="rating-range"),
+    pytest.param("feedback", {"rating": "five"}, ("rating", "int_parsing"), id="ill-typed"),
+    pytest.param(
+        "reclassify",
+        {"by": "a", "tier": 1, "category": "x", "reason": "r"},
+        ("category", "enum"),
+        id="unknown-category",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "body", "expected"), ACTIONS)
+async def test_a_malformed_action_is_refused(stack: Stack, action, body, expected):
+    cid = (await stack.submit()).json()["id"]
+    response = await refused(
+        stack, 422, "POST", f"/api/complaints/{cid}/actions/{action}", json=body
+    )
+    assert expected in fields_and_rules(response)
+
+
+async def test_malformed_json_is_refused_with_a_clear_message(stack: Stack):
+    response = await refused(
+        stack,
+        422,
+        "POST",
+        "/api/complaints",
+        content=b'{"channel": "web",',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.json()["error"] == "malformed JSON"
+    assert {rule for _, rule in fields_and_rules(response)} == {"json_invalid"}
+
+
+async def test_an_empty_body_is_refused(stack: Stack):
+    response = await refused(
+        stack,
+        422,
+        "POST",
+        "/api/complaints",
+        content=b"",
+        headers={"Content-Type": "application/json"},
+    )
+    assert ("body", "missing") in fields_and_rules(response)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_that_is_not_json_is_unsupported(stack: Stack, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await refused(
+        stack,
+        415,
+        "POST",
+        "/api/complaints",
+        content=json.dumps(form()).encode(),
+        headers=headers,
+    )
+    assert ("content-type", "media_type") in fields_and_rules(response)
+
+
+async def test_an_oversize_body_is_refused_before_parsing(stack: Stack):
+    big = json.dumps(form(description="x" * (65 * 1024))).encode()
+    response = await refused(
+        stack,
+        413,
+        "POST",
+        "/api/complaints",
+        content=big,
+        headers={"Content-Type": "application/json"},
+    )
+    assert ("body", "http_413") in fields_and_rules(response)
+
+
+async def test_an_oversize_body_without_content_length_is_counted(stack: Stack):
+    async def chunks():
+        yield b'{"channel": "web", "description": "'
+        for _ in range(70):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await refused(
+        stack,
+        413,
+        "POST",
+        "/api/complaints",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert "65536" in response.json()["error"]
+
+
+async def test_an_oversize_idempotency_key_is_refused(stack: Stack):
+    response = await refused(
+        stack,
+        422,
+        "POST",
+        "/api/complaints",
+        json=form(),
+        headers={"Idempotency-Key": "k" * 201},
+    )
+    assert ("Idempotency-Key", "string_too_long") in fields_and_rules(response)
+
+
+async def test_not_ready_names_what_is_down(tmp_path):
+    """A real client aimed at a closed port and a database file that cannot be opened."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    client = await Client.connect(
+        f"127.0.0.1:{closed_port}", data_converter=pydantic_data_converter, lazy=True
+    )
+    unopenable = make_engine(f"sqlite:///{tmp_path}")  # a directory, not a database file
+    service = ComplaintService(client, "nowhere", POLICY, EventStore(unopenable))
+    try:
+        async with serving(create_app(service)) as url, httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            response = await http.get("/readyz")
+    finally:
+        unopenable.dispose()
+    assert response.status_code == 503
+    assert {field for field, _ in fields_and_rules(response)} == {"temporal", "database"}
+    assert "temporal" in response.json()["error"] and "database" in response.json()["error"]
