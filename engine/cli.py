@@ -65,9 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    settings = Settings()
-    if getattr(args, "data_dir", None):
-        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
+    settings = Settings(**overrides)  # validated like the environment's values
     configure_logging(settings.log_format, settings.log_level)
     try:
         if args.command == "run":

@@ -1,0 +1,138 @@
+"""Intake throughput and latency of the embedded engine, beside a bare one-activity workflow.
+
+Starts `complaints run` (dev server, worker, API) on free loopback ports with a throw-away data
+directory, submits N complaints over HTTP with C in flight, then starts N bare one-activity
+workflows on the same server with the same concurrency, and prints both and their ratio.
+
+    .venv/bin/python bench/intake.py [-n 300] [-c 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bare_workflow import BareWorkflow, touch  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def timed(n: int, concurrency: int, one) -> tuple[list[float], float]:
+    """Run one(i) for i < n with `concurrency` in flight: per-call latencies and wall time."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def call(i: int) -> None:
+        async with gate:
+            start = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(call(i) for i in range(n)))
+    return latencies, time.perf_counter() - start
+
+
+def summary(name: str, latencies: list[float], wall: float) -> dict:
+    cuts = statistics.quantiles(latencies, n=20)
+    row = {
+        "name": name,
+        "p50": cuts[9] * 1000,
+        "p95": cuts[18] * 1000,
+        "rate": len(latencies) / wall,
+    }
+    print(f"{name:<28} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   {row['rate']:6.1f} /s")
+    return row
+
+
+async def main(n: int, concurrency: int) -> None:
+    api_port, temporal_port = free_port(), free_port()
+    data = tempfile.mkdtemp(prefix="bench-intake-")
+    engine = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "complaints"),
+            "run",
+            "--port",
+            str(api_port),
+            "--temporal-port",
+            str(temporal_port),
+            "--data-dir",
+            data,
+        ],
+        env={**os.environ, "COMPLAINTS_LOG_LEVEL": "WARNING"},
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for _ in range(240):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.25)
+            else:
+                raise SystemExit("the engine did not become ready")
+
+            async def submit(i: int) -> None:
+                body = {
+                    "customer": {"name": f"Bench {i}"},
+                    "channel": "api",
+                    "subject": "Kettle",
+                    "description": f"The kettle caught fire ({i})",
+                }
+                answer = await http.post("/api/complaints", json=body)
+                answer.raise_for_status()
+
+            await submit(-1)  # warm-up
+            intake = summary("complaint intake (HTTP)", *await timed(n, concurrency, submit))
+
+        client = await Client.connect(
+            f"127.0.0.1:{temporal_port}", data_converter=pydantic_data_converter
+        )
+        queue = f"bench-{uuid.uuid4().hex}"
+        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
+
+            async def bare(i: int) -> None:
+                await client.execute_workflow(
+                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
+                )
+
+            baseline = summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+        print(
+            f"ratio intake/bare: p50 {intake['p50'] / baseline['p50']:.2f}x, "
+            f"throughput {intake['rate'] / baseline['rate']:.2f}x "
+            f"(n={n}, concurrency={concurrency})"
+        )
+    finally:
+        engine.send_signal(signal.SIGINT)
+        engine.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=300)
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.concurrency))
