@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install browser clean
 
 # Reinstall only when the package list changes.
 $(STAMP): pyproject.toml
@@ -15,10 +15,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Page tests drive Debian's chromium (never a downloaded browser); install it when missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get install -y -q chromium >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/pytest -q
 
 run: $(STAMP)

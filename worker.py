@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -14,7 +16,7 @@ from activities.events import EventActivities
 from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
-from store import EventStore, make_engine, migrate
+from store import ComplaintListProjection, EventStore, ProjectionRunner, make_engine, migrate
 from workflows.complaint import ComplaintWorkflow
 
 WORKFLOWS = [ComplaintWorkflow]
@@ -22,6 +24,17 @@ WORKFLOWS = [ComplaintWorkflow]
 ACTIVITY_THREADS = 16
 
 log = structlog.get_logger(__name__)
+
+
+def build_projector(engine: Engine) -> ProjectionRunner:
+    """The read models this worker keeps up to date.
+
+    Every worker runs one, so several may run at once. That is safe: a batch and its checkpoint
+    commit together, and the checkpoint only moves by compare-and-set, so no event is ever
+    applied twice; on PostgreSQL a per-projection advisory lock also makes a second runner skip
+    the round instead of repeating the work (see store.projections.ProjectionRunner).
+    """
+    return ProjectionRunner(engine, [ComplaintListProjection()])
 
 
 def build_worker(
@@ -46,15 +59,22 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         events = EventActivities(EventStore(engine))
         worker = build_worker(client, settings.task_queue, events, executor)
-        async with worker:
-            log.info(
-                "worker started",
-                task_queue=settings.task_queue,
-                temporal=settings.temporal_address,
-                namespace=settings.namespace,
-            )
-            await stop.wait()
-            log.info("worker stopping")
+        projecting = asyncio.create_task(build_projector(engine).run_forever(stop))
+        try:
+            async with worker:
+                log.info(
+                    "worker started",
+                    task_queue=settings.task_queue,
+                    temporal=settings.temporal_address,
+                    namespace=settings.namespace,
+                )
+                await stop.wait()
+                log.info("worker stopping")
+        finally:
+            if not stop.is_set():  # the worker failed: stop projecting too
+                projecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await projecting  # once stop is set, it returns after the batch under way
     engine.dispose()
 
 

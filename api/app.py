@@ -15,15 +15,25 @@ from sqlalchemy import Engine
 from api.errors import install_error_handlers
 from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.limits import BodyLimits
-from api.routes import complaint_routes, health_routes
+from api.pages import page_routes
+from api.routes import complaint_routes, health_routes, list_routes
 from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
-from store import EventStore, make_engine, migrate
+from store import ComplaintList, EventStore, make_engine, migrate
 
 
-def create_app(service: ComplaintService, *, ready_check: ReadyCheck | None = None) -> FastAPI:
+def create_app(
+    service: ComplaintService,
+    *,
+    ready_check: ReadyCheck | None = None,
+    complaint_list: ComplaintList | None = None,
+) -> FastAPI:
+    """The app. `complaint_list` defaults to one on the service's store (engines connect only
+    when used, so nothing connects here)."""
+    if complaint_list is None:
+        complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
         title="Complaints",
         summary="Submit complaints, read their state and history, and act on them.",
@@ -31,7 +41,9 @@ def create_app(service: ComplaintService, *, ready_check: ReadyCheck | None = No
     )
     install_error_handlers(app)
     app.include_router(health_routes(ready_check or service_readiness(service)))
+    app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
+    app.include_router(page_routes(service, complaint_list))
     app.add_middleware(BodyLimits)
     return app
 
@@ -52,7 +64,11 @@ async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
 async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
     """The API under uvicorn, ready to `serve()`; dispose of the engine when it has stopped."""
     service, engine = await _open(settings)
-    app = create_app(service, ready_check=readiness(service.client, select_one(engine)))
+    app = create_app(
+        service,
+        ready_check=readiness(service.client, select_one(engine)),
+        complaint_list=ComplaintList(engine),
+    )
     # uvicorn's access log has method, path and status only: never a body.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
     return uvicorn.Server(config), engine

@@ -3,7 +3,7 @@
 A pure ASGI middleware: it answers 413 when Content-Length says the body is too big, and also
 counts the bytes actually received (a chunked body has no Content-Length, and a client may lie),
 buffering at most MAX_BODY bytes before handing the body on. A request that carries a body must
-say it is JSON (415 otherwise).
+say it is JSON (415 otherwise); outside /api/, an HTML form's urlencoded post is accepted too.
 """
 
 from __future__ import annotations
@@ -50,7 +50,12 @@ class BodyLimits:
                     await _drain(receive)
                 await _answer(send, 413, self._too_large(), "body")
                 return
-        if (body or length not in (None, "0")) and not _is_json(headers.get("content-type", "")):
+        content_type = headers.get("content-type", "")
+        if (
+            (body or length not in (None, "0"))
+            and not _is_json(content_type)
+            and not (_is_form(content_type) and not (scope["path"] + "/").startswith("/api/"))
+        ):
             await _answer(
                 send,
                 415,
@@ -70,6 +75,11 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def _is_form(content_type: str) -> bool:
+    """An HTML form's post: accepted by the web pages only (the API stays JSON-only)."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
 async def _drain(receive: Receive) -> None:

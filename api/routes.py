@@ -3,9 +3,11 @@ reaches the engine, so a rejected request writes nothing."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +16,9 @@ from api.errors import error_response
 from api.health import ReadyCheck
 from api.schemas import ACTIONS, ComplaintView, ErrorBody, EventView, event_view, view_of
 from domain import commands as c
+from domain.vocabulary import Status
 from engine.service import ComplaintNotFound, ComplaintService
+from store.complaint_list import MAX_LIMIT, ComplaintList
 
 _ACTION = TypeAdapter(c.Action)
 ComplaintId = Annotated[str, Path(min_length=1, max_length=100, description="C-...")]
@@ -81,6 +85,69 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         return error_response(
             404, message, [{"field": "action", "rule": "unknown", "message": message}]
         )
+
+    return router
+
+
+class ListedComplaintView(BaseModel):
+    id: str
+    status: str
+    tier: int
+    category: str
+    team: str
+    assignee: str
+    channel: str
+    subject: str
+    breached: bool
+    escalation_level: int
+    next_due_at: datetime | None
+    next_due_kind: str | None
+    received_at: datetime
+    updated_at: datetime
+
+
+class ComplaintListView(BaseModel):
+    items: list[ListedComplaintView]
+    next_cursor: str | None = None
+
+
+def list_routes(complaint_list: ComplaintList) -> APIRouter:
+    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=_ERRORS)
+
+    @router.get("", response_model=ComplaintListView)
+    async def list_complaints(
+        status: Annotated[Status | None, Query()] = None,
+        tier: Annotated[int | None, Query(ge=1, le=3)] = None,
+        breached: Annotated[bool | None, Query()] = None,
+        team: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=1000, description="next_cursor of the page before")
+        ] = None,
+    ):
+        """Complaints by their next due deadline (none last), a page at a time. Read from the
+        complaint list read model, so a change shows up once the projector has applied it."""
+        try:
+            page = await run_in_threadpool(
+                complaint_list.page,
+                status=status.value if status else None,
+                tier=tier,
+                breached=breached,
+                team=team,
+                limit=limit,
+                cursor=cursor,
+            )
+        except ValueError as error:
+            field = str(error).partition(":")[0]  # ComplaintList's errors begin with the field
+            detail = [{"field": field, "rule": "invalid", "message": str(error)}]
+            return error_response(422, "invalid request", detail)
+        items = [
+            ListedComplaintView(
+                id=i.complaint_id, **{k: v for k, v in asdict(i).items() if k != "complaint_id"}
+            )
+            for i in page.items
+        ]
+        return ComplaintListView(items=items, next_cursor=page.next_cursor)
 
     return router
 

@@ -26,6 +26,11 @@ class EventStore:
         self._engine = engine
         self._reader = for_reading(engine)
 
+    @property
+    def engine(self) -> Engine:
+        """For read models kept beside the log (they share its database)."""
+        return self._engine
+
     def append(
         self,
         stream_id: str,

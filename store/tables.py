@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -77,3 +79,45 @@ class ClosureRecordRow(Base):
     stream_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     archived_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ProjectionCheckpointRow(Base):
+    """How far each projection has read the event log: the last position it has applied."""
+
+    __tablename__ = "projection_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+
+
+class ComplaintListRow(Base):
+    """The complaint list read model: one row per complaint, written only by its projection.
+
+    `state` is the folded ComplaintState; the other columns are copied out of it for filtering and
+    sorting. No personal data: the state has none, and the subject is in ComplaintRegistered's data.
+    """
+
+    __tablename__ = "complaint_list"
+    __table_args__ = (
+        # The list's order, and so its keyset pagination.
+        Index("ix_complaint_list_next_due_at_complaint_id", "next_due_at", "complaint_id"),
+        Index("ix_complaint_list_status", "status"),
+        Index("ix_complaint_list_tier", "tier"),
+        Index("ix_complaint_list_team", "team"),
+    )
+
+    complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30))
+    tier: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(40))
+    team: Mapped[str] = mapped_column(String(100))
+    assignee: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text)
+    breached: Mapped[bool] = mapped_column(Boolean)
+    escalation_level: Mapped[int] = mapped_column(Integer)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    next_due_kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    updated_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)

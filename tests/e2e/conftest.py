@@ -26,9 +26,9 @@ from api.app import create_app
 from api.health import readiness, select_one
 from engine.binaries import temporal_cli
 from engine.service import ComplaintService
-from store import EventStore, make_engine, migrate
+from store import ComplaintList, EventStore, make_engine, migrate
 from tests.unit.helpers import POLICY
-from worker import ACTIVITY_THREADS, build_worker
+from worker import ACTIVITY_THREADS, build_projector, build_worker
 from workflows import search
 
 
@@ -114,15 +114,31 @@ async def stack(temporal, database, store) -> AsyncIterator[Stack]:
     client = temporal.client
     task_queue = f"e2e-{uuid.uuid4().hex}"
     service = ComplaintService(client, task_queue, POLICY, store)
-    app = create_app(service, ready_check=readiness(client, select_one(database)))
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
-        async with build_worker(client, task_queue, EventActivities(store), pool):
-            async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
-                s = Stack(client, task_queue, store, url, http)
-                try:
-                    yield s
-                finally:
-                    await s.terminate_all()
+    app = create_app(
+        service,
+        ready_check=readiness(client, select_one(database)),
+        complaint_list=ComplaintList(database),
+    )
+    # The projector runs beside the worker, as in worker.serve.
+    stop_projecting = asyncio.Event()
+    projecting = asyncio.create_task(
+        build_projector(database).run_forever(stop_projecting, interval=0.05)
+    )
+    try:
+        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
+            async with build_worker(client, task_queue, EventActivities(store), pool):
+                async with (
+                    serving(app) as url,
+                    httpx.AsyncClient(base_url=url, timeout=20) as http,
+                ):
+                    s = Stack(client, task_queue, store, url, http)
+                    try:
+                        yield s
+                    finally:
+                        await s.terminate_all()
+    finally:
+        stop_projecting.set()
+        await projecting
 
 
 def form(**changes) -> dict:

@@ -98,7 +98,14 @@ def test_postgres_search_path_follows_the_schema(postgres_url: str, postgres_sch
         ).all()
     engine.dispose()
 
-    assert tables == ["alembic_version", "closure_records", "events", "outbox"]
+    assert tables == [
+        "alembic_version",
+        "closure_records",
+        "complaint_list",
+        "events",
+        "outbox",
+        "projection_checkpoints",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,243 @@
+"""The complaint list: one row per complaint, for listing, filtering and counting.
+
+Written by ComplaintListProjection (run by a ProjectionRunner), read by ComplaintList. Each row
+holds the complaint's ComplaintState, folded with the domain's own `evolve`, plus the columns a
+list needs. Never any personal data: the state has none, and the subject comes from
+ComplaintRegistered's data, not its personal part.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+
+from domain.events import ComplaintRegistered, join_personal
+from domain.state import ComplaintState, evolve
+from domain.vocabulary import DEADLINE_ORDER, Status
+from store.db import for_reading
+from store.records import RecordedEvent
+from store.tables import ComplaintListRow
+
+PROJECTION_NAME = "complaint_list"
+MAX_LIMIT = 200
+TIERS = (1, 2, 3)
+_NOT_OPEN = (Status.CLOSED.value, Status.ARCHIVED.value)
+
+
+class ProjectionError(RuntimeError):
+    """The log holds something the list cannot be built from; the batch is rolled back."""
+
+
+class ComplaintListProjection:
+    name = PROJECTION_NAME
+
+    def reset(self, connection: Connection) -> None:
+        connection.execute(delete(ComplaintListRow))
+
+    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        by_stream: dict[str, list[RecordedEvent]] = {}
+        for record in events:
+            by_stream.setdefault(record.stream_id, []).append(record)
+        stored = {
+            row.complaint_id: row
+            for row in connection.execute(
+                select(
+                    ComplaintListRow.complaint_id, ComplaintListRow.state, ComplaintListRow.subject
+                ).where(ComplaintListRow.complaint_id.in_(list(by_stream)))
+            )
+        }
+        for stream_id, records in by_stream.items():
+            row = stored.get(stream_id)
+            state = ComplaintState.model_validate(row.state) if row else ComplaintState()
+            subject = row.subject if row else ""
+            updated_at: datetime | None = None
+            for record in records:
+                if record.version <= state.version:
+                    continue  # already folded in: applying an event twice is impossible
+                if record.version != state.version + 1:
+                    raise ProjectionError(
+                        f"stream {stream_id!r}: event version {record.version} follows"
+                        f" version {state.version}"
+                    )
+                event = join_personal(record.data, record.personal)
+                state = evolve(state, event)
+                if isinstance(event, ComplaintRegistered):
+                    subject = event.subject
+                updated_at = record.occurred_at
+            if updated_at is None:
+                continue
+            if state.status is None:
+                raise ProjectionError(f"stream {stream_id!r} does not begin with a registration")
+            values = _columns(state, subject, updated_at)
+            if row:
+                connection.execute(
+                    update(ComplaintListRow)
+                    .where(ComplaintListRow.complaint_id == stream_id)
+                    .values(values)
+                )
+            else:
+                connection.execute(insert(ComplaintListRow), {"complaint_id": stream_id, **values})
+
+
+def _columns(state: ComplaintState, subject: str, updated_at: datetime) -> dict[str, Any]:
+    due = None
+    if state.status == Status.OPEN:
+        pending = [d for d in state.current_deadlines() if d.pending]
+        if pending:
+            due = min(pending, key=lambda d: (d.due_at, DEADLINE_ORDER.index(d.kind)))
+    assert state.status is not None and state.channel is not None
+    assert state.received_at is not None
+    return {
+        "status": state.status.value,
+        "tier": state.tier,
+        "category": state.category.value if state.category else "",
+        "team": state.team,
+        "assignee": state.assignee,
+        "channel": state.channel.value,
+        "subject": subject,
+        "breached": state.breached,
+        "escalation_level": state.escalation_level,
+        "next_due_at": _utc(due.due_at) if due else None,
+        "next_due_kind": due.kind.value if due else None,
+        "received_at": _utc(state.received_at),
+        "updated_at": _utc(updated_at),
+        "state": state.model_dump(mode="json"),
+    }
+
+
+@dataclass(frozen=True)
+class ListedComplaint:
+    complaint_id: str
+    status: str
+    tier: int
+    category: str
+    team: str
+    assignee: str
+    channel: str
+    subject: str
+    breached: bool
+    escalation_level: int
+    next_due_at: datetime | None
+    next_due_kind: str | None
+    received_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[ListedComplaint]
+    next_cursor: str | None
+
+
+_LISTED_COLUMNS = tuple(
+    getattr(ComplaintListRow, name) for name in ListedComplaint.__dataclass_fields__
+)
+
+
+class ComplaintList:
+    """Reads the complaint list. Connects only when asked for something."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._reader = for_reading(engine)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        tier: int | None = None,
+        breached: bool | None = None,
+        team: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ListPage:
+        """Complaints by next due deadline (none last), then id. Pass a page's next_cursor to
+        get the one after it; next_cursor is None on the last page."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
+        due, row = ComplaintListRow.next_due_at, ComplaintListRow
+        query = select(*_LISTED_COLUMNS).order_by(due.asc().nulls_last(), row.complaint_id)
+        if status is not None:
+            query = query.where(row.status == status)
+        if tier is not None:
+            query = query.where(row.tier == tier)
+        if breached is not None:
+            query = query.where(row.breached == breached)
+        if team is not None:
+            query = query.where(row.team == team)
+        if cursor is not None:
+            after_due, after_id = _decode_cursor(cursor)
+            if after_due is None:
+                query = query.where(due.is_(None), row.complaint_id > after_id)
+            else:
+                query = query.where(
+                    or_(
+                        due > after_due,
+                        and_(due == after_due, row.complaint_id > after_id),
+                        due.is_(None),
+                    )
+                )
+        with self._reader.connect() as connection:
+            rows = connection.execute(query.limit(limit + 1)).all()
+        items = [_listed(r._mapping) for r in rows[:limit]]
+        more = len(rows) > limit
+        return ListPage(items, _encode_cursor(items[-1]) if more else None)
+
+    def counts_by_tier(self, *, open_only: bool = True) -> dict[int, int]:
+        """How many complaints per tier: {1: n, 2: n, 3: n}, zeros included. open_only leaves
+        out closed and archived ones. (A complaint not yet classified is in no tier.)"""
+        query = (
+            select(ComplaintListRow.tier, func.count())
+            .where(ComplaintListRow.tier != 0)
+            .group_by(ComplaintListRow.tier)
+        )
+        if open_only:
+            query = query.where(ComplaintListRow.status.not_in(_NOT_OPEN))
+        with self._reader.connect() as connection:
+            counted = {tier: n for tier, n in connection.execute(query)}
+        return {tier: 0 for tier in TIERS} | dict(sorted(counted.items()))
+
+
+def _listed(values: Any) -> ListedComplaint:
+    fields = dict(values)
+    for name in ("next_due_at", "received_at", "updated_at"):
+        if fields[name] is not None:
+            fields[name] = _from_storage(fields[name])
+    return ListedComplaint(**fields)
+
+
+def _encode_cursor(last: ListedComplaint) -> str:
+    due = last.next_due_at.isoformat() if last.next_due_at else None
+    raw = json.dumps({"due": due, "id": last.complaint_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+        due, complaint_id = decoded["due"], decoded["id"]
+        if not isinstance(complaint_id, str) or not (due is None or isinstance(due, str)):
+            raise TypeError
+        moment = None if due is None else datetime.fromisoformat(due)
+        if moment is not None and moment.tzinfo is None:
+            raise TypeError
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
+        raise ValueError("cursor: malformed; pass a next_cursor from an earlier page") from error
+    return (_utc(moment) if moment else None), complaint_id
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _from_storage(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes, stored as UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,198 @@
+"""Projections: read models kept up to date by following the event log.
+
+A ProjectionRunner feeds each projection the events after its checkpoint, a batch at a time. The
+read model's changes and the new checkpoint commit in one transaction, so a crash between (or
+during) batches neither loses an event nor applies one twice: either the batch and its
+checkpoint are both there, or neither is and the next run starts from the same place.
+
+Positions become visible in order (see EventStore.append_in), so reading "position >
+checkpoint" never skips an event that commits late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import structlog
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from store.db import for_reading
+from store.event_store import EventStore
+from store.records import RecordedEvent
+from store.tables import ProjectionCheckpointRow
+
+log = structlog.get_logger(__name__)
+
+MAX_RETRY_DELAY = 30.0  # seconds between attempts while a projection keeps failing
+
+
+class Projection(Protocol):
+    """A read model built from the event log."""
+
+    name: str  # also the key of its checkpoint
+
+    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        """Fold `events` (in log order) into the read model, within the caller's transaction."""
+        ...
+
+    def reset(self, connection: Connection) -> None:
+        """Empty the read model's tables, within the caller's transaction."""
+        ...
+
+
+class CheckpointMoved(RuntimeError):
+    """The checkpoint changed under a batch: the batch is rolled back and read again."""
+
+
+class ProjectionRunner:
+    """Runs projections over the event log.
+
+    Several runners (one per worker process) may run at once. Two things keep them from
+    applying a batch twice:
+
+    - the checkpoint is advanced with a compare-and-set (UPDATE ... WHERE position = <the
+      position this batch started from>) in the same transaction as the read-model change. A
+      runner whose batch started from a stale checkpoint updates no row, raises, and rolls the
+      whole batch back. This alone makes double counting impossible, on every backend.
+    - on PostgreSQL each batch also holds a transaction-scoped advisory lock per projection,
+      taken with pg_try_advisory_xact_lock: a second runner skips the round at once instead of
+      folding the same events only to be rolled back. (SQLite needs no lock: every write
+      transaction starts with BEGIN IMMEDIATE, so writers already take turns.)
+    """
+
+    def __init__(self, engine: Engine, projections: Sequence[Projection]) -> None:
+        names = [p.name for p in projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection names must be distinct: {names}")
+        self._engine = engine
+        self._reader = for_reading(engine)
+        self._store = EventStore(engine)
+        self._projections = {p.name: p for p in projections}
+
+    def run_once(self, batch: int = 500) -> int:
+        """Apply at most one batch to each projection; returns how many events were applied."""
+        if batch < 1:
+            raise ValueError(f"batch: must be at least 1, got {batch}")
+        return sum(self._step(p, batch) for p in self._projections.values())
+
+    def run_to_end(self, batch: int = 500) -> int:
+        """run_once until every projection has caught up with the log as it stands."""
+        total = 0
+        while applied := self.run_once(batch):
+            total += applied
+        return total
+
+    async def run_forever(
+        self, stop: asyncio.Event, interval: float = 0.5, batch: int = 500
+    ) -> None:
+        """Keep the projections up to date until `stop` is set. A failing batch is logged and
+        retried (waiting longer after each failure, up to MAX_RETRY_DELAY)."""
+        log.info("projections started", projections=list(self._projections))
+        failures = 0
+        while not stop.is_set():
+            try:
+                applied = await asyncio.to_thread(self.run_once, batch)
+            except Exception:
+                failures += 1
+                delay = min(interval * 2**failures, MAX_RETRY_DELAY)
+                log.exception("projection batch failed; retrying", failures=failures, delay=delay)
+            else:
+                failures = 0
+                if applied:
+                    continue  # more may be waiting; the stop check comes first
+                delay = interval
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+        log.info("projections stopped")
+
+    def rebuild(self, name: str, batch: int = 500) -> int:
+        """Empty the projection's tables, reset its checkpoint and apply the whole log again;
+        returns how many events were applied.
+
+        All in one transaction: readers see the old read model until the new one commits, and
+        a rebuild that fails leaves the old one as it was.
+        """
+        projection = self._projections.get(name)
+        if projection is None:
+            raise ValueError(f"name: no projection {name!r}; one of {list(self._projections)}")
+        applied = 0
+        with self._engine.begin() as connection:
+            _lock(connection, name, wait=True)
+            projection.reset(connection)
+            start = _checkpoint(connection, name)
+            position = 0
+            while events := self._store.read_all(after_position=position, limit=batch):
+                projection.apply(connection, events)
+                position = events[-1].position
+                applied += len(events)
+            _advance(connection, name, start, position)
+        log.info("projection rebuilt", projection=name, events=applied, position=position)
+        return applied
+
+    def checkpoint(self, name: str) -> int:
+        with self._reader.connect() as connection:
+            position = connection.scalar(
+                select(ProjectionCheckpointRow.position).where(ProjectionCheckpointRow.name == name)
+            )
+        return position or 0
+
+    def _step(self, projection: Projection, batch: int) -> int:
+        # Read outside the write transaction, so the write lock (SQLite's single one above
+        # all) is held only while the batch is applied, and not at all when there is nothing new.
+        start = self.checkpoint(projection.name)
+        events = self._store.read_all(after_position=start, limit=batch)
+        if not events:
+            return 0
+        with self._engine.begin() as connection:
+            if not _lock(connection, projection.name, wait=False):
+                return 0  # another runner has this projection right now
+            if _checkpoint(connection, projection.name) != start:
+                return 0  # another runner got there first; read again next round
+            projection.apply(connection, events)
+            _advance(connection, projection.name, start, events[-1].position)
+        return len(events)
+
+
+def _lock(connection: Connection, name: str, *, wait: bool) -> bool:
+    """Take the projection's advisory lock until the end of the transaction (PostgreSQL only);
+    False if `wait` is off and another session holds it."""
+    if connection.dialect.name != "postgresql":
+        return True
+    key = _lock_key(name)
+    if wait:
+        connection.execute(select(func.pg_advisory_xact_lock(key)))
+        return True
+    return bool(connection.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+
+def _lock_key(name: str) -> int:
+    # A stable signed 64-bit key per projection; a prefix keeps it apart from the store's lock.
+    digest = hashlib.sha256(f"projection:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _checkpoint(connection: Connection, name: str) -> int:
+    """The projection's checkpoint, created at 0 the first time (the caller writes under a
+    lock, so two runners cannot both create it; should they, the primary key stops one)."""
+    position = connection.scalar(
+        select(ProjectionCheckpointRow.position).where(ProjectionCheckpointRow.name == name)
+    )
+    if position is None:
+        connection.execute(insert(ProjectionCheckpointRow), {"name": name, "position": 0})
+        return 0
+    return position
+
+
+def _advance(connection: Connection, name: str, start: int, position: int) -> None:
+    moved = connection.execute(
+        update(ProjectionCheckpointRow)
+        .where(ProjectionCheckpointRow.name == name, ProjectionCheckpointRow.position == start)
+        .values(position=position)
+    )
+    if moved.rowcount != 1:
+        raise CheckpointMoved(f"checkpoint of {name!r} is no longer {start}; batch rolled back")

@@ -1,0 +1,245 @@
+"""The web pages in a real browser: Debian's chromium driven by Playwright, against the e2e
+stack's uvicorn server (real Temporal dev server, worker and event store).
+
+Skipped when /usr/bin/chromium (or Playwright's Python package) is missing, unless
+COMPLAINTS_REQUIRE_BROWSER=1, which makes that a failure instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+REQUIRED = os.environ.get("COMPLAINTS_REQUIRE_BROWSER") == "1"
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package is missing (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[object]:
+    reason = _missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"COMPLAINTS_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+async def page(browser, stack: Stack):
+    context = await browser.new_context(base_url=stack.url)
+    context.set_default_timeout(15_000)
+    pg = await context.new_page()
+    try:
+        yield pg
+    finally:
+        await context.close()
+
+
+async def _submit_complaint(page, stack: Stack, subject: str = "Broken kettle") -> str:
+    """Fill the intake form, submit it, and return the reference number it shows."""
+    from playwright.async_api import expect
+
+    await page.goto("/")
+    await page.fill("#name", "Han Meimei")
+    await page.fill("#email", "han@example.com")
+    await page.fill("#phone", "+86 139 0000 0000")
+    await page.fill("#subject", subject)
+    await page.fill("#description", "It stopped heating after two days.")
+    await page.click("#submit")
+    await expect(page).to_have_url(re.compile(r"/submitted/C-[A-Z2-7]+"))
+    reference = (await page.text_content("#reference") or "").strip()
+    assert re.fullmatch(r"C-[A-Z2-7]{12}", reference)
+    stack.complaint_ids.add(reference)
+    return reference
+
+
+async def test_the_form_submits_and_shows_the_reference_number(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    reference = await _submit_complaint(page, stack)
+    await expect(page.locator("h1")).to_contain_text("Complaint received")
+    await expect(page.locator("h1")).to_contain_text("投诉已收到")
+    state = (await stack.http.get(f"/api/complaints/{reference}")).json()
+    assert state["channel"] == "web" and state["status"] == "open"
+
+
+async def test_an_empty_form_shows_a_message_beside_each_field(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    before = stack.event_count()
+    await page.goto("/?lang=en")
+    await page.fill("#email", "not-an-address")
+    await page.click("#submit")
+    await expect(page.locator("[role=alert]")).to_contain_text("Please correct")
+    await expect(page.locator("#name-error")).to_have_text("Required")
+    await expect(page.locator("#subject-error")).to_have_text("Required")
+    await expect(page.locator("#description-error")).to_have_text("Required")
+    await expect(page.locator("#email-error")).to_have_text("Invalid format")
+    # What was typed stays; the language stays; nothing was written.
+    await expect(page.locator("#email")).to_have_value("not-an-address")
+    await expect(page.locator("label[for=name]")).to_contain_text("Name")
+    assert stack.event_count() == before
+
+
+async def test_chinese_labels(page) -> None:
+    from playwright.async_api import expect
+
+    await page.goto("/?lang=zh")
+    await expect(page.locator("label[for=name]")).to_contain_text("姓名")
+    await page.goto("/")
+    await expect(page.locator("label[for=name]")).to_contain_text("Name / 姓名")
+
+
+async def test_a_retried_post_of_one_form_makes_one_complaint(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as http:
+        html = (await http.get("/")).text
+        token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+        body = {
+            "token": token,
+            "name": "Han Meimei",
+            "channel": "web",
+            "subject": "Twice",
+            "description": "Posted twice",
+        }
+        first = await http.post("/", data=body)
+        second = await http.post("/", data=body)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    stack.complaint_ids.add(first.headers["location"].rsplit("/", 1)[1])
+
+
+async def test_responding_adds_first_response_to_the_timeline(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    reference = await _submit_complaint(page, stack, subject="Respond to me")
+    await page.goto(f"/complaints/{reference}")
+    await expect(page.locator("#complaint-id")).to_have_text(reference)
+    await expect(page.locator("#customer")).to_contain_text("Han Meimei")
+    await expect(page.locator("#timeline tr[data-type=ComplaintRegistered]")).to_have_count(1)
+    # The policy's deadlines for this tier: acknowledged at registration, resolution pending.
+    await expect(page.locator("#deadlines tr[data-kind=acknowledge]")).to_contain_text("met")
+    await expect(page.locator("#deadlines tr[data-kind=resolution]")).to_contain_text("pending")
+    respond = page.locator("form[data-action=respond]")
+    await respond.locator("[name=by]").fill("agent.wang")
+    await respond.locator("[name=message]").fill("We are sending a replacement.")
+    await respond.locator("button[type=submit]").click()
+    await expect(page).to_have_url(re.compile(rf"/complaints/{reference}$"))
+    given = page.locator("#timeline tr[data-type=FirstResponseGiven]")
+    await expect(given).to_have_count(1)
+    await expect(given).to_contain_text("agent.wang")
+    await expect(given).to_contain_text("We are sending a replacement.")
+
+
+async def test_a_refused_action_shows_the_domain_message(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    reference = await _submit_complaint(page, stack, subject="Refuse me")
+    await page.goto(f"/complaints/{reference}")
+    before = stack.event_count()
+    reply = page.locator("form[data-action=customer-reply]")
+    await reply.locator("[name=message]").fill("Here is the photo")
+    await reply.locator("button[type=submit]").click()
+    alert = page.locator("#action-error")
+    await expect(alert).to_contain_text("cannot record the customer's reply")
+    await expect(alert).to_contain_text("no information was requested")
+    await expect(page.locator("#status")).to_have_text("open")
+    assert stack.event_count() == before
+
+
+async def test_an_unknown_complaint_is_a_404_page(page) -> None:
+    from playwright.async_api import expect
+
+    response = await page.goto("/complaints/C-NOSUCHTHING1")
+    assert response is not None and response.status == 404
+    await expect(page.locator("h1")).to_contain_text("Not found")
+
+
+async def test_a_cross_site_form_post_is_refused(stack: Stack) -> None:
+    response = await stack.http.post(
+        "/",
+        data={"name": "x", "subject": "x", "description": "x"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+async def test_the_api_stays_json_only(stack: Stack) -> None:
+    response = await stack.http.post("/api/complaints", data={"subject": "x"})
+    assert response.status_code == 415
+
+
+async def test_the_dashboard_lists_the_complaint_once_projected(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    reference = await _submit_complaint(page, stack, subject="Dashboard me")
+    tier = (await stack.http.get(f"/api/complaints/{reference}")).json()["tier"]
+    row = page.locator(f"#complaints tr[data-id={reference}]")
+    # The list is kept by the worker's projector: eventually consistent, so poll (max ~10 s).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        await page.goto("/supervisor")
+        if await row.count() == 1 or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.25)
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Dashboard me")
+    await expect(page.locator(f"#tier-counts [data-tier='{tier}']")).to_contain_text(
+        re.compile(rf"tier {tier}: [1-9]")
+    )
+    # The countdown is live: it is rewritten from data-due every second.
+    countdown = row.locator(".countdown")
+    due = await countdown.get_attribute("data-due")
+    assert due and due.endswith("Z")
+    await expect(countdown).to_have_text(re.compile(r"^(overdue / 逾期 )?(\d+d )?\d\d:\d\d:\d\d$"))
+    first = await countdown.text_content()
+    await expect(countdown).not_to_have_text(first or "", timeout=3_000)
+    # Filters are GET parameters.
+    other = 1 if tier != 1 else 2
+    await page.goto(f"/supervisor?tier={other}")
+    await expect(row).to_have_count(0)
+    await page.goto(f"/supervisor?tier={tier}&status=open&breached=no")
+    await expect(row).to_have_count(1)
+    await page.select_option("select[name=breached]", "yes")
+    await page.click("#filters button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"breached=yes"))
+    await expect(row).to_have_count(0)
+    # Each row links to the complaint page.
+    await page.goto(f"/supervisor?tier={tier}")
+    await row.locator("a").click()
+    await expect(page).to_have_url(re.compile(rf"/complaints/{reference}$"))
+    await expect(page.locator("#complaint-id")).to_have_text(reference)
