@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--description", required=True)
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
+    listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
+    listing.add_argument("--status", default="open", help="open (default), all, or a status")
+    listing.add_argument("--tier", type=int, choices=(1, 2, 3))
+    listing.add_argument("--team")
+    listing.add_argument("--breached", action="store_true", help="only breached ones")
+    listing.add_argument("--limit", type=int, default=50)
     for name, text in (("show", "a complaint's live state"), ("events", "a complaint's events")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("complaint_id")
@@ -101,6 +107,9 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     from store import EventStore, make_engine
 
     store = EventStore(make_engine(settings.store_url()))
+    if args.command == "list":  # the read model needs no Temporal
+        _print_list(store, args)
+        return
     service = ComplaintService(
         await connect(settings), settings.task_queue, settings.load_policy(), store
     )
@@ -164,3 +173,25 @@ def _print_state(state, as_json: bool) -> None:
             f"met {d.met_at:%Y-%m-%d %H:%M}" if d.met_at else ""
         )
         print(f"  {d.kind.value:<17} due {d.due_at:%Y-%m-%d %H:%M} UTC  {outcome or 'pending'}")
+
+
+def _print_list(store, args: argparse.Namespace) -> None:
+    from store.complaint_list import ComplaintList
+
+    page = ComplaintList(store.engine).page(
+        status=None if args.status == "all" else args.status,
+        tier=args.tier,
+        team=args.team,
+        breached=True if args.breached else None,
+        limit=args.limit,
+    )
+    if args.json:
+        print(json.dumps([vars(item) for item in page.items], default=str, indent=2))
+        return
+    print(f"{'id':<15} {'status':<20} tier {'team':<17} {'next due (UTC)':<17} esc  breached")
+    for i in page.items:
+        due = f"{i.next_due_at:%Y-%m-%d %H:%M}" if i.next_due_at else "-"
+        print(
+            f"{i.complaint_id:<15} {i.status:<20} {i.tier:>4} {i.team:<17} {due:<17} "
+            f"{i.escalation_level:>3}  {'yes' if i.breached else ''}"
+        )
