@@ -79,6 +79,8 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         tasks.append(asyncio.create_task(api.serve()))
         print(
             "complaint engine running\n"
+            f"  intake form:  http://{host}:{port}/\n"
+            f"  supervisor:   http://{host}:{port}/supervisor\n"
             f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
             f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
             f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"

@@ -46,3 +46,5 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic narrates every start-up at INFO ("Context impl SQLiteImpl"); only its warnings matter.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
