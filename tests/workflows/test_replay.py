@@ -31,3 +31,17 @@ async def test_recorded_history_replays(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
+
+
+async def test_an_incompatible_change_is_caught():
+    from temporalio.workflow import NondeterminismError
+
+    from tests.workflows.incompatible_workflow import IncompatibleComplaintWorkflow
+
+    path = HISTORIES / "tier3_answered_in_time.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(
+        workflows=[IncompatibleComplaintWorkflow], data_converter=pydantic_data_converter
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(history)
