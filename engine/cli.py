@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--description", required=True)
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
+    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
+    projections.add_argument("verb", choices=("run", "rebuild"))
+    projections.add_argument("name", nargs="?", default="complaint_list")
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -64,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
     for cmd in sub.choices.values():
-        if cmd.prog.split()[-1] not in ("run", "worker", "api"):
+        if cmd.prog.split()[-1] not in ("run", "worker", "api", "projections"):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             import worker
 
             asyncio.run(worker.main())
+        elif args.command == "projections":
+            _projections(settings, args.verb, args.name)
         elif args.command == "api":
             from api.app import serve
 
@@ -195,3 +200,15 @@ def _print_list(store, args: argparse.Namespace) -> None:
             f"{i.complaint_id:<15} {i.status:<20} {i.tier:>4} {i.team:<17} {due:<17} "
             f"{i.escalation_level:>3}  {'yes' if i.breached else ''}"
         )
+
+
+def _projections(settings: Settings, verb: str, name: str) -> None:
+    """Catch a read model up with the log, or rebuild it from the first event."""
+    import worker
+    from store import make_engine, migrate
+
+    engine = make_engine(settings.store_url())
+    migrate(engine)
+    runner = worker.build_projector(engine)
+    applied = runner.rebuild(name) if verb == "rebuild" else runner.run_to_end()
+    print(f"{name}: {applied} events applied, checkpoint at {runner.checkpoint(name)}")
