@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import error_response
@@ -20,7 +20,6 @@ from domain.vocabulary import Status
 from engine.service import ComplaintNotFound, ComplaintService
 from store.complaint_list import MAX_LIMIT, ComplaintList
 
-_ACTION = TypeAdapter(c.Action)
 ComplaintId = Annotated[str, Path(min_length=1, max_length=100, description="C-...")]
 IdempotencyKey = Annotated[
     str | None,
@@ -154,7 +153,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
 def _action_endpoint(service: ComplaintService, name: str, body_model: type[BaseModel]):
     async def act(complaint_id: ComplaintId, body: body_model) -> ComplaintView:  # type: ignore[valid-type]
-        action = _ACTION.validate_python({**body.model_dump(exclude_unset=True), "action": name})
+        action = c.parse_action(name, body.model_dump(exclude_unset=True))
         return view_of(await service.act(complaint_id, action))
 
     # Real types, not the strings `from __future__ import annotations` leaves: FastAPI reads them.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from domain.events import CustomerDetails
 from domain.vocabulary import Category, Channel
@@ -136,6 +136,15 @@ Action = Annotated[
     | AddNote,
     Field(discriminator="action"),
 ]
+
+
+_ACTION = TypeAdapter(Action)
+
+
+def parse_action(name: str, fields: dict) -> Action:
+    """The action called `name` (as in the API path) with its fields; a ValidationError names
+    the field and the rule. Every door (API, pages, CLI) parses actions here."""
+    return _ACTION.validate_python({**fields, "action": name})
 
 
 class ActionRequest(BaseModel):

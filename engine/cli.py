@@ -11,16 +11,16 @@ import asyncio
 import json
 import sys
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from domain import commands as c
 from domain.policy import PolicyError
 from engine.logs import configure_logging
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.settings import Settings
+from engine.temporal import TemporalUnreachable
 
 USAGE_ERROR = 2
-ACTION = TypeAdapter(c.Action)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,13 +97,18 @@ def main(argv: list[str] | None = None) -> None:
     except (PolicyError, ValidationError, ComplaintNotFound, ActionRefused, ValueError) as err:
         print(f"complaints: {_describe(err)}", file=sys.stderr)
         sys.exit(USAGE_ERROR)
+    except TemporalUnreachable as err:
+        print(f"complaints: {err}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
 
 
 def _describe(err: Exception) -> str:
     if isinstance(err, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in err.errors()
+        )
     return str(err)
 
 
@@ -115,6 +120,8 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "list":  # the read model needs no Temporal
         _print_list(store, args)
         return
+    if args.command == "act":  # refuse a malformed action before reaching for the server
+        action = c.parse_action(args.action, dict(_field(f) for f in args.fields))
     service = ComplaintService(
         await connect(settings), settings.task_queue, settings.load_policy(), store
     )
@@ -152,8 +159,6 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         for r in [] if args.json else records:
             print(f"{r.version:>4}  {r.occurred_at:%Y-%m-%d %H:%M:%S}  {r.type}")
     elif args.command == "act":
-        fields = dict(_field(f) for f in args.fields)
-        action = ACTION.validate_python({**fields, "action": args.action})
         _print_state(await service.act(args.complaint_id, action), args.json)
 
 

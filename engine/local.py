@@ -16,7 +16,7 @@ import structlog
 
 from engine.binaries import temporal_cli
 from engine.settings import Settings
-from engine.temporal import connect, register_search_attributes
+from engine.temporal import TemporalUnreachable, connect, register_search_attributes
 
 log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
@@ -56,7 +56,7 @@ async def _wait_for_server(settings: Settings, server: subprocess.Popen):
                 raise RuntimeError(f"the Temporal dev server exited with {server.returncode}")
             try:
                 return await connect(settings)
-            except RuntimeError:
+            except TemporalUnreachable:
                 await asyncio.sleep(0.25)
 
 

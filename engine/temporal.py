@@ -9,12 +9,22 @@ from engine.settings import Settings
 from workflows import search
 
 
+class TemporalUnreachable(ConnectionError):
+    pass
+
+
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.namespace,
-        data_converter=pydantic_data_converter,
-    )
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.namespace,
+            data_converter=pydantic_data_converter,
+        )
+    except RuntimeError as err:  # the SDK's "Failed client connect"
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {settings.temporal_address} "
+            "(COMPLAINTS_TEMPORAL_ADDRESS); is `complaints run` or a server running?"
+        ) from err
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:
