@@ -90,6 +90,7 @@ def _run(state: ComplaintState, command: c.Command, now: datetime, policy: Polic
 def _tick(d: _Decision) -> None:
     s, now, policy = d.state, d.now, d.policy
     if s.status is Status.OPEN:
+        _warn(d)
         for dl in sorted(s.current_deadlines(), key=lambda x: x.due_at):
             if dl.pending and dl.due_at <= now:
                 d.emit(ev.DeadlineBreached(at=now, round=s.round, kind=dl.kind, due_at=dl.due_at))
@@ -100,6 +101,25 @@ def _tick(d: _Decision) -> None:
         d.emit(ev.ComplaintClosed(at=now, reason="no_answer"))
     if (at := sla.archive_at(d.state, policy)) and at <= now:
         d.emit(ev.ComplaintArchived(at=now))
+
+
+def _warn(d: _Decision) -> None:
+    """Tell whoever holds the complaint that a deadline is close. A deadline already past is
+    left to the breach that follows: a warning after the fact helps nobody."""
+    s = d.state
+    for dl in s.current_deadlines():
+        if dl.warning_owed and dl.warn_at <= d.now < dl.due_at:
+            d.emit(
+                ev.DeadlineWarningIssued(at=d.now, round=s.round, kind=dl.kind, due_at=dl.due_at)
+            )
+            role = sla.role_at(d.policy, s.tier, s.escalation_level)
+            d.notify(
+                "deadline_warning",
+                role,
+                f"r{s.round}-{dl.kind}",
+                deadline=dl.kind,
+                due_at=dl.due_at.isoformat(),
+            )
 
 
 def _escalate(d: _Decision, reason: str, step: str) -> None:

@@ -68,6 +68,7 @@ class ScheduledDeadline(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: DeadlineKind
     due_at: datetime
+    warn_at: datetime | None = None  # absent in schedules made before warnings existed
 
 
 class DeadlinesScheduled(_Fact):
@@ -81,6 +82,15 @@ class DeadlinesScheduled(_Fact):
 
 class DeadlineMet(_Fact):
     type: Literal["DeadlineMet"] = "DeadlineMet"
+    round: int
+    kind: DeadlineKind
+    due_at: datetime
+
+
+class DeadlineWarningIssued(_Fact):
+    """A deadline is close (the policy's share of its time has passed) and still open."""
+
+    type: Literal["DeadlineWarningIssued"] = "DeadlineWarningIssued"
     round: int
     kind: DeadlineKind
     due_at: datetime
@@ -187,6 +197,7 @@ Event = Annotated[
     | ComplaintAssigned
     | DeadlinesScheduled
     | DeadlineMet
+    | DeadlineWarningIssued
     | DeadlineBreached
     | ComplaintEscalated
     | NotificationRequested

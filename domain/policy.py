@@ -135,6 +135,8 @@ class Routing(_Strict):
 
 class Policy(_Strict):
     timezone: Annotated[str, AfterValidator(_check_zone)]
+    # Warn whoever holds a complaint once this share of a deadline's time has passed; None: never.
+    deadline_warning_share: float | None = Field(default=0.8, gt=0, lt=1)
     confirmation_window: Duration = "3d"
     reopen_window: Duration = "7d"
     business_hours: BusinessHours

@@ -36,7 +36,9 @@ def schedule(
         due = due_at(clock, start, budget, pauses)
         if due is None:
             return None
-        out.append(ScheduledDeadline(kind=kind, due_at=due))
+        share = policy.deadline_warning_share
+        warn = due_at(clock, start, budget * share, pauses) if share and budget else None
+        out.append(ScheduledDeadline(kind=kind, due_at=due, warn_at=warn))
     return out
 
 
@@ -84,4 +86,5 @@ def next_alarm(state: ComplaintState, policy: Policy) -> datetime | None:
     ]
     if state.status is Status.OPEN:
         moments += [d.due_at for d in state.current_deadlines() if d.pending]
+        moments += [d.warn_at for d in state.current_deadlines() if d.warning_owed]
     return min((m for m in moments if m is not None), default=None)

@@ -15,12 +15,18 @@ class DeadlineState(BaseModel):
     round: int
     kind: DeadlineKind
     due_at: datetime
+    warn_at: datetime | None = None
+    warned_at: datetime | None = None
     met_at: datetime | None = None
     breached_at: datetime | None = None
 
     @property
     def pending(self) -> bool:
         return self.met_at is None and self.breached_at is None
+
+    @property
+    def warning_owed(self) -> bool:
+        return self.pending and self.warn_at is not None and self.warned_at is None
 
     @property
     def overdue_unanswered(self) -> bool:
@@ -75,7 +81,7 @@ def _schedule(state: ComplaintState, event: ev.DeadlinesScheduled) -> list[Deadl
     settled = [d for d in state.deadlines if d.round != event.round or not d.pending]
     settled_kinds = {d.kind for d in settled if d.round == event.round}
     fresh = [
-        DeadlineState(round=event.round, kind=s.kind, due_at=s.due_at)
+        DeadlineState(round=event.round, kind=s.kind, due_at=s.due_at, warn_at=s.warn_at)
         for s in event.deadlines
         if s.kind not in settled_kinds
     ]
@@ -114,6 +120,10 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
             s.deadlines = _schedule(s, event)
         case ev.DeadlineMet():
             _settle(s, event)
+        case ev.DeadlineWarningIssued():
+            for d in s.deadlines:
+                if d.round == event.round and d.kind == event.kind:
+                    d.warned_at = event.at
         case ev.DeadlineBreached():
             _settle(s, event)
             s.breached = True

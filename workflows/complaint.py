@@ -36,6 +36,8 @@ APPEND_RETRY = RetryPolicy(
     non_retryable_error_types=["ConcurrencyConflict"],
 )
 APPEND_TIMEOUT = timedelta(seconds=30)
+# Patch ids: each marks a change of decisions that running complaints must replay without.
+DEADLINE_WARNINGS = "deadline-warnings"
 
 
 class ComplaintInput(BaseModel):
@@ -50,6 +52,9 @@ class ComplaintWorkflow:
     @workflow.init
     def __init__(self, inp: ComplaintInput) -> None:
         self._policy = inp.policy
+        if not workflow.patched(DEADLINE_WARNINGS):
+            # A complaint that began before warnings existed replays without them.
+            self._policy = inp.policy.model_copy(update={"deadline_warning_share": None})
         self._state = inp.carried_state or ComplaintState()
         self._lock = asyncio.Lock()  # one decision at a time: updates and timers take turns
         self._changed = False

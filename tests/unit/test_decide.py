@@ -82,7 +82,8 @@ def test_classification(subject, text, urgent, expected):
 
 def test_no_action_breaches_each_deadline_and_climbs_the_chain():
     s = story()
-    assert s.tick(T0 + minutes(9)) == []
+    assert s.tick(T0 + minutes(7)) == []
+    assert types(s.tick(T0 + minutes(9))) == ["DeadlineWarningIssued", "NotificationRequested"]
     new = s.tick(T0 + minutes(10))
     assert types(new) == ["DeadlineBreached", "ComplaintEscalated", "NotificationRequested"]
     assert (new[1].level, new[1].to_role, new[2].recipient) == (1, "team_lead", "team_lead")
@@ -99,7 +100,7 @@ def test_no_action_breaches_each_deadline_and_climbs_the_chain():
     new = s.tick(T0 + minutes(24 * 60))
     assert types(new) == ["DeadlineBreached", "NotificationRequested"]  # top: tell, stay
     assert new[1].recipient == "duty_manager"
-    assert len({e.key for e in s.events if e.type == "NotificationRequested"}) == 6
+    assert len({e.key for e in s.events if e.type == "NotificationRequested"}) == 7
 
 
 def test_an_answer_after_the_deadline_records_the_breach_first():
@@ -261,3 +262,31 @@ def test_field_rules_name_the_field():
         c.RecordFeedback(rating=6)
     with pytest.raises(ValueError, match="description"):
         registration("")
+
+
+def test_a_warning_goes_out_at_80_percent_once_and_only_while_it_helps():
+    s = story()
+    assert [s.state.deadline(k).warn_at - T0 for k in (FR, IS, RES)] == [
+        minutes(8),
+        minutes(24),
+        minutes(0.8 * 1440),
+    ]
+    new = s.tick(T0 + minutes(8))
+    assert [(e.type, getattr(e, "kind", None)) for e in new] == [
+        ("DeadlineWarningIssued", FR),
+        ("NotificationRequested", "deadline_warning"),
+    ]
+    assert new[1].recipient == "assignee" and new[1].details["deadline"] == FR
+    assert s.tick(T0 + minutes(9)) == []  # once
+    s.when(c.GiveInitialSolution(by="a", solution="x"), T0 + minutes(9))
+    assert s.tick(T0 + minutes(25)) == []  # met: nothing to warn about
+
+
+def test_no_warning_while_paused_or_when_the_policy_says_none():
+    s = story()
+    s.when(c.RequestInfo(by="a", question="?"), T0 + minutes(1))
+    assert s.tick(T0 + minutes(9)) == []
+    quiet = Story(POLICY.model_copy(update={"deadline_warning_share": None}))
+    quiet.when(registration(), T0)
+    assert all(d.warn_at is None for d in quiet.state.deadlines)
+    assert types(quiet.tick(T0 + minutes(9))) == []

@@ -49,13 +49,17 @@ async def test_tier3_left_alone_breaches_at_10_30_and_24h_escalating(harness):
     assert [(m.kind, m.recipient) for m in outbox] == [
         ("acknowledgement", "customer"),
         ("assignment", "assignee"),
+        ("deadline_warning", "assignee"),  # +8 min: 80% of the first response's time
         ("escalation", "team_lead"),
+        ("deadline_warning", "team_lead"),  # +24 min, to whoever holds it by then
         ("escalation", "supervisor"),
         ("escalation", "duty_manager"),
+        ("deadline_warning", "duty_manager"),  # +19.2 h
         ("escalation", "duty_manager"),
     ]
     assert state.version == len(stored)
-    await harness.keep_history(sub.handle, "tier3_left_alone")
+    # Recorded under a new name: the older histories, without warnings, must keep replaying.
+    await harness.keep_history(sub.handle, "tier3_left_alone_with_warnings")
 
 
 async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):

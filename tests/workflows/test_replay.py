@@ -23,6 +23,7 @@ def test_the_main_paths_are_recorded():
         "reclassified_1_to_3",
         "reopened",
         "auto_closed",
+        "tier3_left_alone_with_warnings",
     }
 
 
