@@ -13,6 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
+from delivery.directory import Directory
+from delivery.dispatcher import OutboxDispatcher
+from delivery.senders import SmtpSender, WebhookSender
 from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
@@ -37,6 +40,39 @@ def build_projector(engine: Engine) -> ProjectionRunner:
     return ProjectionRunner(engine, [ComplaintListProjection()])
 
 
+def build_dispatcher(
+    settings: Settings, engine: Engine, directory: Directory
+) -> OutboxDispatcher | None:
+    """Delivery of the outbox over the configured channels; None when none is configured, so
+    messages wait in the outbox instead of failing (and escalating) for want of a channel."""
+    senders = []
+    if settings.smtp_host:
+        senders.append(
+            SmtpSender(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_starttls,
+                settings.smtp_username or None,
+                settings.smtp_password.get_secret_value() or None,
+                settings.smtp_from,
+            )
+        )
+    if secret := settings.webhook_secret.get_secret_value():
+        senders.append(WebhookSender(secret))
+    if not senders:
+        log.warning("no delivery channel configured: notifications stay in the outbox")
+        return None
+    return OutboxDispatcher(
+        engine,
+        directory,
+        senders,
+        settings.base_url,
+        retry_base=settings.delivery_retry_base,
+        retry_cap=settings.delivery_retry_cap,
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
 def build_worker(
     client: Client, task_queue: str, events: EventActivities, executor: ThreadPoolExecutor
 ) -> Worker:
@@ -52,14 +88,18 @@ def build_worker(
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run a worker until `stop` is set; in-flight activities finish before it returns."""
-    settings.load_policy()  # a malformed policy stops start-up here, with its message
+    # A malformed policy or parties file stops start-up here, with its message.
+    directory = settings.load_directory(settings.load_policy())
     engine = make_engine(settings.store_url())
     migrate(engine)
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         events = EventActivities(EventStore(engine))
         worker = build_worker(client, settings.task_queue, events, executor)
-        projecting = asyncio.create_task(build_projector(engine).run_forever(stop))
+        background = [asyncio.create_task(build_projector(engine).run_forever(stop))]
+        dispatcher = build_dispatcher(settings, engine, directory)
+        if dispatcher is not None:
+            background.append(asyncio.create_task(dispatcher.run_forever(stop)))
         try:
             async with worker:
                 log.info(
@@ -71,10 +111,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 await stop.wait()
                 log.info("worker stopping")
         finally:
-            if not stop.is_set():  # the worker failed: stop projecting too
-                projecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await projecting  # once stop is set, it returns after the batch under way
+            for task in background:
+                if not stop.is_set():  # the worker failed: stop the loops beside it too
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task  # once stop is set, each returns after the batch under way
     engine.dispose()
 
 

@@ -6,11 +6,14 @@ Every default here is documented in README.md (Configuration).
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from delivery.directory import Directory, DirectoryError, load_directory
 from domain.policy import Policy, PolicyError, parse_policy
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "domain" / "default_policy.toml"
+DEFAULT_PARTIES = Path(__file__).resolve().parent.parent / "domain" / "default_parties.toml"
 
 
 class Settings(BaseSettings):
@@ -22,11 +25,32 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: a SQLite file in data_dir
     policy: Path = DEFAULT_POLICY
+    parties: Path = DEFAULT_PARTIES
+    base_url: str = "http://127.0.0.1:8000"  # links in messages point here
+    smtp_host: str = ""  # empty: no e-mail channel
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "complaints@example.com"
+    webhook_secret: SecretStr = SecretStr("")  # empty: no webhook channel
+    delivery_retry_base: float = 30.0  # seconds before the first retry; doubles each time
+    delivery_retry_cap: float = 3600.0
+    delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
+
+    def load_directory(self, policy: Policy) -> Directory:
+        try:
+            text = self.parties.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DirectoryError(
+                f"COMPLAINTS_PARTIES: cannot read {self.parties}: {exc.strerror}"
+            ) from exc
+        return load_directory(text, policy, source=str(self.parties))
 
     def load_policy(self) -> Policy:
         try:

@@ -32,6 +32,8 @@ NAMING_CONVENTION = {
 
 
 OUTBOX_PENDING = "pending"
+OUTBOX_SENT = "sent"
+OUTBOX_FAILED = "failed"
 
 
 class Base(DeclarativeBase):
@@ -69,6 +71,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    # When a pending message may next be tried: NULL at once; later after a failure (backoff) or
+    # while a dispatcher is sending it (its lease).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
 
 
 class ClosureRecordRow(Base):

@@ -1,0 +1,1 @@
+"""Notification delivery: the outbox dispatcher, the parties directory, messages and senders."""
