@@ -40,6 +40,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "reference": ("Your reference number", "您的参考编号"),
     "keep_ref": ("Please quote it when you contact us.", "联系我们时请提供此编号。"),
     "another": ("Submit another complaint", "提交另一项投诉"),
+    "feedback_title": ("How did we do?", "您对处理结果满意吗？"),
+    "rating": ("Your rating (1 = poor, 5 = excellent)", "您的评分（1 = 很差，5 = 很好）"),
+    "comment": ("Comment (optional)", "意见（可选）"),
+    "send_feedback": ("Send my rating", "提交评分"),
+    "not_solved": (
+        "Not solved? Tell us why and we will reopen it.",
+        "问题未解决？请说明原因，我们将重新处理。",
+    ),
+    "reason": ("What is still wrong", "仍存在的问题"),
+    "reopen": ("Reopen my complaint", "重新处理我的投诉"),
+    "thanks": ("Thank you: your answer is recorded.", "谢谢，您的反馈已记录。"),
     "unavailable": (
         "The service is unavailable; please try again.",
         "服务暂时不可用，请稍后再试。",

@@ -180,6 +180,50 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
         return RedirectResponse(f"/complaints/{complaint_id}", status_code=303)
 
+    # The customer's page behind the resolution message's satisfaction link: a rating closes
+    # the complaint; a rejection reopens it (within the policy's reopen window).
+    async def feedback_page(
+        request: Request, complaint_id: str, lang: str | None, note: str = "", status: int = 200
+    ) -> Response:
+        lang = lang_of(lang)
+        if not VALID_ID.match(complaint_id):
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        return render(
+            request,
+            "feedback.html",
+            status,
+            lang=lang,
+            t=labels_for(lang),
+            complaint_id=complaint_id,
+            note=note,
+        )
+
+    @router.get("/complaints/{complaint_id}/feedback")
+    async def feedback_form(request: Request, complaint_id: str, lang: str | None = None):
+        return await feedback_page(request, complaint_id, lang)
+
+    @router.post("/complaints/{complaint_id}/feedback/{answer}")
+    async def feedback_post(
+        request: Request, complaint_id: str, answer: str, lang: str | None = None
+    ) -> Response:
+        if not same_origin(request):
+            return forbidden()
+        if answer not in ("feedback", "reopen"):
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        form = await request.form()
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        try:
+            await service.act(complaint_id, action_of(answer, values))
+        except ValidationError as error:
+            details = field_errors(error.errors(include_input=False), drop_prefix=False)
+            note = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+            return await feedback_page(request, complaint_id, lang, note, 422)
+        except ActionRefused as refused:
+            return await feedback_page(request, complaint_id, lang, str(refused), 409)
+        except ComplaintNotFound:
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        return await feedback_page(request, complaint_id, lang, labels_for(lang_of(lang))["thanks"])
+
     @router.get("/supervisor")
     async def supervisor(
         request: Request,

@@ -243,3 +243,43 @@ async def test_the_dashboard_lists_the_complaint_once_projected(page, stack: Sta
     await row.locator("a").click()
     await expect(page).to_have_url(re.compile(rf"/complaints/{reference}$"))
     await expect(page.locator("#complaint-id")).to_have_text(reference)
+
+
+async def test_the_customer_rates_through_the_satisfaction_link(page, stack: Stack) -> None:
+    """The link in the resolution message: a rating closes the complaint; rating twice is
+    refused with the domain's message; an invalid rating names the field."""
+    from playwright.async_api import expect
+
+    reference = (await stack.submit()).json()["id"]
+    resolved = await stack.http.post(
+        f"/api/complaints/{reference}/actions/resolve",
+        json={"by": "agent.chen", "resolution": "Replaced"},
+    )
+    assert resolved.status_code == 200
+    await page.goto(f"/complaints/{reference}/feedback?lang=en")
+    await page.check("#rating-4")
+    await page.fill("#comment", "Quick, thanks")
+    await page.click("#send-feedback")
+    await expect(page.locator("#note")).to_contain_text("Thank you")
+    state = (await stack.http.get(f"/api/complaints/{reference}")).json()
+    assert (state["status"], state["rating"]) == ("closed", 4)
+
+    await page.goto(f"/complaints/{reference}/feedback?lang=en")
+    await page.check("#rating-5")
+    await page.click("#send-feedback")
+    await expect(page.locator("#note")).to_contain_text("already rated 4")
+
+
+async def test_the_customer_can_reject_the_resolution(page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    reference = (await stack.submit()).json()["id"]
+    await stack.http.post(
+        f"/api/complaints/{reference}/actions/resolve", json={"by": "a", "resolution": "Done"}
+    )
+    await page.goto(f"/complaints/{reference}/feedback?lang=zh")
+    await page.fill("#reason", "还是坏的")
+    await page.click("#reopen")
+    await expect(page.locator("#note")).to_contain_text("谢谢")
+    state = (await stack.http.get(f"/api/complaints/{reference}")).json()
+    assert (state["status"], state["round"]) == ("open", 2)
