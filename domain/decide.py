@@ -206,7 +206,10 @@ def _register(d: _Decision, cmd: c.Register) -> None:
         _meet(d, DeadlineKind.ACKNOWLEDGE)
     _tick(d)
     _meet(d, DeadlineKind.ACKNOWLEDGE)
-    d.notify("acknowledgement", "customer", "r1")
+    # The receipt also tells the customer when to expect the outcome.
+    resolution = d.state.deadline(DeadlineKind.RESOLUTION)
+    expected = {"due_at": resolution.due_at.isoformat()} if resolution else {}
+    d.notify("acknowledgement", "customer", "r1", **expected)
     d.notify("assignment", "assignee", "r1")
 
 

@@ -50,6 +50,7 @@ def test_a_tier3_complaint_left_alone_reaches_each_party_in_turn(
     (ack,) = smtp.to(CUSTOMER.email)
     assert CID in ack.message["Subject"] and f"reference number {CID}" in ack.body
     assert "Li Lei" in ack.body
+    assert "resolved by 2026-11-26 10:00 CST" in ack.body  # the expected completion time
     assert ack.message["X-Complaints-Key"] == f"{CID}:acknowledgement:r1:customer"
     # The assignee: the assignment and the warning before the first-response deadline.
     assignment, warning = smtp.to("agent.chen@example.com")

@@ -45,6 +45,8 @@ def test_registration_classifies_assigns_schedules_and_acknowledges():
     assert st.team == "quality" and st.assignee in POLICY.teams["quality"].members
     assert [due(s, k) - T0 for k in (FR, IS, RES)] == [minutes(10), minutes(30), minutes(24 * 60)]
     assert st.deadline(ACK).met_at == T0 and not st.breached
+    receipt = next(e for e in s.events if e.type == "NotificationRequested")
+    assert receipt.details["due_at"] == due(s, RES).isoformat()  # the expected completion
     assert [(e.recipient, e.kind) for e in s.events if e.type == "NotificationRequested"] == [
         ("customer", "acknowledgement"),
         ("assignee", "assignment"),
