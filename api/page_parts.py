@@ -180,3 +180,9 @@ def due_iso(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def error_line(error: ValidationError) -> str:
+    """A refused action form in one line: each field and what is wrong with it."""
+    details = field_errors(error.errors(include_input=False), drop_prefix=False)
+    return "; ".join(f"{d['field']}: {d['message']}" for d in details)

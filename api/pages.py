@@ -18,13 +18,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import field_errors
 from api.page_parts import (
     FORMS,
     VALID_ID,
     VALID_TOKEN,
     action_of,
     due_iso,
+    error_line,
     event_actor,
     event_text,
     field_messages,
@@ -167,8 +167,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         try:
             command = action_of(action, values)
         except ValidationError as error:
-            details = field_errors(error.errors(include_input=False), drop_prefix=False)
-            message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+            message = error_line(error)
             return await complaint_page(
                 request, complaint_id, error=f"{action}: {message}", status=422
             )
@@ -215,9 +214,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         try:
             await service.act(complaint_id, action_of(answer, values))
         except ValidationError as error:
-            details = field_errors(error.errors(include_input=False), drop_prefix=False)
-            note = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-            return await feedback_page(request, complaint_id, lang, note, 422)
+            return await feedback_page(request, complaint_id, lang, error_line(error), 422)
         except ActionRefused as refused:
             return await feedback_page(request, complaint_id, lang, str(refused), 409)
         except ComplaintNotFound:
