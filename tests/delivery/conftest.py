@@ -27,7 +27,7 @@ from delivery.directory import Directory, load_directory
 from delivery.dispatcher import OutboxDispatcher
 from delivery.senders import SmtpSender, WebhookSender
 from store import EventStore, make_engine, migrate
-from tests.unit.helpers import POLICY, Story
+from tests.unit.helpers import POLICY, T0, Story
 
 SECRET = "test-webhook-secret"
 BASE_URL = "http://127.0.0.1:8000"
@@ -281,7 +281,8 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    # A fixed start (a day after the stories begin) keeps rendered times deterministic.
+    return FakeClock(T0 + timedelta(days=1))
 
 
 @pytest.fixture

@@ -143,6 +143,8 @@ def test_a_webhook_answering_500_then_200_is_delivered_once(
 ):
     hooks.script["/hooks/lead.quality"] = [500]
     left_alone(store, [10])
+    # On a whole minute, so the retry 11 s later renders the same "how late" text.
+    clock.now = T0 + minutes(30)
     dispatcher = make_dispatcher()
     key = f"{CID}:escalation:r1-first_response:team_lead"
 
