@@ -32,6 +32,7 @@ from delivery.messages import Message, render
 from delivery.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
 from store.event_store import EventStore
 from store.outbox import ClaimedMessage, LeaseLost, Outbox
+from store.polling import poll_until_stopped
 from store.records import NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT
 
@@ -39,7 +40,6 @@ log = structlog.get_logger(__name__)
 
 NOTIFICATION_SENT = "NotificationSent"
 NOTIFICATION_FAILED = "NotificationFailed"
-MAX_RETRY_DELAY = 30.0  # seconds between rounds while the dispatcher itself keeps failing
 
 
 def deliveries_stream(complaint_id: str) -> str:
@@ -110,27 +110,10 @@ class OutboxDispatcher:
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        """Deliver until `stop` is set (the sends run on a thread: smtplib and the webhook client
-        are synchronous). A failing round is logged and retried, waiting longer each time."""
-        log.info("dispatcher started", channels=[s.channel for s in self._senders])
-        failures = 0
-        while not stop.is_set():
-            try:
-                tried = await asyncio.to_thread(self.run_once)
-            except Exception:
-                failures += 1
-                delay = min(interval * 2**failures, MAX_RETRY_DELAY)
-                log.exception("dispatch round failed; retrying", failures=failures, delay=delay)
-            else:
-                failures = 0
-                if tried:
-                    continue
-                delay = interval
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
-        log.info("dispatcher stopped")
+        """Deliver until `stop` is set (smtplib and the webhook client are synchronous, so the
+        rounds run on a thread)."""
+        channels = [s.channel for s in self._senders]
+        await poll_until_stopped("dispatcher", self.run_once, stop, interval, channels=channels)
 
     # --- one message ---------------------------------------------------------------------------
 

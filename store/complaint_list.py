@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from domain.events import ComplaintRegistered, join_personal
 from domain.state import ComplaintState, evolve
 from domain.vocabulary import DEADLINE_ORDER, Status
-from store.db import for_reading
+from store.db import for_reading, from_storage, to_storage
 from store.records import RecordedEvent
 from store.tables import ComplaintListRow
 
@@ -103,10 +103,10 @@ def _columns(state: ComplaintState, subject: str, updated_at: datetime) -> dict[
         "subject": subject,
         "breached": state.breached,
         "escalation_level": state.escalation_level,
-        "next_due_at": _utc(due.due_at) if due else None,
+        "next_due_at": to_storage(due.due_at) if due else None,
         "next_due_kind": due.kind.value if due else None,
-        "received_at": _utc(state.received_at),
-        "updated_at": _utc(updated_at),
+        "received_at": to_storage(state.received_at),
+        "updated_at": to_storage(updated_at),
         "state": state.model_dump(mode="json"),
     }
 
@@ -207,7 +207,7 @@ def _listed(values: Any) -> ListedComplaint:
     fields = dict(values)
     for name in ("next_due_at", "received_at", "updated_at"):
         if fields[name] is not None:
-            fields[name] = _from_storage(fields[name])
+            fields[name] = from_storage(fields[name])
     return ListedComplaint(**fields)
 
 
@@ -229,15 +229,4 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
             raise TypeError
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
         raise ValueError("cursor: malformed; pass a next_cursor from an earlier page") from error
-    return (_utc(moment) if moment else None), complaint_id
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError(f"datetime must be timezone-aware, got {moment.isoformat()}")
-    return moment.astimezone(UTC)
-
-
-def _from_storage(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes, stored as UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (to_storage(moment) if moment else None), complaint_id

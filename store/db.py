@@ -1,5 +1,6 @@
 """Engines, sessions and schema migration for SQLite and PostgreSQL."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,15 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def to_storage(moment: datetime) -> datetime:
+    """Every timestamp is stored as UTC: SQLite keeps only the wall-clock time."""
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def from_storage(moment: datetime) -> datetime:
+    """The inverse of `to_storage`: SQLite hands back naive datetimes, which are UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

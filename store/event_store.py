@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from store.db import for_reading, take_write_lock
+from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
 
@@ -113,7 +113,7 @@ class EventStore:
                     "type": event.type,
                     "data": event.data,
                     "personal": event.personal,
-                    "occurred_at": _utc_for_storage(event.occurred_at),
+                    "occurred_at": to_storage(event.occurred_at),
                     "recorded_at": recorded_at,
                 }
                 for version, event in enumerate(events, start=expected_version + 1)
@@ -173,7 +173,7 @@ class EventStore:
     def _read_outbox(self, query: Select[Any]) -> list[OutboxMessage]:
         with self._reader.connect() as connection:
             return [
-                OutboxMessage(**{**row._mapping, "created_at": _utc_from_storage(row.created_at)})
+                OutboxMessage(**{**row._mapping, "created_at": from_storage(row.created_at)})
                 for row in connection.execute(query)
             ]
 
@@ -227,7 +227,7 @@ def _add_new_outbox_messages(connection: Connection, messages: Sequence[OutboxMe
                     "kind": message.kind,
                     "recipient": message.recipient,
                     "payload": message.payload,
-                    "created_at": _utc_for_storage(message.created_at),
+                    "created_at": to_storage(message.created_at),
                 }
                 for message in new_messages
             ],
@@ -246,7 +246,7 @@ def _add_closure_record_once(
             insert(ClosureRecordRow),
             {
                 "stream_id": stream_id,
-                "archived_at": _utc_for_storage(archived_at),
+                "archived_at": to_storage(archived_at),
                 "record": record,
             },
         )
@@ -256,19 +256,7 @@ def _recorded_event(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(
         **{
             **row._mapping,
-            "occurred_at": _utc_from_storage(row.occurred_at),
-            "recorded_at": _utc_from_storage(row.recorded_at),
+            "occurred_at": from_storage(row.occurred_at),
+            "recorded_at": from_storage(row.recorded_at),
         }
     )
-
-
-def _utc_for_storage(moment: datetime) -> datetime:
-    # SQLite keeps only the wall-clock time, so everything is stored as UTC.
-    if moment.tzinfo is None:
-        raise ValueError(f"datetime must be timezone-aware, got {moment.isoformat()}")
-    return moment.astimezone(UTC)
-
-
-def _utc_from_storage(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes, which _utc_for_storage made UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

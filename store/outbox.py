@@ -21,13 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
-from store.db import for_reading, take_write_lock
-from store.event_store import (
-    EventStore,
-    _stream_version,
-    _utc_for_storage,
-    _utc_from_storage,
-)
+from store.db import for_reading, from_storage, take_write_lock, to_storage
+from store.event_store import EventStore, _stream_version
 from store.records import ConcurrencyConflict, NewEvent, OutboxMessage
 from store.tables import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OutboxRow
 
@@ -67,7 +62,7 @@ class Outbox:
         self._store = EventStore(engine)
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedMessage]:
-        now, lease_until = _utc_for_storage(now), _utc_for_storage(lease_until)
+        now, lease_until = to_storage(now), to_storage(lease_until)
         with self._engine.begin() as connection:
             rows = connection.execute(
                 select(
@@ -103,7 +98,7 @@ class Outbox:
                 kind=row.kind,
                 recipient=row.recipient,
                 payload=row.payload,
-                created_at=_utc_from_storage(row.created_at),
+                created_at=from_storage(row.created_at),
                 attempts=row.attempts,
                 lease_until=lease_until,
             )
@@ -164,9 +159,9 @@ class Outbox:
                 status=status,
                 attempts=OutboxRow.attempts + 1,
                 last_error=error,
-                sent_at=_utc_for_storage(now) if status == OUTBOX_SENT else None,
+                sent_at=to_storage(now) if status == OUTBOX_SENT else None,
                 next_attempt_at=(
-                    _utc_for_storage(next_attempt_at) if next_attempt_at is not None else None
+                    to_storage(next_attempt_at) if next_attempt_at is not None else None
                 ),
             )
         )
@@ -186,7 +181,7 @@ class Outbox:
                         "kind": follow_up.kind,
                         "recipient": follow_up.recipient,
                         "payload": follow_up.payload,
-                        "created_at": _utc_for_storage(follow_up.created_at),
+                        "created_at": to_storage(follow_up.created_at),
                     },
                 )
 
@@ -211,9 +206,9 @@ class Outbox:
                 status=row.status,
                 attempts=row.attempts,
                 last_error=row.last_error,
-                sent_at=_utc_from_storage(row.sent_at) if row.sent_at else None,
+                sent_at=from_storage(row.sent_at) if row.sent_at else None,
                 next_attempt_at=(
-                    _utc_from_storage(row.next_attempt_at) if row.next_attempt_at else None
+                    from_storage(row.next_attempt_at) if row.next_attempt_at else None
                 ),
             )
             for row in rows

@@ -21,12 +21,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from store.db import for_reading
 from store.event_store import EventStore
+from store.polling import poll_until_stopped
 from store.records import RecordedEvent
 from store.tables import ProjectionCheckpointRow
 
 log = structlog.get_logger(__name__)
-
-MAX_RETRY_DELAY = 30.0  # seconds between attempts while a projection keeps failing
 
 
 class Projection(Protocol):
@@ -88,27 +87,14 @@ class ProjectionRunner:
     async def run_forever(
         self, stop: asyncio.Event, interval: float = 0.5, batch: int = 500
     ) -> None:
-        """Keep the projections up to date until `stop` is set. A failing batch is logged and
-        retried (waiting longer after each failure, up to MAX_RETRY_DELAY)."""
-        log.info("projections started", projections=list(self._projections))
-        failures = 0
-        while not stop.is_set():
-            try:
-                applied = await asyncio.to_thread(self.run_once, batch)
-            except Exception:
-                failures += 1
-                delay = min(interval * 2**failures, MAX_RETRY_DELAY)
-                log.exception("projection batch failed; retrying", failures=failures, delay=delay)
-            else:
-                failures = 0
-                if applied:
-                    continue  # more may be waiting; the stop check comes first
-                delay = interval
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
-        log.info("projections stopped")
+        """Keep the projections up to date until `stop` is set."""
+        await poll_until_stopped(
+            "projections",
+            lambda: self.run_once(batch),
+            stop,
+            interval,
+            projections=list(self._projections),
+        )
 
     def rebuild(self, name: str, batch: int = 500) -> int:
         """Empty the projection's tables, reset its checkpoint and apply the whole log again;
