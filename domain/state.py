@@ -88,13 +88,15 @@ def _schedule(state: ComplaintState, event: ev.DeadlinesScheduled) -> list[Deadl
     return settled + fresh
 
 
-def _settle(state: ComplaintState, event: ev.DeadlineMet | ev.DeadlineBreached) -> None:
+def _mark(
+    state: ComplaintState,
+    event: ev.DeadlineMet | ev.DeadlineBreached | ev.DeadlineWarningIssued,
+    field: str,
+) -> None:
+    """Stamp the event's time on the deadline it is about."""
     for d in state.deadlines:
         if d.round == event.round and d.kind == event.kind:
-            if isinstance(event, ev.DeadlineMet):
-                d.met_at = event.at
-            else:
-                d.breached_at = event.at
+            setattr(d, field, event.at)
 
 
 def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
@@ -119,13 +121,11 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
         case ev.DeadlinesScheduled():
             s.deadlines = _schedule(s, event)
         case ev.DeadlineMet():
-            _settle(s, event)
+            _mark(s, event, "met_at")
         case ev.DeadlineWarningIssued():
-            for d in s.deadlines:
-                if d.round == event.round and d.kind == event.kind:
-                    d.warned_at = event.at
+            _mark(s, event, "warned_at")
         case ev.DeadlineBreached():
-            _settle(s, event)
+            _mark(s, event, "breached_at")
             s.breached = True
         case ev.ComplaintEscalated():
             s.escalation_level = event.level

@@ -44,19 +44,17 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
 
     def load_directory(self, policy: Policy) -> Directory:
-        try:
-            text = self.parties.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DirectoryError(
-                f"COMPLAINTS_PARTIES: cannot read {self.parties}: {exc.strerror}"
-            ) from exc
+        text = _read(self.parties, "COMPLAINTS_PARTIES", DirectoryError)
         return load_directory(text, policy, source=str(self.parties))
 
     def load_policy(self) -> Policy:
-        try:
-            text = self.policy.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(
-                f"COMPLAINTS_POLICY: cannot read {self.policy}: {exc.strerror}"
-            ) from exc
+        text = _read(self.policy, "COMPLAINTS_POLICY", PolicyError)
         return parse_policy(text, source=str(self.policy))
+
+
+def _read(path: Path, variable: str, error: type[ValueError]) -> str:
+    """An operator's data file, or the error start-up reports: which setting, which file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{variable}: cannot read {path}: {exc.strerror}") from exc
