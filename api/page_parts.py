@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -172,6 +173,10 @@ def action_of(name: str, form: dict[str, str]) -> c.Action:
             continue  # an optional field left blank keeps its default
         values[field] = value
     return c.parse_action(name, values)
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
 
 def due_iso(moment: datetime | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -31,6 +32,7 @@ from api.page_parts import (
     forbidden,
     labels_for,
     lang_of,
+    local_time,
     same_origin,
 )
 from api.schemas import ACTIONS, view_of
@@ -52,7 +54,12 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
     """The pages. `complaint_list` feeds the dashboard (the worker's projector keeps it)."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
+    zone = ZoneInfo(service.policy.timezone)
+
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        # Times: ISO in UTC for machines (attributes, the countdown), the company's local time
+        # for people.
+        context |= {"due_iso": due_iso, "local_time": lambda moment: local_time(moment, zone)}
         return _TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
     def intake(request: Request, lang: str, values: dict[str, Any], errors: dict, status=200):
@@ -147,7 +154,6 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             timeline=timeline,
             forms=FORMS,
             error=error,
-            due_iso=due_iso,
         )
 
     @router.get("/complaints/{complaint_id}")
@@ -254,7 +260,6 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             counts=dict(sorted(counts.items())),
             filters=filters,
             statuses=[s.value for s in Status],
-            due_iso=due_iso,
         )
 
     return router
