@@ -8,7 +8,7 @@ The customer's personal data lives only in the `customer` field, which the store
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -217,6 +217,12 @@ Event = Annotated[
 ]
 
 _EVENT = TypeAdapter(Event)
+
+# The type names of the events above. The event log holds other records too (delivery results in
+# companion streams, see delivery.dispatcher); read models of complaints keep to these.
+EVENT_TYPES: frozenset[str] = frozenset(
+    member.model_fields["type"].default for member in get_args(get_args(Event)[0])
+)
 
 
 def split_personal(event: Event) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
-from domain.events import ComplaintRegistered, join_personal
+from domain.events import EVENT_TYPES, ComplaintRegistered, join_personal
 from domain.state import ComplaintState, evolve
 from domain.vocabulary import DEADLINE_ORDER, Status
 from store.db import for_reading, from_storage, to_storage
@@ -43,7 +43,8 @@ class ComplaintListProjection:
     def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
         by_stream: dict[str, list[RecordedEvent]] = {}
         for record in events:
-            by_stream.setdefault(record.stream_id, []).append(record)
+            if record.type in EVENT_TYPES:
+                by_stream.setdefault(record.stream_id, []).append(record)
         stored = {
             row.complaint_id: row
             for row in connection.execute(

@@ -126,3 +126,43 @@ class ComplaintListRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     updated_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReportComplaintRow(Base):
+    """The report read model: one row per complaint with the moments the metrics measure.
+
+    Written only by the report projection (store.report_model). No personal data, no free text.
+    """
+
+    __tablename__ = "report_complaints"
+    __table_args__ = (Index("ix_report_complaints_received_at", "received_at"),)
+
+    complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # events of the stream folded in so far
+    channel: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(40))
+    team: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    registered_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    initial_solution_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DeadlineLedgerRow(Base):
+    """Every deadline of every complaint round: when due, met, breached (see store.report_model)."""
+
+    __tablename__ = "deadline_ledger"
+    __table_args__ = (Index("ix_deadline_ledger_due_at", "due_at"),)
+
+    complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    warned_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    breached_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)

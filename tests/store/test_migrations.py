@@ -98,14 +98,7 @@ def test_postgres_search_path_follows_the_schema(postgres_url: str, postgres_sch
         ).all()
     engine.dispose()
 
-    assert tables == [
-        "alembic_version",
-        "closure_records",
-        "complaint_list",
-        "events",
-        "outbox",
-        "projection_checkpoints",
-    ]
+    assert tables == sorted(["alembic_version", *Base.metadata.tables])
 
 
 @pytest.mark.parametrize(

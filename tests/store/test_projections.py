@@ -38,6 +38,7 @@ from store import (
 )
 from store.projections import _lock_key
 from store.tables import ComplaintListRow
+from tests.store.builders import new_event
 from tests.unit.helpers import T0, Story, minutes, registration
 
 # ---------------------------------------------------------------------------------------------
@@ -387,6 +388,19 @@ def test_a_rebuilt_read_model_equals_the_live_one(
     assert snapshot(engine) == live
     assert runner.checkpoint("complaint_list") == all_positions(store)[-1]
     assert runner.run_once() == 0
+
+
+def test_delivery_records_in_companion_streams_are_passed_over(
+    engine: Engine, store: EventStore, streams
+) -> None:
+    # The dispatcher writes NotificationSent/-Failed records to "<id>/deliveries"; the list
+    # must neither choke on them (it did: the projector stopped for good) nor list them.
+    write_interleaved(store, streams)
+    store.append("C-1/deliveries", 0, [new_event("NotificationSent", data={"key": "k"})])
+    runner = ProjectionRunner(engine, [ComplaintListProjection()])
+
+    assert runner.run_to_end(batch=4) == len(all_positions(store))
+    assert sorted(state_rows(engine)) == sorted(streams)
 
 
 def test_rebuild_empties_rows_no_longer_in_the_log_and_names_unknown_projections(
