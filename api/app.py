@@ -12,8 +12,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from api.auth import install_auth, login_routes
 from api.errors import install_error_handlers
 from api.health import ReadyCheck, readiness, select_one, service_readiness
+from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
 from api.routes import complaint_routes, health_routes, list_routes
@@ -29,9 +31,11 @@ def create_app(
     *,
     ready_check: ReadyCheck | None = None,
     complaint_list: ComplaintList | None = None,
+    api_keys: KeyRing | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
-    when used, so nothing connects here)."""
+    when used, so nothing connects here). Without `api_keys` no key is accepted: only the
+    public pages answer (fail closed)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
@@ -40,10 +44,12 @@ def create_app(
         version="0.1.0",
     )
     install_error_handlers(app)
+    install_auth(app, api_keys or KeyRing(None))
     app.include_router(health_routes(ready_check or service_readiness(service)))
     app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
     app.include_router(page_routes(service, complaint_list))
+    app.include_router(login_routes())
     app.add_middleware(BodyLimits)
     return app
 
@@ -68,6 +74,7 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         service,
         ready_check=readiness(service.client, select_one(engine)),
         complaint_list=ComplaintList(engine),
+        api_keys=KeyRing(settings.api_keys_file()),
     )
     # uvicorn's access log has method, path and status only: never a body.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)

@@ -2,23 +2,23 @@
 supervisor's dashboard. Labels are bilingual (English / 中文), or one language with ?lang=en|zh.
 
 The customer's personal data appears only on the complaint page (agents need it); it is read
-from the ComplaintRegistered event's personal part and never logged.
+from the ComplaintRegistered event's personal part and never logged. The form, its confirmation
+and the feedback page are public; the others need a key (api/auth.py says whose).
 """
 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import jinja2
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Staff, complaint_for, require
+from api.keys import Principal, Role
 from api.page_parts import (
     FORMS,
     VALID_ID,
@@ -35,19 +35,12 @@ from api.page_parts import (
     local_time,
     same_origin,
 )
+from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
 from domain import commands as c
 from domain.vocabulary import Channel, Status
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from store import ComplaintList
-
-_TEMPLATES = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-)
 
 
 def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> APIRouter:
@@ -60,7 +53,8 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         # Times: ISO in UTC for machines (attributes, the countdown), the company's local time
         # for people.
         context |= {"due_iso": due_iso, "local_time": lambda moment: local_time(moment, zone)}
-        return _TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+        context.setdefault("user", getattr(request.state, "principal", None))
+        return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
     def intake(request: Request, lang: str, values: dict[str, Any], errors: dict, status=200):
         return render(
@@ -118,12 +112,14 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         )
 
     async def complaint_page(
-        request: Request, complaint_id: str, *, error: str = "", status: int = 200
+        request: Request, complaint_id: str, who: Principal, *, error: str = "", status: int = 200
     ) -> Response:
         if not VALID_ID.match(complaint_id):
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
         try:
-            state = await service.state(complaint_id)
+            state = await complaint_for(who, service, complaint_id) or await service.state(
+                complaint_id
+            )
         except ComplaintNotFound:
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
         records = await run_in_threadpool(service.events, complaint_id)
@@ -157,16 +153,16 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         )
 
     @router.get("/complaints/{complaint_id}")
-    async def complaint(request: Request, complaint_id: str) -> Response:
-        return await complaint_page(request, complaint_id)
+    async def complaint(request: Request, complaint_id: str, who: Staff) -> Response:
+        return await complaint_page(request, complaint_id, who)
 
     @router.post("/complaints/{complaint_id}/act/{action}")
-    async def act(request: Request, complaint_id: str, action: str) -> Response:
+    async def act(request: Request, complaint_id: str, action: str, who: Staff) -> Response:
         if not same_origin(request):
             return forbidden()
         if action not in ACTIONS:
             return await complaint_page(
-                request, complaint_id, error=f"unknown action {action[:50]!r}", status=404
+                request, complaint_id, who, error=f"unknown action {action[:50]!r}", status=404
             )
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -175,12 +171,13 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         except ValidationError as error:
             message = error_line(error)
             return await complaint_page(
-                request, complaint_id, error=f"{action}: {message}", status=422
+                request, complaint_id, who, error=f"{action}: {message}", status=422
             )
         try:
+            await complaint_for(who, service, complaint_id, action)
             await service.act(complaint_id, command)
         except ActionRefused as refused:
-            return await complaint_page(request, complaint_id, error=str(refused), status=409)
+            return await complaint_page(request, complaint_id, who, error=str(refused), status=409)
         except ComplaintNotFound:
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
         return RedirectResponse(f"/complaints/{complaint_id}", status_code=303)
@@ -230,6 +227,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
     @router.get("/supervisor")
     async def supervisor(
         request: Request,
+        _who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the dashboard"))],
         tier: str = "",
         status: str | None = None,
         team: str = "",

@@ -7,13 +7,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import Staff, Submitter, complaint_for, require
 from api.errors import error_response
 from api.health import ReadyCheck
+from api.keys import Principal, Role
 from api.schemas import ACTIONS, ComplaintView, ErrorBody, EventView, event_view, view_of
 from domain import commands as c
 from domain.vocabulary import Status
@@ -34,6 +36,8 @@ _ERRORS = {
     code: {"model": ErrorBody}
     for code in (
         status.HTTP_400_BAD_REQUEST,
+        status.HTTP_401_UNAUTHORIZED,
+        status.HTTP_403_FORBIDDEN,
         status.HTTP_404_NOT_FOUND,
         status.HTTP_413_CONTENT_TOO_LARGE,
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -47,21 +51,28 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
 
     @router.post("", status_code=201, response_model=ComplaintView)
     async def submit_complaint(
-        submission: c.Submission, response: Response, idempotency_key: IdempotencyKey = None
+        submission: c.Submission,
+        response: Response,
+        _who: Submitter,
+        idempotency_key: IdempotencyKey = None,
     ) -> ComplaintView:
-        """Register a complaint: 201 when made now, 200 when this key had already made it."""
+        """Register a complaint: 201 when made now, 200 when this key had already made it.
+        Any role may submit."""
         intake = await service.submit(submission, idempotency_key=idempotency_key or None)
         if not intake.created:
             response.status_code = status.HTTP_200_OK
         return view_of(intake.state)
 
     @router.get("/{complaint_id}", response_model=ComplaintView)
-    async def get_complaint(complaint_id: ComplaintId) -> ComplaintView:
-        return view_of(await service.state(complaint_id))
+    async def get_complaint(complaint_id: ComplaintId, who: Staff) -> ComplaintView:
+        """An agent reads its team's complaints; a supervisor any."""
+        state = await complaint_for(who, service, complaint_id)
+        return view_of(state or await service.state(complaint_id))
 
     @router.get("/{complaint_id}/events", response_model=list[EventView])
-    async def list_events(complaint_id: ComplaintId) -> list[EventView]:
+    async def list_events(complaint_id: ComplaintId, who: Staff) -> list[EventView]:
         """The complaint's domain events in order, without the customer's personal data."""
+        await complaint_for(who, service, complaint_id)
         records = await run_in_threadpool(service.events, complaint_id)
         if not records:
             raise ComplaintNotFound(complaint_id)
@@ -76,10 +87,13 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
             name=f"act_{name.replace('-', '_')}",
             summary=f"{command.verb[:1].upper()}{command.verb[1:]}",
             responses={409: {"model": ErrorBody, "description": "the state forbids it"}},
+            description=(body_model.__doc__ or "")
+            + ("\n\nSupervisor or admin only." if name == "reclassify" else "")
+            + "\n\nAn agent acts on its team's complaints only.",
         )
 
     @router.post("/{complaint_id}/actions/{action}", include_in_schema=False)
-    async def unknown_action(complaint_id: ComplaintId, action: str) -> JSONResponse:
+    async def unknown_action(complaint_id: ComplaintId, action: str, _who: Staff) -> JSONResponse:
         message = f"unknown action {action[:50]!r}; one of: {', '.join(ACTIONS)}"
         return error_response(
             404, message, [{"field": "action", "rule": "unknown", "message": message}]
@@ -115,6 +129,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
     @router.get("", response_model=ComplaintListView)
     async def list_complaints(
+        _who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the complaint list"))],
         status: Annotated[Status | None, Query()] = None,
         tier: Annotated[int | None, Query(ge=1, le=3)] = None,
         breached: Annotated[bool | None, Query()] = None,
@@ -125,7 +140,8 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
         ] = None,
     ):
         """Complaints by their next due deadline (none last), a page at a time. Read from the
-        complaint list read model, so a change shows up once the projector has applied it."""
+        complaint list read model, so a change shows up once the projector has applied it.
+        Supervisor or admin only."""
         try:
             page = await run_in_threadpool(
                 complaint_list.page,
@@ -152,12 +168,18 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
 
 def _action_endpoint(service: ComplaintService, name: str, body_model: type[BaseModel]):
-    async def act(complaint_id: ComplaintId, body: body_model) -> ComplaintView:  # type: ignore[valid-type]
+    async def act(complaint_id: ComplaintId, body: body_model, who: Staff) -> ComplaintView:  # type: ignore[valid-type]
         action = c.parse_action(name, body.model_dump(exclude_unset=True))
+        await complaint_for(who, service, complaint_id, name)
         return view_of(await service.act(complaint_id, action))
 
     # Real types, not the strings `from __future__ import annotations` leaves: FastAPI reads them.
-    act.__annotations__ = {"complaint_id": ComplaintId, "body": body_model, "return": ComplaintView}
+    act.__annotations__ = {
+        "complaint_id": ComplaintId,
+        "body": body_model,
+        "who": Staff,
+        "return": ComplaintView,
+    }
     act.__name__ = f"act_{name.replace('-', '_')}"
     act.__doc__ = body_model.__doc__
     return act

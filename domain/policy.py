@@ -133,6 +133,14 @@ class Routing(_Strict):
     categories: dict[Category, str] = {}
 
 
+class PerformanceReview(_Strict):
+    """When a team is flagged for review: its resolution rate (resolution deadlines met in time
+    among those settled) below `resolution_rate_below` for `consecutive_weeks` weeks running."""
+
+    resolution_rate_below: float = Field(default=0.85, gt=0, le=1)
+    consecutive_weeks: int = Field(default=2, ge=1, le=52)
+
+
 class Policy(_Strict):
     timezone: Annotated[str, AfterValidator(_check_zone)]
     # Warn whoever holds a complaint once this share of a deadline's time has passed; None: never.
@@ -144,6 +152,7 @@ class Policy(_Strict):
     classification: Classification = Classification()
     routing: Routing
     teams: dict[str, Team] = Field(min_length=1)
+    performance_review: PerformanceReview = PerformanceReview()
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from domain import commands as c
 from domain.policy import PolicyError
+from engine import report_commands
 from engine.logs import configure_logging
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.settings import Settings
@@ -46,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--description", required=True)
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
-    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
-    projections.add_argument("verb", choices=("run", "rebuild"))
-    projections.add_argument("name", nargs="?", default="complaint_list")
+    report_commands.add_commands(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -66,8 +65,28 @@ def _parser() -> argparse.ArgumentParser:
         "resolve, feedback, reopen, reassign, reclassify, note",
     )
     act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
+    keys = sub.add_parser("keys", help="API keys: make one, or list who holds one")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = keys_sub.add_parser(
+        "new", help="make a key, add it to the key file (COMPLAINTS_API_KEYS), print it once"
+    )
+    new_key.add_argument(
+        "--role", required=True, choices=("intake", "agent", "supervisor", "admin")
+    )
+    new_key.add_argument("--team", default="", help="agents only: the team it acts for")
+    new_key.add_argument("--name", required=True, help="who holds it, e.g. agent.chen")
+    new_key.add_argument(
+        "--print-only", action="store_true", help="print the entry instead of writing the file"
+    )
+    keys_sub.add_parser("list", help="the keys in the key file (never a secret)")
     for cmd in sub.choices.values():
-        if cmd.prog.split()[-1] not in ("run", "worker", "api", "projections"):
+        if cmd.prog.split()[-1] not in (
+            "run",
+            "worker",
+            "api",
+            "keys",
+            *report_commands.COMMANDS,
+        ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -86,8 +105,10 @@ def main(argv: list[str] | None = None) -> None:
             import worker
 
             asyncio.run(worker.main())
-        elif args.command == "projections":
-            _projections(settings, args.verb, args.name)
+        elif args.command == "keys":
+            _keys(settings, args)
+        elif args.command in report_commands.COMMANDS:
+            report_commands.run(settings, args)
         elif args.command == "api":
             from api.app import serve
 
@@ -207,13 +228,23 @@ def _print_list(store, args: argparse.Namespace) -> None:
         )
 
 
-def _projections(settings: Settings, verb: str, name: str) -> None:
-    """Catch a read model up with the log, or rebuild it from the first event."""
-    import worker
-    from store import make_engine, migrate
+def _keys(settings: Settings, args: argparse.Namespace) -> None:
+    """Keys live in a file the API rereads; only their salted hashes are written."""
+    from api.keys import KeyRing, append_entry, new_key
 
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    runner = worker.build_projector(engine)
-    applied = runner.rebuild(name) if verb == "rebuild" else runner.run_to_end()
-    print(f"{name}: {applied} events applied, checkpoint at {runner.checkpoint(name)}")
+    path = settings.api_keys_file()
+    if args.keys_command == "list":
+        for p in KeyRing(path).principals():
+            print(f"{p.key_id}  {p.role:<10} {p.team or '-':<18} {p.name}")
+        return
+    teams = sorted(settings.load_policy().teams)
+    if args.team and args.team not in teams:
+        raise ValueError(f"--team: unknown team {args.team!r}; the policy's teams: {teams}")
+    key, entry = new_key(args.name, args.role, args.team)
+    if args.print_only:
+        print(f"Add this entry to {path}:\n\n{entry}")
+    else:
+        KeyRing(path)  # a malformed file stops here, before we add to it
+        append_entry(path, entry)
+        print(f"Added {args.role} key {args.name!r} to {path}.")
+    print(f"The key (shown only now; keep it secret):\n\n    {key}\n")

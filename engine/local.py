@@ -17,6 +17,7 @@ import structlog
 from engine.binaries import temporal_cli
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
+from security.keys import ensure_key_file
 
 log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
@@ -62,8 +63,15 @@ async def _wait_for_server(settings: Settings, server: subprocess.Popen):
 
 async def run_local(settings: Settings, host: str, port: int, temporal_port: int) -> None:
     import worker
+    from api.keys import first_admin_key
 
     settings.load_policy()  # a malformed policy stops us before anything starts
+    # The embedded default: encryption keys made in the data directory on first start (keys set
+    # in the environment win over the file). Back the file up apart from the data: README.
+    if ensure_key_file(settings.encryption_key_file_path()):
+        print(f"First start: encryption keys written to {settings.encryption_key_file_path()}")
+    settings.key_material()  # so does a malformed key
+    first_key = first_admin_key(settings.api_keys_file())
     settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal_port}"})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,13 +88,20 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         print(
             "complaint engine running\n"
             f"  intake form:  http://{host}:{port}/\n"
-            f"  supervisor:   http://{host}:{port}/supervisor\n"
+            f"  supervisor:   http://{host}:{port}/supervisor  (sign in: /login)\n"
             f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
             f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
             f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
+            f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
             "Ctrl-C stops everything; a restart keeps every complaint.",
             flush=True,
         )
+        if first_key:
+            # Printed, never logged, and only this once: the file keeps just its hash.
+            print(
+                f"First start: an admin API key (shown only now; keep it):\n    {first_key}",
+                flush=True,
+            )
         await stop.wait()
         api.should_exit = True
         await asyncio.gather(*tasks)

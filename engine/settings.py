@@ -39,9 +39,13 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
+
+    def api_keys_file(self) -> Path:
+        return self.api_keys or self.data_dir / "api_keys.toml"
 
     def load_directory(self, policy: Policy) -> Directory:
         text = _read(self.parties, "COMPLAINTS_PARTIES", DirectoryError)

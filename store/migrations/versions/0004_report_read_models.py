@@ -37,6 +37,9 @@ def upgrade() -> None:
         sa.Column("escalated", sa.Boolean(), nullable=False),
         sa.Column("reopen_count", sa.Integer(), nullable=False),
         sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("deadlines_met", sa.Integer(), nullable=False),
+        sa.Column("deadlines_breached", sa.Integer(), nullable=False),
+        sa.Column("resolved_in_time", sa.Boolean(), nullable=True),
         sa.PrimaryKeyConstraint("complaint_id", name="pk_report_complaints"),
     )
     op.create_index("ix_report_complaints_received_at", "report_complaints", ["received_at"])

@@ -1,0 +1,223 @@
+"""Who may do what. Every request but the public ones (the intake form, its confirmation, the
+customer's feedback page, health and the OpenAPI schema) names an API key, as
+`Authorization: Bearer <key>` or, for a browser, the HttpOnly cookie /login sets.
+
+| role       | may                                                                  |
+| ---------- | -------------------------------------------------------------------- |
+| intake     | submit complaints (POST /api/complaints), nothing else               |
+| agent      | submit; read and act on the complaints of its team, except reclassify |
+| supervisor | all of that on every complaint; reclassify; the list and the reports |
+| admin      | everything                                                           |
+
+401: no key, or one the key file does not know. 403: a role or a team that may not. The error
+names the rule; it never echoes the key. Routers that need a role get it at include time:
+
+    app.include_router(report_routes(...), dependencies=SUPERVISOR_ONLY)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import error_response
+from api.keys import KeyRing, Principal, Role
+from api.page_parts import forbidden, same_origin
+from api.rendering import TEMPLATES
+from domain.state import ComplaintState
+from engine.service import ComplaintService
+
+log = structlog.get_logger(__name__)
+
+COOKIE = "complaints_key"
+MAX_KEY_LENGTH = 200  # real keys are 60 characters; anything longer is refused unread
+SESSION_SECONDS = 12 * 3600  # a browser signs in again after a working day
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]{0,2000}")
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `complaints keys new`.")
+_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by /login.")
+
+# Actions only a supervisor (or admin) may take: reclassifying changes the tier and the
+# deadlines, the supervisor's call (DOMAIN.md).
+SUPERVISOR_ACTIONS = frozenset({"reclassify"})
+
+
+class Denied(Exception):
+    """A request the keys do not allow: 401 (who are you?) or 403 (you may not)."""
+
+    def __init__(self, status: int, message: str, field: str, rule: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field, self.rule = status, message, field, rule
+
+
+def install_auth(app: FastAPI, keys: KeyRing) -> None:
+    app.state.api_keys = keys
+
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied) -> Response:
+        principal = getattr(request.state, "principal", None)
+        log.info(
+            "request.denied",
+            status=exc.status,
+            rule=exc.rule,
+            path=request.url.path,
+            key_id=principal.key_id if principal else None,
+        )
+        if request.url.path.startswith("/api/"):
+            detail = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return error_response(exc.status, exc.message, detail, headers=headers)
+        # A page: the login form in place, so a browser can sign in (again) and come back.
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return login_page(
+            request, exc.status, message=exc.message, next=back if request.method == "GET" else ""
+        )
+
+
+async def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal:
+    """The key's holder, or 401. A header wins over the cookie (an API client means it)."""
+    key = bearer.credentials if bearer else cookie
+    if not key:
+        raise Denied(
+            401,
+            "an API key is required: send 'Authorization: Bearer <key>' or sign in at /login",
+            "Authorization",
+            "missing",
+        )
+    keys: KeyRing = request.app.state.api_keys
+    found = keys.authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
+    if found is None:
+        raise Denied(401, "unknown or revoked API key", "Authorization", "unknown_key")
+    request.state.principal = found
+    return found
+
+
+def permits(who: Principal, *roles: Role) -> bool:
+    return who.role is Role.ADMIN or who.role in roles
+
+
+def require(*roles: Role, to: str):
+    """A dependency: the key's holder when its role is one of `roles` (admin always is)."""
+
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not permits(who, *roles):
+            needed = " or ".join([*roles, Role.ADMIN])
+            raise Denied(
+                403,
+                f"{to} needs role {needed}; key {who.name!r} has role {who.role}",
+                "role",
+                "role_forbidden",
+            )
+        return who
+
+    return check
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Submitter = Annotated[
+    Principal, Depends(require(Role.INTAKE, Role.AGENT, Role.SUPERVISOR, to="submitting"))
+]
+Staff = Annotated[
+    Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, to="reading or acting on complaints"))
+]
+Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, to="this"))]
+# For app.include_router(..., dependencies=SUPERVISOR_ONLY): the reports, the list.
+SUPERVISOR_ONLY = [Depends(require(Role.SUPERVISOR, to="the reports"))]
+
+
+async def complaint_for(
+    who: Principal, service: ComplaintService, complaint_id: str, action: str | None = None
+) -> ComplaintState | None:
+    """Refuse unless `who` may read the complaint (action None) or take `action` on it. An agent
+    acts only on its team's complaints, so its check reads the state, which it returns (None
+    when no read was needed). An unknown complaint raises ComplaintNotFound (404)."""
+    if action in SUPERVISOR_ACTIONS and not permits(who, Role.SUPERVISOR):
+        raise Denied(
+            403,
+            f"{action} needs role supervisor or admin; key {who.name!r} has role {who.role}",
+            "role",
+            "role_forbidden",
+        )
+    if permits(who, Role.SUPERVISOR):
+        return None
+    state = await service.state(complaint_id)
+    if state.team != who.team:
+        raise Denied(
+            403,
+            f"complaint {complaint_id} belongs to team {state.team!r}; "
+            f"key {who.name!r} acts for team {who.team!r}",
+            "team",
+            "team_forbidden",
+        )
+    return state
+
+
+def login_routes() -> APIRouter:
+    """/login takes a key and keeps it in an HttpOnly, SameSite=Strict cookie (never readable by
+    scripts, never sent on another site's requests); /logout drops it."""
+    router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+    @router.get("/login")
+    async def login_form(request: Request, next: str = "") -> Response:
+        _signed_in(request)
+        return login_page(request, next=_safe_next(next))
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        if not same_origin(request):
+            return forbidden()
+        form = await request.form()
+        key, back = str(form.get("key", "")).strip(), _safe_next(str(form.get("next", "")))
+        keys: KeyRing = request.app.state.api_keys
+        found = keys.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
+        if found is None:
+            return login_page(request, 401, message="unknown or revoked API key", next=back)
+        landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/login"
+        response = RedirectResponse(back or landing, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            key,
+            max_age=SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        if not same_origin(request):
+            return forbidden()
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    return router
+
+
+def login_page(request: Request, status: int = 200, **context) -> Response:
+    who = getattr(request.state, "principal", None)
+    context = {"message": "", "next": "", "user": who} | context
+    return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
+
+
+def _signed_in(request: Request) -> None:
+    """Note the cookie's holder, if any, for the page to show; never refuses."""
+    key = request.cookies.get(COOKIE, "")
+    if 0 < len(key) <= MAX_KEY_LENGTH:
+        request.state.principal = request.app.state.api_keys.authenticate(key)
+
+
+def _safe_next(value: str) -> str:
+    """Only a path on this site: `//host` or a scheme would make /login an open redirect."""
+    return value if _LOCAL_PATH.fullmatch(value) else ""

@@ -1,0 +1,170 @@
+"""Supervisor analytics over HTTP: the SLA report (JSON or CSV), the deadline ledger, and the
+/reports page with its charts. All read the report read models, never Temporal; all need the
+supervisor role (or admin)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Supervisor
+from api.errors import error_response
+from api.rendering import TEMPLATES
+from domain.policy import Policy
+from reports import charts
+from reports.export import as_csv, as_json, duration_text
+from reports.metrics import SlaReport
+from reports.periods import day_bounds
+from reports.query import MAX_RANGE, report
+from store.report_model import ReportFacts
+
+From = Annotated[
+    date | None,
+    Query(alias="from", description="first local day (default: 8 weeks or 6 months back)"),
+]
+To = Annotated[date | None, Query(description="last local day, inclusive (default: today)")]
+PeriodQuery = Annotated[Literal["week", "month"], Query()]
+GroupQuery = Annotated[Literal["team", "tier", "category", "channel", "all"], Query()]
+FormatQuery = Annotated[Literal["json", "csv"], Query()]
+
+
+def report_routes(facts: ReportFacts, policy: Policy) -> APIRouter:
+    router = APIRouter(tags=["reports"])
+    zone = ZoneInfo(policy.timezone)
+
+    async def build(period: str, group_by: str, first: date | None, last: date | None):
+        return await run_in_threadpool(
+            report,
+            facts,
+            policy,
+            period=period,
+            group_by=group_by,
+            first_day=first,
+            last_day=last,
+            today=datetime.now(zone).date(),
+        )
+
+    @router.get("/api/reports/sla")
+    async def sla_report(
+        _who: Supervisor,
+        first_day: From = None,
+        to: To = None,
+        period: PeriodQuery = "week",
+        group_by: GroupQuery = "team",
+        format: FormatQuery = "json",
+    ) -> Response:
+        """SLA figures per week or month for the complaints received from `from` to `to`,
+        grouped by team, tier, category or channel (`all` for one group), with the teams
+        flagged for review. `format=csv` gives one line per period and group."""
+        try:
+            got = await build(period, group_by, first_day, to)
+        except ValueError as error:
+            return _refused(error)
+        if format == "csv":
+            name = f"sla-{got.period}-{got.group_by}-{got.first_day}-{got.last_day}.csv"
+            return Response(
+                as_csv(got),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        return JSONResponse(as_json(got))
+
+    @router.get("/api/reports/deadlines")
+    async def deadline_ledger(
+        _who: Supervisor,
+        first_day: From = None,
+        to: To = None,
+        breached: Annotated[bool | None, Query()] = None,
+    ) -> Response:
+        """Every deadline due from `from` to `to` (default: the last 7 days): when it was due,
+        warned, met, breached, and how late it was met (or is, if still unmet)."""
+        today = datetime.now(zone).date()
+        last = to or today
+        first = first_day or last - timedelta(days=6)
+        if last - first > MAX_RANGE:
+            return _refused(ValueError(f"to: at most {MAX_RANGE.days} days after from"))
+        try:
+            start, end = day_bounds(first, last, zone)
+        except ValueError as error:
+            return _refused(error)
+        entries = await run_in_threadpool(facts.ledger_due_between, start, end)
+        now = datetime.now(zone)
+        rows = [
+            {
+                "complaint_id": e.complaint_id,
+                "round": e.round,
+                "kind": e.kind,
+                "due_at": e.due_at.isoformat(),
+                "warned_at": e.warned_at and e.warned_at.isoformat(),
+                "met_at": e.met_at and e.met_at.isoformat(),
+                "breached_at": e.breached_at and e.breached_at.isoformat(),
+                "late_seconds": _late(e.due_at, e.met_at, e.breached_at, now),
+            }
+            for e in entries
+            if breached is None or (e.breached_at is not None) == breached
+        ]
+        return JSONResponse({"from": first.isoformat(), "to": last.isoformat(), "items": rows})
+
+    @router.get("/reports", include_in_schema=False, response_class=HTMLResponse)
+    async def reports_page(
+        request: Request,
+        _who: Supervisor,
+        first_day: From = None,
+        to: To = None,
+        period: PeriodQuery = "week",
+        group_by: GroupQuery = "team",
+    ) -> Response:
+        try:
+            got = await build(period, group_by, first_day, to)
+            trend = await build(period, "all", got.first_day, got.last_day)
+        except ValueError as error:
+            got, trend, problem = None, None, str(error)
+        else:
+            problem = ""
+        return TEMPLATES.TemplateResponse(
+            request,
+            "reports.html",
+            _page_context(got, trend, problem, period, group_by)
+            | {"user": getattr(request.state, "principal", None)},
+            status_code=422 if problem else 200,
+        )
+
+    return router
+
+
+def _page_context(
+    got: SlaReport | None, trend: SlaReport | None, problem: str, period: str, group_by: str
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "report": got,
+        "problem": problem,
+        "period": period,
+        "group_by": group_by,
+        "duration": duration_text,
+    }
+    if got is not None and trend is not None:
+        context |= {
+            "breach_chart": charts.breach_trend(trend.rows),
+            "response_chart": charts.response_times(trend.rows),
+            "csat_chart": charts.satisfaction(trend.rows),
+        }
+    return context
+
+
+def _late(due: datetime, met: datetime | None, breached: datetime | None, now: datetime):
+    """Seconds past due: when met late, how late; when breached and still unmet, how late so
+    far; None when in time or not due yet."""
+    if breached is None:
+        return None
+    return ((met or now) - due).total_seconds()
+
+
+def _refused(error: ValueError) -> JSONResponse:
+    field = str(error).partition(":")[0]  # the report's errors begin with the field
+    detail = [{"field": field, "rule": "invalid", "message": str(error)}]
+    return error_response(422, "invalid request", detail)

@@ -1,0 +1,146 @@
+"""The CLI's analytics commands: `report`, `simulate` and `projections run|rebuild`.
+
+They read the store directly and need no Temporal server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from domain.events import join_personal
+from domain.policy import parse_policy
+from engine.settings import Settings
+from reports.export import as_csv, as_json, as_table
+from reports.metrics import GROUP_BYS
+from reports.periods import PERIODS, day_bounds
+from reports.query import report
+from reports.simulate import BREACHED, MET, PENDING, Simulation, simulate
+from store import EventStore, ReportFacts, make_engine, migrate
+
+COMMANDS = ("projections", "report", "simulate")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
+    projections.add_argument("verb", choices=("run", "rebuild"))
+    projections.add_argument("name", nargs="?", help="one read model (default: all)")
+    rep = sub.add_parser("report", help="SLA figures per week or month (the report read model)")
+    rep.add_argument("--period", choices=PERIODS, default="week")
+    rep.add_argument("--group-by", choices=GROUP_BYS, default="team")
+    rep.add_argument("--from", dest="first_day", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    rep.add_argument("--to", dest="last_day", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sim = sub.add_parser(
+        "simulate", help="what another policy would have made of the complaints of a period"
+    )
+    sim.add_argument("--policy", required=True, type=Path, help="the other policy file")
+    sim.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True)
+    sim.add_argument("--to", dest="last_day", type=date.fromisoformat, required=True)
+    sim.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> None:
+    engine = make_engine(settings.store_url())
+    migrate(engine)
+    if args.command == "projections":
+        _projections(engine, args.verb, args.name)
+    elif args.command == "report":
+        _report(settings, engine, args)
+    else:
+        _simulate(settings, engine, args)
+
+
+def _projections(engine, verb: str, name: str | None) -> None:
+    """Catch the read models up with the log, or rebuild them from the first event."""
+    import worker
+
+    runner = worker.build_projector(engine)
+    if verb == "run":
+        print(f"{runner.run_to_end()} events applied")
+        return
+    for each in [name] if name else runner.names:
+        started = datetime.now(UTC)
+        applied = runner.rebuild(each, progress=_progress_bar(each))
+        seconds = max((datetime.now(UTC) - started).total_seconds(), 1e-6)
+        print(file=sys.stderr)  # ends the progress bar's line
+        print(
+            f"{each}: rebuilt from {applied} events in {seconds:.1f} s "
+            f"({applied / seconds:,.0f} events/s), checkpoint at {runner.checkpoint(each)}"
+        )
+
+
+def _progress_bar(name: str):
+    def show(position: int, last: int) -> None:
+        done = position / last if last else 1.0
+        bar = "#" * int(done * 30)
+        print(f"\r{name}: [{bar:<30}] {done:4.0%}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
+    policy = settings.load_policy()
+    got = report(
+        ReportFacts(engine),
+        policy,
+        period=args.period,
+        group_by=args.group_by,
+        first_day=args.first_day,
+        last_day=args.last_day,
+        today=datetime.now(ZoneInfo(policy.timezone)).date(),
+    )
+    if args.format == "json":
+        print(json.dumps(as_json(got), indent=2))
+    elif args.format == "csv":
+        print(as_csv(got), end="")
+    else:
+        print(as_table(got))
+
+
+def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:
+    current = settings.load_policy()
+    try:
+        other = parse_policy(args.policy.read_text(encoding="utf-8"), str(args.policy))
+    except OSError as err:
+        raise ValueError(f"--policy: cannot read {args.policy}: {err.strerror}") from None
+    start, end = day_bounds(args.first_day, args.last_day, ZoneInfo(current.timezone))
+    ids = [f.complaint_id for f in ReportFacts(engine).received_between(start, end)]
+    streams = EventStore(engine).read_streams(ids)
+    result = simulate(
+        ([join_personal(r.data, r.personal) for r in records] for records in streams.values()),
+        other,
+        datetime.now(UTC),
+    )
+    if args.format == "json":
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(_simulation_table(result, args))
+
+
+def _simulation_table(result: Simulation, args: argparse.Namespace) -> str:
+    lines = [
+        f"{result.complaints} complaints received {args.first_day} to {args.last_day}; "
+        f"first-round deadlines, actual vs under {args.policy}",
+        f"{'tier':>4} {'deadline':<17} {'met':>7} {'breached':>9} {'pending':>8}   "
+        f"{'met':>7} {'breached':>9} {'pending':>8}",
+        f"{'':>4} {'':<17} {'(actual)':>26}   {'(simulated)':>26}",
+    ]
+    for r in result.rows:
+        a, s = r.actual, r.simulated
+        lines.append(
+            f"{r.tier:>4} {r.kind:<17} {a[MET]:>7} {a[BREACHED]:>9} {a[PENDING]:>8}   "
+            f"{s[MET]:>7} {s[BREACHED]:>9} {s[PENDING]:>8}"
+        )
+    lines.append(
+        f"breaches: {result.total('actual', BREACHED)} actual, "
+        f"{result.total('simulated', BREACHED)} simulated; complaints with a breach: "
+        f"{result.complaints_breached_actual} actual, {result.complaints_breached_simulated} "
+        "simulated"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""The SLA report as JSON, CSV (one line per period and group) and a text table for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from typing import Any
+
+from reports.metrics import RATINGS, RESPONSE_BUCKETS, Figures, SlaReport, Spread
+
+_TIMES = ("register", "first_response", "initial_solution", "resolution")
+
+
+def as_json(report: SlaReport) -> dict[str, Any]:
+    out = asdict(report)
+    out["first_day"] = report.first_day.isoformat()
+    out["last_day"] = report.last_day.isoformat()
+    for row in out["rows"]:
+        row["period_start"] = row["period_start"].isoformat()
+    return out
+
+
+def csv_header() -> list[str]:
+    header = ["period", "period_start", "group", "volume"]
+    for name in _TIMES:
+        header += [f"time_to_{name}_count", f"time_to_{name}_median_s", f"time_to_{name}_p90_s"]
+    header += [f"first_response_{bucket}" for bucket, _ in RESPONSE_BUCKETS]
+    header += [
+        "deadlines_met",
+        "deadlines_breached",
+        "resolved",
+        "first_contact_resolution_rate",
+        "reopen_rate",
+        "resolution_rate",
+        "satisfaction_average",
+    ]
+    return header + [f"satisfaction_{r}" for r in RATINGS]
+
+
+def csv_line(row: Figures) -> list[Any]:
+    line: list[Any] = [row.period, row.period_start.isoformat(), row.group, row.volume]
+    for name in _TIMES:
+        s: Spread = getattr(row, f"time_to_{name}")
+        line += [s.count, _blank(s.median), _blank(s.p90)]
+    line += list(row.first_response_distribution.values())
+    line += [
+        row.deadlines_met,
+        row.deadlines_breached,
+        row.resolved,
+        _blank(row.first_contact_resolution_rate),
+        _blank(row.reopen_rate),
+        _blank(row.resolution_rate),
+        _blank(row.satisfaction_average),
+    ]
+    return line + [row.satisfaction_distribution[r] for r in RATINGS]
+
+
+def as_csv(report: SlaReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csv_header())
+    writer.writerows(csv_line(row) for row in report.rows)
+    return out.getvalue()
+
+
+def as_table(report: SlaReport) -> str:
+    """A compact table: the figures a supervisor reads first."""
+    lines = [
+        f"SLA report by {report.period}, grouped by {report.group_by}: "
+        f"{report.first_day} to {report.last_day} ({report.timezone})",
+        f"{'period':<9} {'group':<17} {'vol':>5} {'1st resp p50/p90':>17} "
+        f"{'resolve p50/p90':>17} {'met':>5} {'brch':>5} {'FCR':>5} {'reop':>5} {'res%':>5} "
+        f"{'CSAT':>4}",
+    ]
+    for r in report.rows:
+        lines.append(
+            f"{r.period:<9} {r.group[:17]:<17} {r.volume:>5} "
+            f"{_pair(r.time_to_first_response):>17} {_pair(r.time_to_resolution):>17} "
+            f"{r.deadlines_met:>5} {r.deadlines_breached:>5} "
+            f"{_percent(r.first_contact_resolution_rate):>5} {_percent(r.reopen_rate):>5} "
+            f"{_percent(r.resolution_rate):>5} "
+            f"{'-' if r.satisfaction_average is None else f'{r.satisfaction_average:.1f}':>4}"
+        )
+    if not report.rows:
+        lines.append("(no complaints received in this range)")
+    for flag in report.flagged_teams:
+        rates = ", ".join(_percent(r) for r in flag.resolution_rates)
+        lines.append(
+            f"FLAGGED for review: {flag.team}, resolution rate {rates} in {', '.join(flag.weeks)}"
+        )
+    return "\n".join(lines)
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f}m"
+    hours = minutes / 60
+    return f"{hours:.1f}h" if hours < 48 else f"{hours / 24:.1f}d"
+
+
+def _pair(s: Spread) -> str:
+    return f"{duration_text(s.median)}/{duration_text(s.p90)}"
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _blank(value: float | None) -> Any:
+    return "" if value is None else round(value, 4)

@@ -1,0 +1,287 @@
+"""The report read models: one row per complaint with the moments the metrics measure
+(report_complaints), and every deadline of every round (deadline_ledger).
+
+ReportProjection folds the log into plain dicts rather than the domain's ComplaintState: a
+rebuild goes over millions of events, and a pydantic model copied per event is what made the
+complaint list's rebuild slow. The deadline rules it mirrors (a new schedule replaces the
+round's pending deadlines; met / breached / warned stamp one deadline) are the domain's
+(`domain.state._schedule` and `_mark`); a test folds the same streams both ways and compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from domain.events import DEADLINE_ANSWERED_BY, EVENT_TYPES
+from domain.vocabulary import DeadlineKind, kinds_met_by
+from store.db import for_reading, from_storage, to_storage
+from store.records import RecordedEvent
+from store.tables import DeadlineLedgerRow, ReportComplaintRow
+
+PROJECTION_NAME = "reports"
+
+# The report row's column for the first moment each kind was answered by an action (a
+# resolution also answers the first response, also for a tier that asks for none).
+_MOMENT_COLUMN = {
+    DeadlineKind.FIRST_RESPONSE: "first_response_at",
+    DeadlineKind.INITIAL_SOLUTION: "initial_solution_at",
+    DeadlineKind.RESOLUTION: "resolved_at",
+}
+_STAMPS = {
+    "DeadlineMet": "met_at",
+    "DeadlineBreached": "breached_at",
+    "DeadlineWarningIssued": "warned_at",
+}
+_MOMENTS = (
+    "received_at",
+    "registered_at",
+    "first_response_at",
+    "initial_solution_at",
+    "resolved_at",
+)
+_LEDGER_MOMENTS = ("due_at", "warned_at", "met_at", "breached_at")
+
+
+class ReportProjectionError(RuntimeError):
+    """The log holds something the report cannot be built from; the batch is rolled back."""
+
+
+class ReportProjection:
+    name = PROJECTION_NAME
+
+    def reset(self, connection: Connection) -> None:
+        connection.execute(delete(DeadlineLedgerRow))
+        connection.execute(delete(ReportComplaintRow))
+
+    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+        by_stream: dict[str, list[RecordedEvent]] = {}
+        for record in events:
+            if record.type in EVENT_TYPES:
+                by_stream.setdefault(record.stream_id, []).append(record)
+        if not by_stream:
+            return
+        ids = list(by_stream)
+        rows = _load_rows(connection, ids)
+        ledgers = _load_ledgers(connection, ids)
+        for stream_id, records in by_stream.items():
+            row = rows.get(stream_id)
+            ledger = ledgers.setdefault(stream_id, {})
+            for record in records:
+                version = row["version"] if row else 0
+                if record.version <= version:
+                    continue  # already folded in
+                if record.version != version + 1:
+                    raise ReportProjectionError(
+                        f"stream {stream_id!r}: event version {record.version} follows {version}"
+                    )
+                if row is None:
+                    if record.type != "ComplaintRegistered":
+                        raise ReportProjectionError(
+                            f"stream {stream_id!r} does not begin with a registration"
+                        )
+                    row = rows[stream_id] = _registered(stream_id, record.data)
+                else:
+                    _fold(row, ledger, record.type, record.data)
+                row["version"] = record.version
+            if row is not None:
+                _copy_ledger_counts(row, ledger)
+        # Rewrite the touched complaints whole: two bulk deletes and two bulk inserts per batch
+        # are far cheaper than an UPDATE per row.
+        connection.execute(delete(DeadlineLedgerRow).where(DeadlineLedgerRow.complaint_id.in_(ids)))
+        connection.execute(
+            delete(ReportComplaintRow).where(ReportComplaintRow.complaint_id.in_(ids))
+        )
+        report_rows = [_stored(row, _MOMENTS) for row in rows.values()]
+        if report_rows:
+            connection.execute(insert(ReportComplaintRow), report_rows)
+        ledger_rows = [
+            _stored({"complaint_id": cid, "round": r, "kind": k, **d}, _LEDGER_MOMENTS)
+            for cid, ledger in ledgers.items()
+            for (r, k), d in ledger.items()
+        ]
+        if ledger_rows:
+            connection.execute(insert(DeadlineLedgerRow), ledger_rows)
+
+
+def _registered(stream_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "complaint_id": stream_id,
+        "version": 0,
+        "channel": data["channel"],
+        "tier": 0,
+        "category": "",
+        "team": "",
+        "received_at": _moment(data["received_at"]),
+        "registered_at": _moment(data["at"]),
+        "first_response_at": None,
+        "initial_solution_at": None,
+        "resolved_at": None,
+        "escalated": False,
+        "reopen_count": 0,
+        "rating": None,
+        "deadlines_met": 0,
+        "deadlines_breached": 0,
+        "resolved_in_time": None,
+    }
+
+
+def _fold(row: dict[str, Any], ledger: dict, event_type: str, data: dict[str, Any]) -> None:
+    match event_type:
+        case "ComplaintClassified" | "ComplaintReclassified":
+            row["tier"], row["category"] = data["tier"], data["category"]
+        case "ComplaintAssigned" | "ComplaintReassigned":
+            row["team"] = data["team"]
+        case "DeadlinesScheduled":
+            round_ = data["round"]
+            # As the domain does: the round's pending deadlines give way to the new schedule;
+            # settled ones (met or breached) stand.
+            for key in [k for k, d in ledger.items() if k[0] == round_ and _pending(d)]:
+                del ledger[key]
+            for planned in data["deadlines"]:
+                key = (round_, planned["kind"])
+                if key not in ledger:
+                    ledger[key] = {
+                        "due_at": _moment(planned["due_at"]),
+                        "warned_at": None,
+                        "met_at": None,
+                        "breached_at": None,
+                    }
+        case "DeadlineMet" | "DeadlineBreached" | "DeadlineWarningIssued":
+            deadline = ledger.get((data["round"], data["kind"]))
+            if deadline is not None:
+                deadline[_STAMPS[event_type]] = _moment(data["at"])
+        case "ComplaintEscalated":
+            row["escalated"] = True
+        case "ComplaintReopened":
+            row["reopen_count"] += 1
+        case "FeedbackRecorded":
+            row["rating"] = data["rating"]  # the latest rating stands, also across a reopen
+        case _ if event_type in DEADLINE_ANSWERED_BY:
+            for kind in kinds_met_by(DEADLINE_ANSWERED_BY[event_type]):
+                column = _MOMENT_COLUMN.get(kind)
+                if column and row[column] is None:
+                    row[column] = _moment(data["at"])
+
+
+def _copy_ledger_counts(row: dict[str, Any], ledger: dict) -> None:
+    row["deadlines_met"] = sum(1 for d in ledger.values() if d["met_at"] and not d["breached_at"])
+    row["deadlines_breached"] = sum(1 for d in ledger.values() if d["breached_at"])
+    resolution = ledger.get((1, DeadlineKind.RESOLUTION.value))
+    if resolution is None:  # a tier with no resolution deadline: resolved at all is in time
+        row["resolved_in_time"] = True if row["resolved_at"] else None
+    elif resolution["breached_at"]:
+        row["resolved_in_time"] = False
+    else:
+        row["resolved_in_time"] = True if resolution["met_at"] else None
+
+
+def _pending(deadline: dict[str, Any]) -> bool:
+    return deadline["met_at"] is None and deadline["breached_at"] is None
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _stored(values: dict[str, Any], moments: tuple[str, ...]) -> dict[str, Any]:
+    return values | {m: to_storage(values[m]) for m in moments if values[m] is not None}
+
+
+def _loaded(values: dict[str, Any], moments: tuple[str, ...]) -> dict[str, Any]:
+    return values | {m: from_storage(values[m]) for m in moments if values[m] is not None}
+
+
+def _load_rows(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    query = select(ReportComplaintRow.__table__).where(ReportComplaintRow.complaint_id.in_(ids))
+    return {
+        row.complaint_id: _loaded(dict(row._mapping), _MOMENTS) for row in connection.execute(query)
+    }
+
+
+def _load_ledgers(connection: Connection, ids: list[str]) -> dict[str, dict]:
+    query = select(DeadlineLedgerRow.__table__).where(DeadlineLedgerRow.complaint_id.in_(ids))
+    ledgers: dict[str, dict] = {}
+    for row in connection.execute(query):
+        values = _loaded(dict(row._mapping), _LEDGER_MOMENTS)
+        key = (values.pop("round"), values.pop("kind"))
+        ledgers.setdefault(values.pop("complaint_id"), {})[key] = values
+    return ledgers
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """One complaint as the reports see it (a report_complaints row)."""
+
+    complaint_id: str
+    channel: str
+    tier: int
+    category: str
+    team: str
+    received_at: datetime
+    registered_at: datetime
+    first_response_at: datetime | None
+    initial_solution_at: datetime | None
+    resolved_at: datetime | None
+    escalated: bool
+    reopen_count: int
+    rating: int | None
+    deadlines_met: int
+    deadlines_breached: int
+    resolved_in_time: bool | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    complaint_id: str
+    round: int
+    kind: str
+    due_at: datetime
+    warned_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
+
+
+_FACT_COLUMNS = tuple(getattr(ReportComplaintRow, n) for n in ComplaintFacts.__dataclass_fields__)
+
+
+class ReportFacts:
+    """Reads the report read models. Connects only when asked for something."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._reader = for_reading(engine)
+
+    def received_between(self, start: datetime, end: datetime) -> list[ComplaintFacts]:
+        """The complaints received in [start, end)."""
+        received = ReportComplaintRow.received_at
+        query = (
+            select(*_FACT_COLUMNS)
+            .where(received >= to_storage(start), received < to_storage(end))
+            .order_by(received, ReportComplaintRow.complaint_id)
+        )
+        with self._reader.connect() as connection:
+            return [
+                ComplaintFacts(**_loaded(dict(r._mapping), _MOMENTS))
+                for r in connection.execute(query)
+            ]
+
+    def ledger_due_between(self, start: datetime, end: datetime) -> list[LedgerEntry]:
+        """Every deadline that fell (or falls) due in [start, end), by due time."""
+        due = DeadlineLedgerRow.due_at
+        query = (
+            select(DeadlineLedgerRow.__table__)
+            .where(due >= to_storage(start), due < to_storage(end))
+            .order_by(due, DeadlineLedgerRow.complaint_id, DeadlineLedgerRow.kind)
+        )
+        with self._reader.connect() as connection:
+            return [
+                LedgerEntry(**_loaded(dict(r._mapping), _LEDGER_MOMENTS))
+                for r in connection.execute(query)
+            ]
