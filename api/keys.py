@@ -78,7 +78,7 @@ def _digest(salt: bytes, secret: str) -> bytes:
 def new_key(name: str, role: Role | str, team: str = "") -> tuple[str, str]:
     """A fresh key and the TOML entry that admits it: (key, entry). Show the key once."""
     principal = _principal(
-        {"id": f"ck-{secrets.token_hex(6)}", "name": name, "role": role, "team": team}, "new key"
+        {"id": f"ck-{secrets.token_hex(6)}", "name": name, "role": role, "team": team}, "--"
     )
     secret, salt = secrets.token_urlsafe(32), secrets.token_bytes(16)
     entry = (
@@ -123,14 +123,14 @@ def parse_keys(text: str, source: str = "COMPLAINTS_API_KEYS") -> dict[str, KeyE
         raise KeyFileError(f"{source}: keys: must be [[keys]] tables")
     entries: dict[str, KeyEntry] = {}
     for i, table in enumerate(tables):
-        where = f"{source}: keys[{i}]"
+        where = f"{source}: keys[{i}]."
         try:
             entry = _entry(table, where)
         except KeyFileError as error:
             problems.append(str(error))
             continue
         if entry.principal.key_id in entries:
-            problems.append(f"{where}.id: {entry.principal.key_id} appears twice")
+            problems.append(f"{where}id: {entry.principal.key_id} appears twice")
         entries[entry.principal.key_id] = entry
     if problems:
         raise KeyFileError("\n".join(problems))
@@ -139,34 +139,36 @@ def parse_keys(text: str, source: str = "COMPLAINTS_API_KEYS") -> dict[str, KeyE
 
 def _entry(table: object, where: str) -> KeyEntry:
     if not isinstance(table, dict):
-        raise KeyFileError(f"{where}: must be a table")
+        raise KeyFileError(f"{where.rstrip('.')}: must be a table")
     extra = sorted(set(table) - _FIELDS)
     if extra:
-        raise KeyFileError(f"{where}.{extra[0]}: unknown field (allowed: {', '.join(_FIELDS)})")
+        allowed = ", ".join(sorted(_FIELDS))
+        raise KeyFileError(f"{where}{extra[0]}: unknown field (allowed: {allowed})")
     principal = _principal(table, where)
     found = _HASH.match(str(table.get("hash", "")))
     if not found:
-        raise KeyFileError(f"{where}.hash: must read sha256$<32 hex salt>$<64 hex digest>")
+        raise KeyFileError(f"{where}hash: must read sha256$<32 hex salt>$<64 hex digest>")
     return KeyEntry(principal, bytes.fromhex(found[1]), bytes.fromhex(found[2]))
 
 
 def _principal(table: dict, where: str) -> Principal:
+    """`where` prefixes each field's name in errors: `<file>: keys[2].` or `--` (the CLI)."""
     key_id, name = table.get("id"), table.get("name")
     if not isinstance(key_id, str) or not re.fullmatch(r"ck-[0-9a-f]{12}", key_id):
-        raise KeyFileError(f"{where}.id: must read ck- and 12 hex digits")
+        raise KeyFileError(f"{where}id: must read ck- and 12 hex digits")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-        raise KeyFileError(f"{where}.name: required, 1 to 100 characters")
+        raise KeyFileError(f"{where}name: required, 1 to 100 characters")
     try:
         role = Role(table.get("role"))
     except ValueError:
-        raise KeyFileError(f"{where}.role: must be one of {', '.join(Role)}") from None
+        raise KeyFileError(f"{where}role: must be one of {', '.join(Role)}") from None
     team = table.get("team", "")
     if not isinstance(team, str):
-        raise KeyFileError(f"{where}.team: must be a string")
+        raise KeyFileError(f"{where}team: must be a string")
     if role is Role.AGENT and not team.strip():
-        raise KeyFileError(f"{where}.team: an agent's key names the team it acts for")
+        raise KeyFileError(f"{where}team: an agent's key names the team it acts for")
     if role is not Role.AGENT and team:
-        raise KeyFileError(f"{where}.team: only an agent's key has a team")
+        raise KeyFileError(f"{where}team: only an agent's key has a team")
     return Principal(key_id, name.strip(), role, team.strip())
 
 
