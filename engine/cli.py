@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from domain import commands as c
 from domain.policy import PolicyError
+from engine import report_commands
 from engine.logs import configure_logging
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.settings import Settings
@@ -46,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--description", required=True)
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
-    projections = sub.add_parser("projections", help="catch up or rebuild the read models")
-    projections.add_argument("verb", choices=("run", "rebuild"))
-    projections.add_argument("name", nargs="?", default="complaint_list")
+    report_commands.add_commands(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -81,7 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     keys_sub.add_parser("list", help="the keys in the key file (never a secret)")
     for cmd in sub.choices.values():
-        if cmd.prog.split()[-1] not in ("run", "worker", "api", "projections", "keys"):
+        if cmd.prog.split()[-1] not in (
+            "run",
+            "worker",
+            "api",
+            "keys",
+            *report_commands.COMMANDS,
+        ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
@@ -102,8 +107,8 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(worker.main())
         elif args.command == "keys":
             _keys(settings, args)
-        elif args.command == "projections":
-            _projections(settings, args.verb, args.name)
+        elif args.command in report_commands.COMMANDS:
+            report_commands.run(settings, args)
         elif args.command == "api":
             from api.app import serve
 
@@ -244,15 +249,3 @@ def _keys(settings: Settings, args: argparse.Namespace) -> None:
         append_entry(path, entry)
         print(f"Added {args.role} key {args.name!r} to {path}.")
     print(f"The key (shown only now; keep it secret):\n\n    {key}\n")
-
-
-def _projections(settings: Settings, verb: str, name: str) -> None:
-    """Catch a read model up with the log, or rebuild it from the first event."""
-    import worker
-    from store import make_engine, migrate
-
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    runner = worker.build_projector(engine)
-    applied = runner.rebuild(name) if verb == "rebuild" else runner.run_to_end()
-    print(f"{name}: {applied} events applied, checkpoint at {runner.checkpoint(name)}")
