@@ -20,6 +20,7 @@ from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
 from store import ComplaintListProjection, EventStore, ProjectionRunner, make_engine, migrate
+from store.vault import PersonalVault
 from workflows.complaint import ComplaintWorkflow
 
 WORKFLOWS = [ComplaintWorkflow]
@@ -41,7 +42,7 @@ def build_projector(engine: Engine) -> ProjectionRunner:
 
 
 def build_dispatcher(
-    settings: Settings, engine: Engine, directory: Directory
+    settings: Settings, engine: Engine, directory: Directory, vault: PersonalVault
 ) -> OutboxDispatcher | None:
     """Delivery of the outbox over the configured channels; None when none is configured, so
     messages wait in the outbox instead of failing (and escalating) for want of a channel."""
@@ -70,6 +71,7 @@ def build_dispatcher(
         retry_base=settings.delivery_retry_base,
         retry_cap=settings.delivery_retry_cap,
         max_attempts=settings.delivery_max_attempts,
+        vault=vault,  # the customer's address is sealed in the store
     )
 
 
@@ -90,14 +92,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run a worker until `stop` is set; in-flight activities finish before it returns."""
     # A malformed policy or parties file stops start-up here, with its message.
     directory = settings.load_directory(settings.load_policy())
+    # So does a missing or malformed key (naming its setting).
+    vault = PersonalVault.of(settings.key_material())
     engine = make_engine(settings.store_url())
     migrate(engine)
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        events = EventActivities(EventStore(engine))
+        events = EventActivities(EventStore(engine, vault))
         worker = build_worker(client, settings.task_queue, events, executor)
         background = [asyncio.create_task(build_projector(engine).run_forever(stop))]
-        dispatcher = build_dispatcher(settings, engine, directory)
+        dispatcher = build_dispatcher(settings, engine, directory, vault)
         if dispatcher is not None:
             background.append(asyncio.create_task(dispatcher.run_forever(stop)))
         try:

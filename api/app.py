@@ -24,6 +24,7 @@ from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
 from store import ComplaintList, EventStore, make_engine, migrate
+from store.vault import PersonalVault
 
 
 def create_app(
@@ -64,7 +65,9 @@ async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
     engine = make_engine(settings.store_url())
     migrate(engine)
     client = await connect(settings)
-    return ComplaintService(client, settings.task_queue, policy, EventStore(engine)), engine
+    # The complaint page shows the customer: this store opens their sealed personal data.
+    store = EventStore(engine, PersonalVault.of(settings.key_material()))
+    return ComplaintService(client, settings.task_queue, policy, store), engine
 
 
 async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:

@@ -35,6 +35,7 @@ from store.outbox import ClaimedMessage, LeaseLost, Outbox
 from store.polling import poll_until_stopped
 from store.records import NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT
+from store.vault import PersonalVault, is_withheld
 
 log = structlog.get_logger(__name__)
 
@@ -76,13 +77,14 @@ class OutboxDispatcher:
         lease: float = 300.0,  # how long a claimed message is ours; longer than any send
         batch: int = 50,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        vault: PersonalVault | None = None,  # opens the customer's address; none: no customer
     ) -> None:
         channels = [s.channel for s in senders]
         if len(set(channels)) != len(channels):
             raise ValueError(f"senders: one per channel, got {channels}")
         if max_attempts < 1 or retry_base <= 0 or retry_cap < retry_base or lease <= 0:
             raise ValueError("need max_attempts >= 1, 0 < retry_base <= retry_cap, lease > 0")
-        self._store = EventStore(engine)
+        self._store = EventStore(engine, vault)
         self._outbox = Outbox(engine)
         self._directory = directory
         self._senders = list(senders)
@@ -133,7 +135,15 @@ class OutboxDispatcher:
         already = self._already_sent(complaint_id, message.key)
         recipients = self._directory.resolve(role, details, customer)
         attempt = _Attempt()
-        if not recipients:
+        if role == CUSTOMER and is_withheld(customer):
+            # Erased (or no vault to open it): a permanent failure, never a crash or a retry.
+            why = "the customer's personal data was erased" if customer == ERASED_PERSONAL else (
+                "the customer's personal data is sealed (the dispatcher has no vault)"
+            )
+            attempt.failed.append(_Result(None, "", why))
+            attempt.unreached.append(role)
+            recipients = []
+        elif not recipients:
             attempt.failed.append(_Result(None, "", f"nobody holds the role {role}"))
             attempt.unreached.append(role)
         for recipient in recipients:

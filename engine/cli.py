@@ -65,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
         "resolve, feedback, reopen, reassign, reclassify, note",
     )
     act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
+    erase = sub.add_parser(
+        "erase-customer", help="make a customer's personal data unreadable for good (erasure)"
+    )
+    erase.add_argument("--email", help="the customer's e-mail address")
+    erase.add_argument("--phone", help="the customer's phone number")
+    erase.add_argument("--complaint", help="a complaint id: the customer who filed it")
+    erase.add_argument("--by", required=True, help="who asked for it, for the audit record")
+    sub.add_parser(
+        "rewrap-customer-keys", help="wrap the customers' data keys with the current master key"
+    )
     keys = sub.add_parser("keys", help="API keys: make one, or list who holds one")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     new_key = keys_sub.add_parser(
@@ -109,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
             _keys(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
+        elif args.command in ("erase-customer", "rewrap-customer-keys"):
+            _customer_keys(settings, args)
         elif args.command == "api":
             from api.app import serve
 
@@ -181,6 +193,39 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
             print(f"{r.version:>4}  {r.occurred_at:%Y-%m-%d %H:%M:%S}  {r.type}")
     elif args.command == "act":
         _print_state(await service.act(args.complaint_id, action), args.json)
+
+
+def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
+    """Erasure and master key rotation: both work on the store's customer keys only."""
+    from store import EventStore, make_engine, migrate
+    from store.erasure import ERASURES_STREAM, erase_customer
+    from store.vault import PersonalVault
+
+    vault = PersonalVault.of(settings.key_material())
+    engine = make_engine(settings.store_url())
+    migrate(engine)
+    if args.command == "rewrap-customer-keys":
+        with engine.begin() as connection:
+            changed = vault.rewrap(connection)
+        print(json.dumps({"rewrapped": changed}) if args.json else f"{changed} keys rewrapped")
+        return
+    erasure = erase_customer(
+        EventStore(engine, vault),
+        vault,
+        email=args.email,
+        phone=args.phone,
+        complaint_id=args.complaint,
+        by=args.by,
+    )
+    if args.json:
+        print(json.dumps(vars(erasure), indent=2))
+    elif erasure.already_erased:
+        print("already erased: nothing to do")
+    else:
+        print(
+            f"erased: {len(erasure.keys)} key(s) destroyed; complaints "
+            f"{', '.join(erasure.complaints) or '(none)'}; recorded in stream {ERASURES_STREAM!r}"
+        )
 
 
 def _field(text: str) -> tuple[str, str]:

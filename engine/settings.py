@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from delivery.directory import Directory, DirectoryError, load_directory
 from domain.policy import Policy, PolicyError, parse_policy
+from security.keys import KEY_SETTINGS, KeyMaterial, load_key_material
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "domain" / "default_policy.toml"
 DEFAULT_PARTIES = Path(__file__).resolve().parent.parent / "domain" / "default_parties.toml"
@@ -39,6 +40,13 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    # Encryption (README, Operations). Each key setting left empty comes from the key file.
+    codec_keys: SecretStr = SecretStr("")  # id:base64 pairs: Temporal payload encryption
+    codec_key_id: str = ""  # the one new payloads use; may be empty when there is one key
+    master_keys: SecretStr = SecretStr("")  # id:base64 pairs: wrap the customers' data keys
+    master_key_id: str = ""
+    identity_key: SecretStr = SecretStr("")  # base64: keys the HMAC that identifies a customer
+    encryption_key_file: Path | None = None  # empty: <data_dir>/encryption-keys.json
     api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir
 
     def store_url(self) -> str:
@@ -46,6 +54,17 @@ class Settings(BaseSettings):
 
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"
+
+    def encryption_key_file_path(self) -> Path:
+        return self.encryption_key_file or self.data_dir / "encryption-keys.json"
+
+    def key_material(self) -> KeyMaterial:
+        """The engine's keys; KeyConfigError (naming the setting) if missing or malformed."""
+        values = {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in ((n, getattr(self, n)) for n in KEY_SETTINGS)
+        }
+        return load_key_material(values, self.encryption_key_file_path())
 
     def load_directory(self, policy: Policy) -> Directory:
         text = _read(self.parties, "COMPLAINTS_PARTIES", DirectoryError)

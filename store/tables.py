@@ -166,3 +166,21 @@ class DeadlineLedgerRow(Base):
     warned_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
     met_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
     breached_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class CustomerKeyRow(Base):
+    """A customer's data key, wrapped (AES-GCM) by a master key; see store.vault.
+
+    `customer_ref` is a keyed HMAC of the customer's e-mail or phone (else of the complaint id),
+    never the address itself. Erasure sets `wrapped_key` to NULL: every ciphertext made with the
+    key becomes unreadable, and the row stays as the record that it was erased.
+    """
+
+    __tablename__ = "customer_keys"
+
+    key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_ref: Mapped[str] = mapped_column(String(64), index=True)
+    wrapped_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    erased_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)

@@ -27,6 +27,7 @@ from delivery.directory import Directory, load_directory
 from delivery.dispatcher import OutboxDispatcher
 from delivery.senders import SmtpSender, WebhookSender
 from store import EventStore, make_engine, migrate
+from tests.keys import VAULT
 from tests.unit.helpers import POLICY, T0, Story
 
 SECRET = "test-webhook-secret"
@@ -247,7 +248,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def store(engine: Engine) -> EventStore:
-    return EventStore(engine)
+    return EventStore(engine, VAULT)
 
 
 def record(store: EventStore, story: Story, cid: str, already: int = 0) -> int:
@@ -295,6 +296,7 @@ def make_dispatcher(engine: Engine, directory: Directory, smtp: SmtpServer, cloc
         mail = SmtpSender("127.0.0.1", smtp.port, False, None, None, "complaints@example.com")
         mail.timeout = 2.0
         options = {"retry_base": 10.0, "retry_cap": 60.0, "clock": clock} | options
+        options = {"vault": VAULT} | options
         return OutboxDispatcher(engine, directory, [mail, webhook], BASE_URL, **options)
 
     yield make

@@ -20,7 +20,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,6 +30,7 @@ from api.keys import KeyRing, append_entry, new_key
 from engine.binaries import temporal_cli
 from engine.service import ComplaintService
 from store import ComplaintList, EventStore, make_engine, migrate
+from tests.keys import CONVERTER, VAULT
 from tests.unit.helpers import POLICY
 from worker import ACTIVITY_THREADS, build_projector, build_worker
 from workflows import search
@@ -66,7 +66,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         dev_server_existing_path=temporal_cli(),
         ip="127.0.0.1",
         ui=False,
@@ -86,7 +86,7 @@ def database(tmp_path_factory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def store(database) -> EventStore:
-    return EventStore(database)
+    return EventStore(database, VAULT)
 
 
 # name -> (role, team). Complaints about a fire go to team quality, late parcels to logistics.

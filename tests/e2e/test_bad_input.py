@@ -9,12 +9,12 @@ import socket
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
 from engine.service import ComplaintService
 from store import EventStore, make_engine
 from tests.e2e.conftest import Stack, form, serving
+from tests.keys import CONVERTER
 from tests.unit.helpers import POLICY
 
 
@@ -189,9 +189,7 @@ async def test_not_ready_names_what_is_down(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    client = await Client.connect(
-        f"127.0.0.1:{closed_port}", data_converter=pydantic_data_converter, lazy=True
-    )
+    client = await Client.connect(f"127.0.0.1:{closed_port}", data_converter=CONVERTER, lazy=True)
     unopenable = make_engine(f"sqlite:///{tmp_path}")  # a directory, not a database file
     service = ComplaintService(client, "nowhere", POLICY, EventStore(unopenable))
     try:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from store import EventStore, make_engine, migrate
+from tests.keys import VAULT
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -27,4 +28,4 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def store(engine: Engine) -> EventStore:
     migrate(engine)
-    return EventStore(engine)
+    return EventStore(engine, VAULT)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,6 +27,7 @@ from engine.binaries import temporal_test_server
 from engine.intake import Submitted, submit
 from engine.temporal import register_search_attributes
 from store import EventStore, make_engine, migrate
+from tests.keys import CONVERTER, VAULT
 from tests.unit.helpers import POLICY, registration
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.complaint import ComplaintWorkflow
@@ -38,7 +38,7 @@ HISTORIES = Path(__file__).parent / "histories"
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         test_server_existing_path=temporal_test_server(),
     )
     await register_search_attributes(env.client, "default")
@@ -50,7 +50,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 def store(tmp_path) -> EventStore:
     engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite3'}")
     migrate(engine)
-    yield EventStore(engine)
+    yield EventStore(engine, VAULT)
     engine.dispose()
 
 

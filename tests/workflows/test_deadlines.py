@@ -81,7 +81,9 @@ async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
     assert record["breaches"] == 0 and record["satisfaction"] == {"rating": 5, "comment": "Fast"}
     assert record["closed_because"] == "feedback"
     assert all(d["met_at"] for d in record["deadlines"])
-    assert "Li Lei" not in str(record)
+    # Who the customer was is only in `customer`, which the store keeps sealed (tests/security).
+    assert record["customer"]["name"] == "Li Lei"
+    assert "Li Lei" not in str({k: v for k, v in record.items() if k != "customer"})
     await harness.keep_history(h, "tier3_answered_in_time")
 
 

@@ -9,6 +9,7 @@ from delivery.dispatcher import OutboxDispatcher
 from delivery.senders import SmtpSender, WebhookSender, verify_signature
 from domain.vocabulary import Status
 from tests.delivery.conftest import BASE_URL, SECRET, hooks, parties_toml, smtp  # noqa: F401
+from tests.keys import VAULT
 from tests.unit.helpers import CUSTOMER, POLICY
 
 MIN = timedelta(minutes=1)
@@ -18,7 +19,9 @@ async def test_tier3_left_alone_reaches_each_party_at_10_30_and_24h(harness, smt
     directory = load_directory(parties_toml(hooks), POLICY)
     mail = SmtpSender("127.0.0.1", smtp.port, False, None, None, "complaints@example.com")
     webhook = WebhookSender(SECRET)
-    dispatcher = OutboxDispatcher(harness.store.engine, directory, [mail, webhook], BASE_URL)
+    dispatcher = OutboxDispatcher(
+        harness.store.engine, directory, [mail, webhook], BASE_URL, vault=VAULT
+    )
 
     sub = await harness.submit()
     state = await harness.wait_for(sub.handle, lambda s: s.status is Status.OPEN)

@@ -6,9 +6,9 @@ Re-record after an intentional, compatible change with COMPLAINTS_RECORD_HISTORI
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.keys import CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
 
@@ -30,7 +30,7 @@ def test_the_main_paths_are_recorded():
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_recorded_history_replays(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     await replayer.replay_workflow(history)
 
 
@@ -41,8 +41,6 @@ async def test_an_incompatible_change_is_caught():
 
     path = HISTORIES / "tier3_answered_in_time.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(
-        workflows=[IncompatibleComplaintWorkflow], data_converter=pydantic_data_converter
-    )
+    replayer = Replayer(workflows=[IncompatibleComplaintWorkflow], data_converter=CONVERTER)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(history)
