@@ -1,8 +1,9 @@
 """The closure record: what auditors read years later, built from the complaint's whole stream.
 
 It holds the timeline (who did what, when), every deadline met or breached, the escalations,
-the resolution and the customer's satisfaction. The customer's personal data stays out of it:
-it lives only in the event log's personal part, where it can be erased.
+the resolution and the customer's satisfaction. Who the customer was is under the record's
+`customer` key (events.PERSONAL_FIELD) and nowhere else in it, so the store can seal it with the
+customer's key, and erasing the customer erases it from the record too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
     closed = [e for e in events if isinstance(e, ev.ComplaintClosed)]
     return {
         "complaint_id": state.complaint_id,
+        ev.PERSONAL_FIELD: registered.customer.model_dump(mode="json"),
         "channel": state.channel.value,
         "subject": registered.subject,
         "category": state.category.value,

@@ -38,6 +38,19 @@ class CustomerDetails(BaseModel):
     locale: Annotated[str, StringConstraints(max_length=20)] = "en"
 
 
+class PersonalDataWithheld(BaseModel):
+    """Stands in for the customer's personal data where it cannot be read: `erased` once the
+    customer's key has been destroyed (erasure: the data is gone for good), `sealed` for a reader
+    not given the keys (the read models, which never need it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    withheld: Literal["erased", "sealed"]
+
+
+ERASED = PersonalDataWithheld(withheld="erased")
+SEALED = PersonalDataWithheld(withheld="sealed")
+
+
 class ComplaintRegistered(_Fact):
     type: Literal["ComplaintRegistered"] = "ComplaintRegistered"
     complaint_id: str
@@ -47,7 +60,7 @@ class ComplaintRegistered(_Fact):
     urgent: bool
     external_ref: str | None = None
     received_at: datetime
-    customer: CustomerDetails
+    customer: CustomerDetails | PersonalDataWithheld
 
 
 class ComplaintClassified(_Fact):

@@ -17,6 +17,7 @@ import structlog
 from engine.binaries import temporal_cli
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
+from security.keys import ensure_key_file
 
 log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
@@ -65,6 +66,11 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     from api.keys import first_admin_key
 
     settings.load_policy()  # a malformed policy stops us before anything starts
+    # The embedded default: encryption keys made in the data directory on first start (keys set
+    # in the environment win over the file). Back the file up apart from the data: README.
+    if ensure_key_file(settings.encryption_key_file_path()):
+        print(f"First start: encryption keys written to {settings.encryption_key_file_path()}")
+    settings.key_material()  # so does a malformed key
     first_key = first_admin_key(settings.api_keys_file())
     settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal_port}"})
     stop = asyncio.Event()

@@ -1,11 +1,12 @@
-"""The one way to reach Temporal: every client uses the pydantic data converter."""
+"""The one way to reach Temporal: every client uses the pydantic data converter and the payload
+codec (security.codec.data_converter)."""
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.settings import Settings
+from security.codec import data_converter
 from workflows import search
 
 
@@ -14,11 +15,12 @@ class TemporalUnreachable(ConnectionError):
 
 
 async def connect(settings: Settings) -> Client:
+    converter = data_converter(settings.key_material().codec)  # a bad key stops us here
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=converter,
         )
     except RuntimeError as err:  # the SDK's "Failed client connect"
         raise TemporalUnreachable(

@@ -1,4 +1,9 @@
-"""The append-only event log, with outbox messages and closure records written alongside events."""
+"""The append-only event log, with outbox messages and closure records written alongside events.
+
+The customer's personal data (events' `personal` part, closure records' `customer`) is sealed
+by the store's PersonalVault on the way in and opened on the way out (see store.vault); a store
+without a vault cannot write personal data and reads it as events.SEALED.
+"""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -7,9 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from domain.events import PERSONAL_FIELD
 from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
+from store.vault import SEALED_PERSONAL, PersonalVault, is_envelope, is_withheld
 
 _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.key,
@@ -22,9 +29,10 @@ _OUTBOX_MESSAGE_COLUMNS = (
 
 
 class EventStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, vault: PersonalVault | None = None) -> None:
         self._engine = engine
         self._reader = for_reading(engine)
+        self._vault = vault
 
     @property
     def engine(self) -> Engine:
@@ -112,7 +120,7 @@ class EventStore:
                     "version": version,
                     "type": event.type,
                     "data": event.data,
-                    "personal": event.personal,
+                    "personal": self._seal(connection, stream_id, event.personal),
                     "occurred_at": to_storage(event.occurred_at),
                     "recorded_at": recorded_at,
                 }
@@ -121,6 +129,9 @@ class EventStore:
         )
         _add_new_outbox_messages(connection, outbox)
         if closure_record is not None:
+            if PERSONAL_FIELD in closure_record:
+                customer = self._seal(connection, stream_id, closure_record[PERSONAL_FIELD])
+                closure_record = {**closure_record, PERSONAL_FIELD: customer}
             _add_closure_record_once(
                 connection, stream_id, closure_record, archived_at or recorded_at
             )
@@ -141,15 +152,38 @@ class EventStore:
             .limit(limit)
         )
 
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        """Several whole streams, each in version order (a few queries, not one per stream)."""
+        out: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in stream_ids}
+        for start in range(0, len(stream_ids), 500):  # keeps each IN (...) list short
+            chunk = stream_ids[start : start + 500]
+            query = (
+                select(EventRow)
+                .where(EventRow.stream_id.in_(chunk))
+                .order_by(EventRow.stream_id, EventRow.version)
+            )
+            for record in self._read_events(query):
+                out[record.stream_id].append(record)
+        return out
+
+    def last_position(self) -> int:
+        """The highest position in the global log (0 when empty)."""
+        with self._reader.connect() as connection:
+            return connection.scalar(select(func.max(EventRow.position))) or 0
+
     def stream_version(self, stream_id: str) -> int:
         with self._reader.connect() as connection:
             return _stream_version(connection, stream_id)
 
     def closure_record(self, stream_id: str) -> dict[str, Any] | None:
         with self._reader.connect() as connection:
-            return connection.scalar(
+            record = connection.scalar(
                 select(ClosureRecordRow.record).where(ClosureRecordRow.stream_id == stream_id)
             )
+            if record is not None and PERSONAL_FIELD in record:
+                customer = self._open(connection, stream_id, record[PERSONAL_FIELD])
+                record = {**record, PERSONAL_FIELD: customer}
+            return record
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxMessage]:
         return self._read_outbox(
@@ -168,7 +202,22 @@ class EventStore:
 
     def _read_events(self, query: Select[Any]) -> list[RecordedEvent]:
         with self._reader.connect() as connection:
-            return [_recorded_event(row) for row in connection.execute(query)]
+            return [
+                _recorded_event(row, self._open(connection, row.stream_id, row.personal))
+                for row in connection.execute(query)
+            ]
+
+    def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
+        if personal is None or is_withheld(personal):
+            return personal
+        if self._vault is None:
+            raise ValueError("personal data is written only sealed: this EventStore has no vault")
+        return self._vault.seal(connection, stream_id, personal)
+
+    def _open(self, connection: Connection, stream_id: str, stored: Any) -> Any:
+        if self._vault is None:
+            return dict(SEALED_PERSONAL) if is_envelope(stored) else stored
+        return self._vault.open(connection, stream_id, stored)
 
     def _read_outbox(self, query: Select[Any]) -> list[OutboxMessage]:
         with self._reader.connect() as connection:
@@ -252,10 +301,11 @@ def _add_closure_record_once(
         )
 
 
-def _recorded_event(row: Row[Any]) -> RecordedEvent:
+def _recorded_event(row: Row[Any], personal: Any) -> RecordedEvent:
     return RecordedEvent(
         **{
             **row._mapping,
+            "personal": personal,
             "occurred_at": from_storage(row.occurred_at),
             "recorded_at": from_storage(row.recorded_at),
         }
