@@ -135,14 +135,12 @@ class OutboxDispatcher:
         already = self._already_sent(complaint_id, message.key)
         recipients = self._directory.resolve(role, details, customer)
         attempt = _Attempt()
-        if role == CUSTOMER and is_withheld(customer):
-            # Erased (or no vault to open it): a permanent failure, never a crash or a retry.
-            why = "the customer's personal data was erased" if customer == ERASED_PERSONAL else (
-                "the customer's personal data is sealed (the dispatcher has no vault)"
-            )
+        if is_withheld(customer):
+            # Erased, or sealed from a dispatcher given no vault: a permanent failure, recorded.
+            recipients = []
+            why = f"the customer's personal data is {customer['withheld']}"
             attempt.failed.append(_Result(None, "", why))
             attempt.unreached.append(role)
-            recipients = []
         elif not recipients:
             attempt.failed.append(_Result(None, "", f"nobody holds the role {role}"))
             attempt.unreached.append(role)
