@@ -118,28 +118,35 @@ def parse_key_ring(text: str, current: str, setting: str, current_setting: str) 
 
 
 def load_key_material(values: Mapping[str, str], key_file: Path | None) -> KeyMaterial:
-    """The keys from `values` (the settings), each missing one from `key_file` if it exists."""
-    merged = dict(values)
-    if not all(merged.get(name) for name in ("codec_keys", "master_keys", "identity_key")):
-        from_file = _read_key_file(key_file) if key_file else {}
-        merged = {**from_file, **{k: v for k, v in values.items() if v}}
-    for name in ("codec_keys", "master_keys", "identity_key"):
-        if not merged.get(name):
+    """The keys from `values` (the settings), else from `key_file` if it exists. A ring and its
+    current id come from the same place, so keys set in the environment never meet a stale id."""
+    needed = ("codec_keys", "master_keys", "identity_key")
+    from_file = (
+        {} if all(values.get(n) for n in needed) or not key_file else _read_key_file(key_file)
+    )
+
+    def pick(name: str) -> Mapping[str, str]:
+        if values.get(name):
+            return values
+        if not from_file.get(name):
             raise KeyConfigError(
                 f"COMPLAINTS_{name.upper()}: not set, and no key file at {key_file} "
                 "(COMPLAINTS_ENCRYPTION_KEY_FILE) provides it; `complaints run` makes one on "
                 "first start"
             )
+        return from_file
+
+    codec, master = pick("codec_keys"), pick("master_keys")
     return KeyMaterial(
         codec=parse_key_ring(
-            merged["codec_keys"], merged.get("codec_key_id", ""),
+            codec["codec_keys"], codec.get("codec_key_id", ""),
             "COMPLAINTS_CODEC_KEYS", "COMPLAINTS_CODEC_KEY_ID",
         ),
         master=parse_key_ring(
-            merged["master_keys"], merged.get("master_key_id", ""),
+            master["master_keys"], master.get("master_key_id", ""),
             "COMPLAINTS_MASTER_KEYS", "COMPLAINTS_MASTER_KEY_ID",
         ),
-        identity=parse_key(merged["identity_key"], "COMPLAINTS_IDENTITY_KEY"),
+        identity=parse_key(pick("identity_key")["identity_key"], "COMPLAINTS_IDENTITY_KEY"),
     )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from store.db import take_write_lock, to_storage
 from store.event_store import EventStore, _stream_version
 from store.records import NewEvent
 from store.tables import CustomerKeyRow, EventRow
-from store.vault import PersonalVault, envelope_key
+from store.vault import PersonalVault, envelope_key, refers_to
 
 ERASURES_STREAM = "erasures"
 CUSTOMER_DATA_ERASED = "CustomerDataErased"
@@ -56,13 +56,11 @@ def erase_customer(
         if phone:
             refs.append(vault.customer_ref(phone=phone))
         if complaint_id:
-            refs.append(_ref_of_complaint(connection, complaint_id))
+            refs += _refs_of_complaint(connection, complaint_id)
         if not refs:
             raise ValueError("erase-customer: give --email, --phone or --complaint")
         rows = connection.execute(
-            select(CustomerKeyRow.key_id, CustomerKeyRow.wrapped_key).where(
-                CustomerKeyRow.customer_ref.in_(refs)
-            )
+            select(CustomerKeyRow.key_id, CustomerKeyRow.wrapped_key).where(refers_to(*refs))
         ).all()
         if not rows:
             raise CustomerNotFound("erase-customer: no customer with that e-mail or phone")
@@ -104,7 +102,7 @@ def erase_customer(
     return erasure
 
 
-def _ref_of_complaint(connection, complaint_id: str) -> str:
+def _refs_of_complaint(connection, complaint_id: str) -> list[str]:
     personal = connection.scalar(
         select(EventRow.personal).where(
             EventRow.stream_id == complaint_id, EventRow.type == "ComplaintRegistered"
@@ -115,9 +113,11 @@ def _ref_of_complaint(connection, complaint_id: str) -> str:
         raise CustomerNotFound(
             f"erase-customer: complaint {complaint_id!r} has no sealed personal data"
         )
-    ref = connection.scalar(
-        select(CustomerKeyRow.customer_ref).where(CustomerKeyRow.key_id == key_id)
-    )
-    if ref is None:
+    row = connection.execute(
+        select(CustomerKeyRow.customer_ref, CustomerKeyRow.phone_ref).where(
+            CustomerKeyRow.key_id == key_id
+        )
+    ).one_or_none()
+    if row is None:
         raise CustomerNotFound(f"erase-customer: the key of complaint {complaint_id!r} is gone")
-    return ref
+    return [ref for ref in row if ref]

@@ -172,14 +172,16 @@ class CustomerKeyRow(Base):
     """A customer's data key, wrapped (AES-GCM) by a master key; see store.vault.
 
     `customer_ref` is a keyed HMAC of the customer's e-mail or phone (else of the complaint id),
-    never the address itself. Erasure sets `wrapped_key` to NULL: every ciphertext made with the
-    key becomes unreadable, and the row stays as the record that it was erased.
+    never the address itself; `phone_ref` that of the phone too when both were given, so either
+    finds the customer. Erasure sets `wrapped_key` to NULL: every ciphertext made with the key
+    becomes unreadable, and the row stays as the record that it was erased.
     """
 
     __tablename__ = "customer_keys"
 
     key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_ref: Mapped[str] = mapped_column(String(64), index=True)
+    phone_ref: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     wrapped_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     master_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)

@@ -7,9 +7,10 @@ destroying one customer's data key (store.erasure) makes all of that customer's 
 unreadable everywhere at once, in every backup too, without rewriting a single event.
 
 Who is one customer: a keyed HMAC (the identity key) of their normalised e-mail address, else of
-their phone number, else of the complaint id (nothing else to recognise them by). The address
-itself is never stored, and without the identity key the reference cannot be tested against a
-list of addresses.
+their phone number, else of the complaint id (nothing else to recognise them by); a key made for
+an e-mail address also carries the phone's reference, so either finds it. The address itself is
+never stored, and without the identity key a reference cannot be tested against a list of
+addresses.
 
 The stored form (the `personal` column): {"key": <key id>, "sealed": <base64 nonce+ciphertext>}.
 The ciphertext is bound to its key id and stream, so it cannot be moved to another complaint.
@@ -29,7 +30,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from domain.events import ERASED, SEALED
 from security.keys import KEY_BYTES, KeyMaterial, KeyRing, seal, unseal
@@ -81,10 +82,10 @@ class PersonalVault:
         customer then, even when two of their complaints arrive at once."""
         if is_withheld(personal):
             return personal  # nothing left to protect
-        ref = self.customer_ref(
-            email=personal.get("email"), phone=personal.get("phone"), complaint_id=stream_id
-        )
-        key_id, key = self._live_key(connection, ref)
+        email, phone = personal.get("email"), personal.get("phone")
+        ref = self.customer_ref(email=email, phone=phone, complaint_id=stream_id)
+        phone_ref = self.customer_ref(phone=phone) if phone and email else None
+        key_id, key = self._live_key(connection, ref, phone_ref)
         plain = json.dumps(personal, separators=(",", ":"), sort_keys=True).encode()
         blob = seal(key, plain, _aad(key_id, stream_id))
         return {"key": key_id, "sealed": base64.b64encode(blob).decode()}
@@ -123,10 +124,12 @@ class PersonalVault:
             )
         return len(rows)
 
-    def _live_key(self, connection: Connection, ref: str) -> tuple[str, bytes]:
+    def _live_key(
+        self, connection: Connection, ref: str, phone_ref: str | None
+    ) -> tuple[str, bytes]:
         row = connection.execute(
             select(CustomerKeyRow.key_id, CustomerKeyRow.wrapped_key, CustomerKeyRow.master_key_id)
-            .where(CustomerKeyRow.customer_ref == ref, CustomerKeyRow.wrapped_key.is_not(None))
+            .where(refers_to(ref), CustomerKeyRow.wrapped_key.is_not(None))
             .order_by(CustomerKeyRow.created_at.desc())
             .limit(1)
         ).one_or_none()
@@ -139,6 +142,7 @@ class PersonalVault:
             insert(CustomerKeyRow).values(
                 key_id=key_id,
                 customer_ref=ref,
+                phone_ref=phone_ref,
                 wrapped_key=self._wrap(key_id, key, master),
                 master_key_id=master_id,
                 created_at=datetime.now(UTC),
@@ -153,6 +157,11 @@ class PersonalVault:
     def _unwrap(self, key_id: str, wrapped: str, master_key_id: str | None) -> bytes:
         master = self._master.key(master_key_id or "")
         return unseal(master, base64.b64decode(wrapped), b"customer-key:" + key_id.encode())
+
+
+def refers_to(*refs: str):
+    """The condition: a key row of the customer with any of these references."""
+    return or_(CustomerKeyRow.customer_ref.in_(refs), CustomerKeyRow.phone_ref.in_(refs))
 
 
 def _aad(key_id: str, stream_id: str) -> bytes:

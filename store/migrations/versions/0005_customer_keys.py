@@ -25,6 +25,7 @@ def upgrade() -> None:
         "customer_keys",
         sa.Column("key_id", sa.String(36), nullable=False),
         sa.Column("customer_ref", sa.String(64), nullable=False),
+        sa.Column("phone_ref", sa.String(64), nullable=True),
         sa.Column("wrapped_key", sa.Text(), nullable=True),
         sa.Column("master_key_id", sa.String(32), nullable=True),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key_id", name="pk_customer_keys"),
     )
     op.create_index("ix_customer_keys_customer_ref", "customer_keys", ["customer_ref"])
+    op.create_index("ix_customer_keys_phone_ref", "customer_keys", ["phone_ref"])
 
 
 def downgrade() -> None:
