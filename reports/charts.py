@@ -75,7 +75,8 @@ def _bars(
             height = plot_height * value / peak
             y = HEIGHT - BOTTOM - height
             parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" height="{height:.1f}" '
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" '
+                f'height="{height:.1f}" '
                 f'fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
             )
             x += bar_width
