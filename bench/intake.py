@@ -23,12 +23,13 @@ import uuid
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
+
+from engine.settings import Settings  # noqa: E402
+from engine.temporal import connect  # noqa: E402
 
 
 def free_port() -> int:
@@ -108,9 +109,9 @@ async def main(n: int, concurrency: int) -> None:
             await submit(-1)  # warm-up
             intake = summary("complaint intake (HTTP)", *await timed(n, concurrency, submit))
 
-        client = await Client.connect(
-            f"127.0.0.1:{temporal_port}", data_converter=pydantic_data_converter
-        )
+        # Through the engine's own connect: the codec's keys are in the run's data directory.
+        settings = Settings(data_dir=Path(data), temporal_address=f"127.0.0.1:{temporal_port}")
+        client = await connect(settings)
         queue = f"bench-{uuid.uuid4().hex}"
         async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from other suites are used as arguments)
 """Erasure by crypto-shredding, end to end on the store (SQLite and PostgreSQL) and the CLI."""
 
 import pytest
@@ -24,8 +25,8 @@ def shape(store: EventStore, cid: str) -> list[tuple]:
 def test_erasing_a_customer_shreds_their_data_everywhere_and_keeps_every_figure(
     store,
     engine,
-    make_dispatcher,  # noqa: F811
-    smtp,  # noqa: F811
+    make_dispatcher,
+    smtp,
 ):
     file_complaint(store, "C-ER1", archive=True)
     file_complaint(store, "C-ER2", SECRET.model_copy(update={"phone": None}))
