@@ -19,7 +19,14 @@ from delivery.senders import SmtpSender, WebhookSender
 from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
-from store import ComplaintListProjection, EventStore, ProjectionRunner, make_engine, migrate
+from store import (
+    ComplaintListProjection,
+    EventStore,
+    ProjectionRunner,
+    ReportProjection,
+    make_engine,
+    migrate,
+)
 from store.vault import PersonalVault
 from workflows.complaint import ComplaintWorkflow
 
@@ -38,7 +45,7 @@ def build_projector(engine: Engine) -> ProjectionRunner:
     applied twice; on PostgreSQL a per-projection advisory lock also makes a second runner skip
     the round instead of repeating the work (see store.projections.ProjectionRunner).
     """
-    return ProjectionRunner(engine, [ComplaintListProjection()])
+    return ProjectionRunner(engine, [ComplaintListProjection(), ReportProjection()])
 
 
 def build_dispatcher(

@@ -249,3 +249,13 @@ def join_personal(data: dict[str, Any], personal: dict[str, Any] | None) -> Even
     """The inverse of `split_personal`."""
     whole = dict(data) if personal is None else {**data, PERSONAL_FIELD: personal}
     return _EVENT.validate_python(whole)
+
+# The deadline each of these events answers; it answers every earlier kind too (kinds_met_by).
+# domain.decide meets exactly these when it records them (a test holds it to that); reports and
+# the what-if simulation read action times through this table.
+DEADLINE_ANSWERED_BY: dict[str, DeadlineKind] = {
+    "ComplaintRegistered": DeadlineKind.ACKNOWLEDGE,
+    "FirstResponseGiven": DeadlineKind.FIRST_RESPONSE,
+    "InitialSolutionGiven": DeadlineKind.INITIAL_SOLUTION,
+    "ComplaintResolved": DeadlineKind.RESOLUTION,
+}

@@ -204,7 +204,7 @@ class EventStore:
         with self._reader.connect() as connection:
             return [
                 _recorded_event(row, self._open(connection, row.stream_id, row.personal))
-                for row in connection.execute(query)
+                for row in connection.execute(query).all()  # fetchall: a rebuild reads millions
             ]
 
     def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
@@ -302,11 +302,15 @@ def _add_closure_record_once(
 
 
 def _recorded_event(row: Row[Any], personal: Any) -> RecordedEvent:
+    # By attribute, not via row._mapping: this runs once per event of every projection rebuild.
     return RecordedEvent(
-        **{
-            **row._mapping,
-            "personal": personal,
-            "occurred_at": from_storage(row.occurred_at),
-            "recorded_at": from_storage(row.recorded_at),
-        }
+        position=row.position,
+        stream_id=row.stream_id,
+        version=row.version,
+        event_id=row.event_id,
+        type=row.type,
+        data=row.data,
+        personal=personal,
+        occurred_at=from_storage(row.occurred_at),
+        recorded_at=from_storage(row.recorded_at),
     )

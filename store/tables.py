@@ -151,6 +151,11 @@ class ReportComplaintRow(Base):
     escalated: Mapped[bool] = mapped_column(Boolean)
     reopen_count: Mapped[int] = mapped_column(Integer)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Copied from the complaint's deadline_ledger rows, so a report reads this table alone.
+    deadlines_met: Mapped[int] = mapped_column(Integer)
+    deadlines_breached: Mapped[int] = mapped_column(Integer)
+    # The first round's resolution: True met in time, False breached, None not settled yet.
+    resolved_in_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class DeadlineLedgerRow(Base):
