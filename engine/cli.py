@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("--complaint", help="a complaint id: the customer who filed it")
     erase.add_argument("--by", required=True, help="who asked for it, for the audit record")
     sub.add_parser(
-        "rewrap-customer-keys", help="wrap the customers' data keys with the current master key"
+        "rewrap-customer-keys",
+        help="wrap the customers' data keys with the current master key, and seal personal data "
+        "written before encryption",
     )
     keys = sub.add_parser("keys", help="API keys: make one, or list who holds one")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -198,6 +200,7 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
 def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
     """Erasure and master key rotation: both work on the store's customer keys only."""
     from store import EventStore, make_engine, migrate
+    from store.db import take_write_lock
     from store.erasure import ERASURES_STREAM, erase_customer
     from store.vault import PersonalVault
 
@@ -206,8 +209,15 @@ def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
     migrate(engine)
     if args.command == "rewrap-customer-keys":
         with engine.begin() as connection:
-            changed = vault.rewrap(connection)
-        print(json.dumps({"rewrapped": changed}) if args.json else f"{changed} keys rewrapped")
+            take_write_lock(connection)  # no append makes a key meanwhile
+            changed = {"rewrapped": vault.rewrap(connection)}
+            changed["sealed"] = vault.seal_clear_rows(connection)
+        print(
+            json.dumps(changed)
+            if args.json
+            else f"{changed['rewrapped']} keys rewrapped, "
+            f"{changed['sealed']} events written before encryption sealed"
+        )
         return
     erasure = erase_customer(
         EventStore(engine, vault),

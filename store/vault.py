@@ -34,7 +34,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from domain.events import ERASED, SEALED
 from security.keys import KEY_BYTES, KeyMaterial, KeyRing, seal, unseal
-from store.tables import CustomerKeyRow
+from store.tables import CustomerKeyRow, EventRow
 
 ERASED_PERSONAL: dict[str, Any] = ERASED.model_dump()
 SEALED_PERSONAL: dict[str, Any] = SEALED.model_dump()
@@ -123,6 +123,23 @@ class PersonalVault:
                 .values(wrapped_key=self._wrap(row.key_id, key, current), master_key_id=current_id)
             )
         return len(rows)
+
+    def seal_clear_rows(self, connection: Connection) -> int:
+        """Seal personal data written in clear before encryption existed (schema before 0005);
+        returns how many events changed. Repeating it finds nothing more to do."""
+        rows = connection.execute(
+            select(EventRow.position, EventRow.stream_id, EventRow.personal).where(
+                EventRow.personal.is_not(None)
+            )
+        ).all()
+        clear = [r for r in rows if not is_envelope(r.personal) and not is_withheld(r.personal)]
+        for row in clear:
+            connection.execute(
+                update(EventRow)
+                .where(EventRow.position == row.position)
+                .values(personal=self.seal(connection, row.stream_id, row.personal))
+            )
+        return len(clear)
 
     def _live_key(
         self, connection: Connection, ref: str, phone_ref: str | None

@@ -28,7 +28,7 @@ def test_raw_rows_hold_no_personal_data_and_the_vault_reads_it_back(store, engin
     assert keyless.closure_record("C-REST1")["customer"] == SEALED.model_dump()
 
 
-def test_the_control_a_clear_copy_is_found(engine, store):
+def test_clear_rows_are_found_and_then_sealed(engine, store):
     """The search above is not blind: the same details written in clear are found."""
     file_complaint(store, "C-REST2")
     with engine.begin() as connection:
@@ -39,6 +39,12 @@ def test_the_control_a_clear_copy_is_found(engine, store):
             .values(personal=SECRET.model_dump(mode="json"))
         )
     assert SECRET.name in leaks(raw_rows(engine))
+    # Such rows (written before encryption) are sealed by `complaints rewrap-customer-keys`.
+    with engine.begin() as connection:
+        assert VAULT.seal_clear_rows(connection) == 1
+        assert VAULT.seal_clear_rows(connection) == 0
+    assert leaks(raw_rows(engine)) == []
+    assert store.read_stream("C-REST2")[0].personal == SECRET.model_dump(mode="json")
 
 
 def test_one_key_per_customer_whatever_the_spelling_of_their_address(store, engine):
