@@ -89,22 +89,24 @@ class ReportProjection:
                 row["version"] = record.version
             if row is not None:
                 _copy_ledger_counts(row, ledger)
-        # Rewrite the touched complaints whole: two bulk deletes and two bulk inserts per batch
-        # are far cheaper than an UPDATE per row.
-        connection.execute(delete(DeadlineLedgerRow).where(DeadlineLedgerRow.complaint_id.in_(ids)))
-        connection.execute(
-            delete(ReportComplaintRow).where(ReportComplaintRow.complaint_id.in_(ids))
-        )
-        report_rows = [_stored(row, _MOMENTS) for row in rows.values()]
-        if report_rows:
-            connection.execute(insert(ReportComplaintRow), report_rows)
-        ledger_rows = [
-            _stored({"complaint_id": cid, "round": r, "kind": k, **d}, _LEDGER_MOMENTS)
-            for cid, ledger in ledgers.items()
-            for (r, k), d in ledger.items()
-        ]
-        if ledger_rows:
-            connection.execute(insert(DeadlineLedgerRow), ledger_rows)
+        _rewrite(connection, ids, rows, ledgers)
+
+
+def _rewrite(connection: Connection, ids: list[str], rows: dict, ledgers: dict) -> None:
+    """Replace the touched complaints' rows whole: two bulk deletes and two bulk inserts per
+    batch are far cheaper than an UPDATE per row."""
+    connection.execute(delete(DeadlineLedgerRow).where(DeadlineLedgerRow.complaint_id.in_(ids)))
+    connection.execute(delete(ReportComplaintRow).where(ReportComplaintRow.complaint_id.in_(ids)))
+    report_rows = [_stored(row, _MOMENTS) for row in rows.values()]
+    if report_rows:
+        connection.execute(insert(ReportComplaintRow), report_rows)
+    ledger_rows = [
+        _stored({"complaint_id": cid, "round": r, "kind": k, **d}, _LEDGER_MOMENTS)
+        for cid, ledger in ledgers.items()
+        for (r, k), d in ledger.items()
+    ]
+    if ledger_rows:
+        connection.execute(insert(DeadlineLedgerRow), ledger_rows)
 
 
 def _registered(stream_id: str, data: dict[str, Any]) -> dict[str, Any]:
