@@ -9,21 +9,28 @@ from __future__ import annotations
 import asyncio
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api.auth import install_auth, login_routes
+from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
 from api.errors import install_error_handlers
 from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
-from api.routes import complaint_routes, health_routes, list_routes
+from api.reports import report_routes
+from api.routes import (
+    ERROR_RESPONSES,
+    complaint_routes,
+    health_routes,
+    list_routes,
+    single_valued_query,
+)
 from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
-from store import ComplaintList, EventStore, make_engine, migrate
+from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.vault import PersonalVault
 
 
@@ -51,6 +58,15 @@ def create_app(
     app.include_router(complaint_routes(service))
     app.include_router(page_routes(service, complaint_list))
     app.include_router(login_routes())
+    app.include_router(
+        report_routes(ReportFacts(service.store.engine), service.policy),
+        dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
+        # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
+        responses={
+            **ERROR_RESPONSES,
+            200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        },
+    )
     app.add_middleware(BodyLimits)
     return app
 

@@ -129,9 +129,11 @@ Submitter = Annotated[
 Staff = Annotated[
     Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, to="reading or acting on complaints"))
 ]
-Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, to="this"))]
-# For app.include_router(..., dependencies=SUPERVISOR_ONLY): the reports, the list.
-SUPERVISOR_ONLY = [Depends(require(Role.SUPERVISOR, to="the reports"))]
+# The reports: per endpoint (Supervisor) and per router at include time (SUPERVISOR_ONLY), so an
+# endpoint added later is covered too. One callable: FastAPI runs it once per request.
+_reports = require(Role.SUPERVISOR, to="reading the reports")
+Supervisor = Annotated[Principal, Depends(_reports)]
+SUPERVISOR_ONLY = [Depends(_reports)]
 
 
 async def complaint_for(

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-_ERRORS = {
+# Every error answer is an ErrorBody (api/errors.py): documented so, so clients (and the fuzz
+# test) can rely on the shape.
+ERROR_RESPONSES = {
     code: {"model": ErrorBody}
     for code in (
         status.HTTP_400_BAD_REQUEST,
@@ -47,9 +50,14 @@ _ERRORS = {
 
 
 def complaint_routes(service: ComplaintService) -> APIRouter:
-    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=_ERRORS)
+    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=ERROR_RESPONSES)
 
-    @router.post("", status_code=201, response_model=ComplaintView)
+    @router.post(
+        "",
+        status_code=201,
+        response_model=ComplaintView,
+        responses={200: {"model": ComplaintView, "description": "made before with this key"}},
+    )
     async def submit_complaint(
         submission: c.Submission,
         response: Response,
@@ -124,8 +132,26 @@ class ComplaintListView(BaseModel):
     next_cursor: str | None = None
 
 
+async def single_valued_query(request: Request) -> None:
+    """A repeated query parameter (?tier=1&tier=3) is refused, not silently read as its last."""
+    query = request.query_params
+    repeated = sorted({k for k in query if len(query.getlist(k)) > 1})
+    if repeated:
+        raise RequestValidationError(
+            [
+                {"loc": ("query", k), "type": "repeated", "msg": "given more than once"}
+                for k in repeated
+            ]
+        )
+
+
 def list_routes(complaint_list: ComplaintList) -> APIRouter:
-    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=_ERRORS)
+    router = APIRouter(
+        prefix="/api/complaints",
+        tags=["complaints"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(single_valued_query)],
+    )
 
     @router.get("", response_model=ComplaintListView)
     async def list_complaints(

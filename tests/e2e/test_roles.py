@@ -197,3 +197,32 @@ async def test_a_new_key_works_at_once_and_a_removed_one_stops(stack: Stack, api
         ring.path.write_text(original)
     response, _ = await call(stack, None, "GET", "/api/complaints", headers=bearer(key))
     denied(response, 401, "Authorization", "unknown_key")
+
+
+async def test_the_reports_need_a_supervisor(stack: Stack):
+    path = "/api/reports/sla"
+    response, _ = await call(stack, None, "GET", path)
+    denied(response, 401, "Authorization", "missing")
+    for holder in ("intake", "agent.chen"):
+        response, _ = await call(stack, holder, "GET", path)
+        error = denied(response, 403, "role", "role_forbidden")
+        assert error.startswith("reading the reports needs role supervisor or admin")
+    for holder in ("supervisor", "admin"):
+        response, _ = await call(stack, holder, "GET", path)
+        assert response.status_code == 200, response.text
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        page = await http.get("/reports")
+        assert page.status_code == 401 and 'id="key"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/complaints?tier=1&tier=3", "tier"),
+        ("/api/reports/sla?period=week&period=month", "period"),
+    ],
+)
+async def test_a_repeated_query_parameter_is_refused(stack: Stack, path: str, field: str):
+    response, _ = await call(stack, "admin", "GET", path)
+    assert response.status_code == 422, response.text
+    assert [(d["field"], d["rule"]) for d in response.json()["detail"]] == [(field, "repeated")]

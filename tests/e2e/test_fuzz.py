@@ -1,0 +1,163 @@
+"""Fuzz the HTTP API from its own OpenAPI schema (schemathesis + hypothesis), over real HTTP
+against the e2e stack, signed in as admin so requests reach past the keys.
+
+For every operation, valid and invalid requests (schemathesis' positive and negative modes):
+no 5xx, answers conform to the schema, the API refuses what the schema forbids, and every
+refused request (4xx) writes no event. Half the valid requests aim at complaints that exist, so
+actions get past "unknown complaint" into the domain's own rules.
+
+The fuzzing runs in a thread: the server lives in this test's event loop, which must keep
+serving while the thread waits on its answers. Figures are printed (pytest -s), never asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.e2e.conftest import Stack, bearer, form
+
+EXAMPLES = 15  # per operation and mode; ~20 operations x 2 modes keeps the run near 30 s
+
+
+def refused(ctx, response, case):
+    """schemathesis' negative_data_rejection, also counting 413 (body over 64 KiB) as a refusal:
+    the body limit answers before anything parses the body."""
+    if response.status_code == 413:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
+def accepted(ctx, response, case):
+    """schemathesis' positive_data_acceptance, except for a 422 by rules the schema cannot
+    state: rule "invalid" (a cursor the server never issued, a period that ends before it
+    starts), or a text of only spaces (the domain strips them, then finds it empty). Refusals
+    by any rule the schema states still fail the check."""
+    if response.status_code == 422:
+        detail = response.json().get("detail") or [{}]
+        if all(d.get("rule") == "invalid" or _blank(case, d) for d in detail):
+            return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+def _blank(case, detail: dict) -> bool:
+    if detail.get("rule") != "string_too_short":
+        return False
+    value = case.body
+    for part in detail.get("field", "").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return isinstance(value, str) and not value.strip()
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    refused,
+    accepted,
+    ignored_auth,
+]
+
+
+def fuzz(stack: Stack, complaint_ids: list[str]) -> tuple[Counter, list[str]]:
+    """Blocking: every operation of the schema, both modes. Returns the answers by status and
+    the operations no request can be invalid for."""
+    schema = schemathesis.openapi.from_url(f"{stack.url}/openapi.json")
+    headers = bearer(stack.keys["admin"])
+    statuses: Counter = Counter()
+    no_invalid_form: list[str] = []
+    last_position = [_position(stack)]
+
+    def one(case) -> None:
+        response = case.call(headers=headers, timeout=30)
+        statuses[response.status_code] += 1
+        case.validate_response(response, checks=CHECKS, headers=headers)
+        written = stack.store.read_all(after_position=last_position[0], limit=1000)
+        if written:
+            last_position[0] = written[-1].position
+        if response.status_code >= 400:
+            assert not written, (
+                f"{case.method} {case.path} answered {response.status_code} "
+                f"but wrote {[e.type for e in written]}"
+            )
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            cases = st.tuples(
+                operation.as_strategy(generation_mode=mode),
+                st.sampled_from(complaint_ids),
+                st.booleans(),
+            ).map(lambda t, mode=mode: _aimed(*t, mode))
+
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=cases)
+            def run(case) -> None:
+                one(case)
+
+            try:
+                run()
+            except Unsatisfiable:
+                # Nothing in the request can be wrong (no parameters, no body): no negative case.
+                assert mode is GenerationMode.NEGATIVE, operation.label
+                no_invalid_form.append(operation.label)
+    return statuses, no_invalid_form
+
+
+def _aimed(case, complaint_id: str, aim: bool, mode: GenerationMode):
+    if mode is GenerationMode.NEGATIVE:
+        return case  # its id may be the invalid part: keep it
+    if aim and case.path_parameters and "complaint_id" in case.path_parameters:
+        case.path_parameters["complaint_id"] = complaint_id
+    return case
+
+
+def _position(stack: Stack) -> int:
+    everything = stack.store.read_all(limit=1_000_000)
+    return everything[-1].position if everything else 0
+
+
+async def test_the_api_survives_fuzzing_from_its_schema(stack: Stack):
+    ids = []
+    for body in (form(), form(description="My parcel is late"), form(subject="How to")):
+        response = await stack.submit(body)
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    before = stack.event_count()
+    started = time.monotonic()
+    statuses, no_invalid_form = await asyncio.to_thread(fuzz, stack, ids)
+    elapsed = time.monotonic() - started
+    # Whatever the fuzzer made is this session's to clean up.
+    for item in stack.store.read_all(limit=1_000_000):
+        if item.type == "ComplaintRegistered":
+            stack.complaint_ids.add(item.stream_id)
+    print(
+        f"\nschemathesis: {sum(statuses.values())} requests in {elapsed:.1f} s; "
+        f"by status {dict(sorted(statuses.items()))}; "
+        f"{stack.event_count() - before} events written; "
+        f"no invalid request possible for {no_invalid_form}"
+    )
+    assert sum(statuses.values()) > 0
+    assert not any(code >= 500 for code in statuses)
