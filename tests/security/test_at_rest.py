@@ -52,12 +52,16 @@ def test_one_key_per_customer_whatever_the_spelling_of_their_address(store, engi
     respelled = SECRET.model_copy(update={"email": " zhang.weiming@EXAMPLE.org"})
     file_complaint(store, "C-A2", respelled)
     file_complaint(store, "C-B1", CUSTOMER)
-    # Nothing to recognise them by: a key of the complaint's own.
-    file_complaint(store, "C-C1", CUSTOMER.model_copy(update={"email": None, "phone": None}))
+    # Nothing to recognise them by (a phone of punctuation only names no one): a key of the
+    # complaint's own.
+    file_complaint(store, "C-C1", CUSTOMER.model_copy(update={"email": None, "phone": "-"}))
+    file_complaint(
+        store, "C-D1", CUSTOMER.model_copy(update={"email": "d@example.org", "phone": ")"})
+    )
     with engine.connect() as connection:
         refs = connection.execute(CustomerKeyRow.__table__.select()).all()
-    assert len(refs) == 3
-    assert len({r.customer_ref for r in refs}) == 3
+    assert len(refs) == 4
+    assert len({r.customer_ref for r in refs}) == 4
 
 
 def test_a_sealed_part_moved_to_another_complaint_does_not_open(store, engine):
