@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install browser clean
+.PHONY: run test chaos lint install browser clean
 
 # Reinstall only when the package list changes.
 $(STAMP): pyproject.toml
@@ -24,7 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/chaos
+
+# Fault tests (tests/chaos): real processes killed, stopped and cut off; minutes, not seconds.
+chaos: $(STAMP)
+	$(BIN)/pytest -q tests/chaos
 
 run: $(STAMP)
 	$(BIN)/complaints run
