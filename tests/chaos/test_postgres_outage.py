@@ -41,8 +41,9 @@ def failed_attempts(line: dict) -> bool:
 
 
 async def test_postgres_away_for_20_s_during_appends(
-    make_engine_under_test, postgres_url, postgres_schema
+    postgres_url, postgres_schema, make_engine_under_test
 ):
+    # (In this order, the workers are gone before the schema is dropped.)
     upstream = make_url(postgres_url)
     proxy = TcpProxy((upstream.host or "127.0.0.1", upstream.port or 5432))
     proxy.start()
