@@ -8,6 +8,13 @@ future log call slips.
 import logging
 
 import structlog
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 PERSONAL_KEYS = frozenset({"customer", "name", "email", "phone", "address"})
 
@@ -48,3 +55,27 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # Alembic narrates every start-up at INFO ("Context impl SQLiteImpl"); only its warnings matter.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO, and a chat tool's webhook URL carries its secret.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _forward_temporal_core_logs()
+
+
+_core_runtime: Runtime | None = None
+
+
+def _forward_temporal_core_logs() -> None:
+    """Temporal's Rust core (the client's retries, the worker's polling) writes its own lines to
+    stderr, in neither format. Forward them to the standard library, and so through the handler
+    above. A runtime starts threads, so there is one per process; clients and workers made after
+    this use it."""
+    global _core_runtime
+    if _core_runtime is None:
+        _core_runtime = Runtime(
+            telemetry=TelemetryConfig(
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+                )
+            )
+        )
+        Runtime.set_default(_core_runtime, error_if_already_set=False)

@@ -35,7 +35,9 @@ APPEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=["ConcurrencyConflict"],
 )
-APPEND_TIMEOUT = timedelta(seconds=30)
+# An append takes milliseconds; when a worker dies mid-append the retry waits for this timeout,
+# so it is short (a slow attempt that is retried meanwhile is harmless: appends are idempotent).
+APPEND_TIMEOUT = timedelta(seconds=10)
 # Patch ids: each marks a change of decisions that running complaints must replay without.
 DEADLINE_WARNINGS = "deadline-warnings"
 
