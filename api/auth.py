@@ -122,7 +122,6 @@ def require(*roles: Role, to: str):
     return check
 
 
-Caller = Annotated[Principal, Depends(principal)]
 Submitter = Annotated[
     Principal, Depends(require(Role.INTAKE, Role.AGENT, Role.SUPERVISOR, to="submitting"))
 ]

@@ -187,12 +187,6 @@ class KeyRing:
         self._entries: dict[str, KeyEntry] = {}
         self._reload(strict=True)
 
-    @classmethod
-    def of(cls, entries: dict[str, KeyEntry]) -> KeyRing:
-        ring = cls(None)
-        ring._entries = dict(entries)
-        return ring
-
     def authenticate(self, key: str) -> Principal | None:
         found = _KEY.match(key)
         if not found:
