@@ -4,12 +4,14 @@ supervisor role (or admin)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Supervisor
@@ -23,11 +25,20 @@ from reports.periods import day_bounds
 from reports.query import MAX_RANGE, report
 from store.report_model import ReportFacts
 
+
+def _iso_day(value: object) -> object:
+    # Without this, pydantic also reads a number as a Unix time ("0" is 1970-01-01).
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a day written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 From = Annotated[
-    date | None,
+    Day | None,
     Query(alias="from", description="first local day (default: 8 weeks or 6 months back)"),
 ]
-To = Annotated[date | None, Query(description="last local day, inclusive (default: today)")]
+To = Annotated[Day | None, Query(description="last local day, inclusive (default: today)")]
 PeriodQuery = Annotated[Literal["week", "month"], Query()]
 GroupQuery = Annotated[Literal["team", "tier", "category", "channel", "all"], Query()]
 FormatQuery = Annotated[Literal["json", "csv"], Query()]

@@ -129,6 +129,8 @@ async def test_reports_need_a_supervisor(stack: Stack, holder, status, field) ->
         ({"from": "2024-03-24", "to": "2024-03-11"}, "to"),
         ({"from": "2019-01-01", "to": "2024-03-11"}, "to"),
         ({"from": "yesterday"}, "from"),
+        ({"from": "0"}, "from"),  # not a Unix time
+        ({"to": "2024-02-30"}, "to"),
         ({"format": "xml"}, "format"),
     ],
 )
