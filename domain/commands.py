@@ -6,10 +6,18 @@ all refuse the same malformed input with the same message naming the field.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
 
 from domain.events import CustomerDetails
 from domain.vocabulary import Category, Channel
@@ -18,8 +26,27 @@ SUBJECT_MAX = 200
 TEXT_MAX = 10_000  # far below Temporal's 2 MB payload limit, even with a long history
 NAME_MAX = 200
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(text: str) -> str:
+    # NUL above all: PostgreSQL refuses it in text columns, so one would stop a read model's
+    # projector for good. Tabs and line breaks are text.
+    if _CONTROL.search(text):
+        raise ValueError("must not contain control characters (such as NUL)")
+    return text
+
+
+def _text(max_length: int, min_length: int = 1) -> object:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_control_characters),
+    ]
+
+
+Text = _text(TEXT_MAX)
+Actor = _text(NAME_MAX)
 
 
 class _Command(BaseModel):
@@ -32,12 +59,10 @@ class Submission(_Command):
 
     verb = "register"
     channel: Channel
-    subject: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUBJECT_MAX)
-    ]
+    subject: _text(SUBJECT_MAX)  # type: ignore[valid-type]
     description: Text
     urgent: bool = False
-    external_ref: Annotated[str, StringConstraints(max_length=200)] | None = None
+    external_ref: _text(200, min_length=0) | None = None  # type: ignore[valid-type]
     customer: CustomerDetails
 
 
@@ -84,7 +109,7 @@ class RecordFeedback(_Command):
     verb = "record feedback"
     action: Literal["feedback"] = "feedback"
     rating: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=TEXT_MAX)] = ""
+    comment: _text(TEXT_MAX, min_length=0) = ""  # type: ignore[valid-type]
 
 
 class Reopen(_Command):

@@ -286,6 +286,9 @@ def test_field_rules_name_the_field():
         c.RecordFeedback(rating=6)
     with pytest.raises(ValueError, match="description"):
         registration("")
+    with pytest.raises(ValueError, match="by\n.*control characters"):
+        c.AddNote(by="ann\x00", text="hello")
+    assert c.AddNote(by="ann", text="two\nlines\tand a tab").text == "two\nlines\tand a tab"
 
 
 def test_a_warning_goes_out_at_80_percent_once_and_only_while_it_helps():
