@@ -250,6 +250,7 @@ def join_personal(data: dict[str, Any], personal: dict[str, Any] | None) -> Even
     whole = dict(data) if personal is None else {**data, PERSONAL_FIELD: personal}
     return _EVENT.validate_python(whole)
 
+
 # The deadline each of these events answers; it answers every earlier kind too (kinds_met_by).
 # domain.decide meets exactly these when it records them (a test holds it to that); reports and
 # the what-if simulation read action times through this table.

@@ -40,7 +40,9 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        # No caching: a logger cached on first use would keep the configuration of that moment
+        # should logging be configured again in the same process (the CLI in tests does).
+        cache_logger_on_first_use=False,
     )
     # Temporal's SDK logs through the standard library; give it the same format.
     handler = logging.StreamHandler()

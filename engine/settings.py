@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+    api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir
     # Encryption (README, Operations). Each key setting left empty comes from the key file.
     codec_keys: SecretStr = SecretStr("")  # id:base64 pairs: Temporal payload encryption
     codec_key_id: str = ""  # the one new payloads use; may be empty when there is one key
@@ -47,13 +48,9 @@ class Settings(BaseSettings):
     master_key_id: str = ""
     identity_key: SecretStr = SecretStr("")  # base64: keys the HMAC that identifies a customer
     encryption_key_file: Path | None = None  # empty: <data_dir>/encryption-keys.json
-    api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
-
-    def api_keys_file(self) -> Path:
-        return self.api_keys or self.data_dir / "api_keys.toml"
 
     def encryption_key_file_path(self) -> Path:
         return self.encryption_key_file or self.data_dir / "encryption-keys.json"
@@ -65,6 +62,9 @@ class Settings(BaseSettings):
             for name, value in ((n, getattr(self, n)) for n in KEY_SETTINGS)
         }
         return load_key_material(values, self.encryption_key_file_path())
+
+    def api_keys_file(self) -> Path:
+        return self.api_keys or self.data_dir / "api_keys.toml"
 
     def load_directory(self, policy: Policy) -> Directory:
         text = _read(self.parties, "COMPLAINTS_PARTIES", DirectoryError)

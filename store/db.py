@@ -4,12 +4,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# JSON columns are decoded with orjson: a projection rebuild decodes every event of the log, and
+# the standard library's decoder was the largest share of its time. (Encoding stays json's.)
+JSON_DECODER = orjson.loads
 
 # Every writer on PostgreSQL takes this transaction-scoped advisory lock first. Any constant
 # does, as long as all writers use the same one.
@@ -28,7 +32,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         return _make_sqlite_engine(url)
     if backend == "postgresql":
         connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        return create_engine(
+            url, pool_pre_ping=True, connect_args=connect_args, json_deserializer=JSON_DECODER
+        )
     raise ValueError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
 
 
@@ -36,7 +42,11 @@ def _make_sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_deserializer=JSON_DECODER,
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import structlog
@@ -123,12 +124,17 @@ class ProjectionRunner:
             start = _checkpoint(connection, name)
             last = self._store.last_position()
             position = 0
-            while events := self._store.read_all(after_position=position, limit=batch):
-                projection.apply(connection, events)
-                position = events[-1].position
-                applied += len(events)
-                if progress is not None:
-                    progress(position, max(last, position))
+            # The next batch is read (on another connection) while this one is applied, so the
+            # database's work on one overlaps our decoding of the other.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-read") as reader:
+                upcoming = reader.submit(self._store.read_all, 0, batch)
+                while events := upcoming.result():
+                    upcoming = reader.submit(self._store.read_all, events[-1].position, batch)
+                    projection.apply(connection, events)
+                    position = events[-1].position
+                    applied += len(events)
+                    if progress is not None:
+                        progress(position, max(last, position))
             _advance(connection, name, start, position)
         log.info("projection rebuilt", projection=name, events=applied, position=position)
         return applied

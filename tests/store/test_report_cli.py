@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
+import structlog
 
 from engine.cli import main
 from reports.export import csv_header
@@ -18,6 +20,17 @@ from tests.unit.helpers import POLICY_FILE
 from tests.unit.report_stories import append_all, decisions
 
 RANGE = ["--from", "2026-11-23", "--to", "2026-12-06"]
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was(monkeypatch: pytest.MonkeyPatch):
+    """The CLI configures logging for the process; put it back for the tests after these."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    config = structlog.get_config()
+    yield
+    structlog.configure(**config)
 
 
 @pytest.fixture
