@@ -19,14 +19,15 @@ from pydantic import (
     TypeAdapter,
 )
 
-from domain.events import CustomerDetails
+from domain.events import CustomerDetails, SealedPersonal
 from domain.vocabulary import Category, Channel
 
 SUBJECT_MAX = 200
 TEXT_MAX = 10_000  # far below Temporal's 2 MB payload limit, even with a long history
 NAME_MAX = 200
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 
 
 def _no_control_characters(text: str) -> str:
@@ -42,6 +43,8 @@ def _text(max_length: int, min_length: int = 1) -> object:
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
         AfterValidator(_no_control_characters),
+        # The same rule in the OpenAPI schema, for clients and the API's fuzz test.
+        Field(json_schema_extra={"pattern": f"^[^{_CONTROL_CHARACTERS}]*$"}),
     ]
 
 
@@ -68,6 +71,9 @@ class Submission(_Command):
 
 class Register(Submission):
     complaint_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    # Intake seals the customer before starting the workflow (engine.service); clear details
+    # remain valid for the registrations of complaints started before that.
+    customer: CustomerDetails | SealedPersonal  # type: ignore[assignment]
     received_at: datetime | None = None  # when the message reached us, if before registration
 
 
