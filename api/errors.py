@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
@@ -83,6 +84,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TimeoutError)
     async def _timeout(_request: Request, exc: TimeoutError) -> JSONResponse:
         return error_response(503, "the workflow service did not answer in time; try again")
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        # Intake seals the customer in the database before the workflow starts, so a submission
+        # needs it too; nothing is started when it is away.
+        return error_response(503, "the database is unavailable; try again")
 
 
 def _note(field: str, rule: str, message: str) -> dict[str, str]:

@@ -47,6 +47,17 @@ class PersonalDataWithheld(BaseModel):
     withheld: Literal["erased", "sealed"]
 
 
+class SealedPersonal(BaseModel):
+    """The customer's personal data sealed with their own data key at intake (store.vault's
+    stored form), before it reaches Temporal: the workflow's history holds only this envelope,
+    so erasing the customer (destroying the key) makes that copy unreadable too. The domain
+    never opens it; it only carries it into ComplaintRegistered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: str  # the data key's id
+    sealed: str  # base64 of nonce and ciphertext, bound to the key id and the complaint
+
+
 ERASED = PersonalDataWithheld(withheld="erased")
 SEALED = PersonalDataWithheld(withheld="sealed")
 
@@ -60,7 +71,9 @@ class ComplaintRegistered(_Fact):
     urgent: bool
     external_ref: str | None = None
     received_at: datetime
-    customer: CustomerDetails | PersonalDataWithheld
+    # Sealed as the workflow carries it (in clear in histories from before intake sealed it);
+    # in clear, or withheld, as the store's readers get it back.
+    customer: CustomerDetails | SealedPersonal | PersonalDataWithheld
 
 
 class ComplaintClassified(_Fact):

@@ -150,11 +150,14 @@ def _describe(err: Exception) -> str:
 async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     from engine.temporal import connect
     from store import EventStore, make_engine
+    from store.vault import PersonalVault
 
-    store = EventStore(make_engine(settings.store_url()))
-    if args.command == "list":  # the read model needs no Temporal
-        _print_list(store, args)
+    engine = make_engine(settings.store_url())
+    if args.command == "list":  # the read model needs no Temporal, and no keys
+        _print_list(EventStore(engine), args)
         return
+    # The vault seals a submission's customer before it reaches Temporal.
+    store = EventStore(engine, PersonalVault.of(settings.key_material()))
     if args.command == "act":  # refuse a malformed action before reaching for the server
         action = c.parse_action(args.action, dict(_field(f) for f in args.fields))
     service = ComplaintService(

@@ -46,8 +46,16 @@ class ComplaintService:
 
     async def submit(self, submission: c.Submission, idempotency_key: str | None = None) -> Intake:
         key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
+        complaint_id = complaint_id_for(key)
+        # Sealed with the customer's own key before Temporal sees it: the workflow's history then
+        # holds only the envelope, which erasing the customer makes unreadable like the rest.
+        sealed = await asyncio.to_thread(
+            self.store.seal_personal, complaint_id, submission.customer.model_dump(mode="json")
+        )
         register = c.Register(
-            complaint_id=complaint_id_for(key), **submission.model_dump(exclude_unset=True)
+            complaint_id=complaint_id,
+            customer=sealed,
+            **submission.model_dump(exclude_unset=True, exclude={"customer"}),
         )
         started = await submit(self.client, self.task_queue, self.policy, register)
         return Intake(await self._registered(started.complaint_id), started.created)

@@ -2,7 +2,8 @@
 
 The customer's personal data (events' `personal` part, closure records' `customer`) is sealed
 by the store's PersonalVault on the way in and opened on the way out (see store.vault); a store
-without a vault cannot write personal data and reads it as events.SEALED.
+without a vault cannot write personal data in clear and reads it as events.SEALED. Personal data
+sealed already (at intake, see seal_personal) is stored as it comes.
 """
 
 from collections.abc import Callable, Sequence
@@ -209,9 +210,18 @@ class EventStore:
 
             return [_recorded_event(row, personal_of) for row in rows]
 
+    def seal_personal(self, stream_id: str, personal: dict[str, Any]) -> dict[str, Any]:
+        """The stored form of `personal` for `stream_id`, under the customer's key (made if need
+        be), in a short transaction of its own: intake seals the customer this way before the
+        workflow starts, so Temporal's history holds only the envelope. Sealing again for the
+        same customer and stream (a resubmission) uses the same key."""
+        with self._engine.begin() as connection:
+            take_write_lock(connection)  # one key per customer, as for an append
+            return self._seal(connection, stream_id, personal)
+
     def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
-        if personal is None or is_withheld(personal):
-            return personal
+        if personal is None or is_withheld(personal) or is_envelope(personal):
+            return personal  # nothing to protect, or sealed already (at intake)
         if self._vault is None:
             raise ValueError("personal data is written only sealed: this EventStore has no vault")
         return self._vault.seal(connection, stream_id, personal)

@@ -15,7 +15,9 @@ addresses.
 The stored form (the `personal` column): {"key": <key id>, "sealed": <base64 nonce+ciphertext>}.
 The ciphertext is bound to its key id and stream, so it cannot be moved to another complaint.
 Reading gives the personal data, or events.ERASED once the key is gone; a store without a vault
-(the read models) gets events.SEALED, never the ciphertext.
+(the read models) gets events.SEALED, never the ciphertext. Intake seals a submission's customer
+into this form before its workflow starts (EventStore.seal_personal), so Temporal's history holds
+it only sealed too, and destroying the key reaches that copy as well.
 """
 
 from __future__ import annotations

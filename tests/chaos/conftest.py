@@ -21,6 +21,7 @@ from engine.service import ComplaintService
 from engine.settings import Settings
 from security.keys import ensure_key_file
 from store import EventStore
+from store.vault import PersonalVault
 from tests.chaos.processes import DevServer, WorkerProcess
 
 
@@ -112,7 +113,11 @@ class Engine:
         return process
 
     def service(self, store: EventStore) -> ComplaintService:
-        return ComplaintService(self.client, self.task_queue, self.policy, store)
+        """The doors, on `store`'s database with the workers' keys (intake seals the customer)."""
+        vault = PersonalVault.of(self.client_settings.key_material())
+        return ComplaintService(
+            self.client, self.task_queue, self.policy, EventStore(store.engine, vault)
+        )
 
 
 @pytest.fixture

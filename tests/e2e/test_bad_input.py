@@ -13,8 +13,8 @@ from temporalio.client import Client
 from api.app import create_app
 from engine.service import ComplaintService
 from store import EventStore, make_engine
-from tests.e2e.conftest import Stack, form, serving
-from tests.keys import CONVERTER
+from tests.e2e.conftest import Stack, bearer, form, serving
+from tests.keys import CONVERTER, VAULT
 from tests.unit.helpers import POLICY
 
 
@@ -203,6 +203,27 @@ async def test_not_ready_names_what_is_down(tmp_path):
     assert response.status_code == 503
     assert {field for field, _ in fields_and_rules(response)} == {"temporal", "database"}
     assert "temporal" in response.json()["error"] and "database" in response.json()["error"]
+
+
+async def test_intake_answers_503_while_the_database_is_away(tmp_path, api_keys):
+    """Intake seals the customer in the database before Temporal sees the complaint: with the
+    database away a submission is refused with 503 (try again), and nothing is started."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    client = await Client.connect(f"127.0.0.1:{closed_port}", data_converter=CONVERTER, lazy=True)
+    unopenable = make_engine(f"sqlite:///{tmp_path}")  # a directory, not a database file
+    service = ComplaintService(client, "nowhere", POLICY, EventStore(unopenable, VAULT))
+    app = create_app(service, api_keys=api_keys[0])
+    try:
+        async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+            response = await http.post(
+                "/api/complaints", json=form(), headers=bearer(api_keys[1]["admin"])
+            )
+    finally:
+        unopenable.dispose()
+    assert response.status_code == 503, response.text
+    assert "database" in response.json()["error"]
 
 
 async def test_a_phone_without_digits_still_registers(stack: Stack):

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from domain.events import SEALED
+from domain.events import SEALED, SealedPersonal
 from security.keys import DecryptionError, parse_key_ring
 from store import EventStore
 from store.tables import CustomerKeyRow, EventRow
@@ -85,6 +85,28 @@ def test_a_sealed_part_moved_to_another_complaint_does_not_open(store, engine):
 def test_a_store_without_the_vault_refuses_to_write_personal_data(engine, store):
     with pytest.raises(ValueError, match="only sealed"):
         file_complaint(EventStore(engine), "C-NOVAULT")
+
+
+def test_personal_data_sealed_at_intake_is_stored_as_it_comes(store, engine):
+    """Intake seals the customer before the workflow starts (engine.service); the append keeps
+    that envelope, even through a store without the vault, and the vault opens it as usual."""
+    envelope = store.seal_personal("C-INTAKE", SECRET.model_dump(mode="json"))
+    resubmitted = store.seal_personal("C-INTAKE", SECRET.model_dump(mode="json"))
+    assert resubmitted["key"] == envelope["key"]  # the same customer: the same key
+
+    file_complaint(EventStore(engine), "C-INTAKE", SealedPersonal(**envelope))
+    file_complaint(store, "C-LATER", archive=True)  # the same customer, sealed by the store
+    with engine.connect() as connection:
+        stored = connection.scalar(
+            EventRow.__table__.select()
+            .with_only_columns(EventRow.personal)
+            .where(EventRow.stream_id == "C-INTAKE", EventRow.version == 1)
+        )
+        keys = connection.execute(CustomerKeyRow.__table__.select()).all()
+    assert stored == envelope and len(keys) == 1
+    assert leaks(raw_rows(engine)) == []
+    assert store.read_stream("C-INTAKE")[0].personal == SECRET.model_dump(mode="json")
+    assert store.closure_record("C-LATER")["customer"] == SECRET.model_dump(mode="json")
 
 
 def test_master_key_rotation_rewraps_the_customer_keys(store, engine):
