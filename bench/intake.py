@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
 
+from api.keys import Role, append_entry, new_key  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.temporal import connect  # noqa: E402
 
@@ -69,6 +70,9 @@ def summary(name: str, latencies: list[float], wall: float) -> dict:
 async def main(n: int, concurrency: int) -> None:
     api_port, temporal_port = free_port(), free_port()
     data = tempfile.mkdtemp(prefix="bench-intake-")
+    # An intake key, as a web form's back end or a channel would hold (the API needs one).
+    key, entry = new_key("bench", Role.INTAKE)
+    append_entry(Path(data) / "api_keys.toml", entry)
     engine = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "complaints"),
@@ -85,7 +89,8 @@ async def main(n: int, concurrency: int) -> None:
     )
     base = f"http://127.0.0.1:{api_port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        auth = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=auth) as http:
             for _ in range(240):
                 try:
                     if (await http.get("/readyz")).status_code == 200:
