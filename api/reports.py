@@ -20,8 +20,8 @@ from api.rendering import TEMPLATES
 from domain.policy import Policy
 from reports import charts
 from reports.export import as_csv, as_json, duration_text
-from reports.metrics import SlaReport
-from reports.periods import day_bounds
+from reports.metrics import GroupBy, SlaReport
+from reports.periods import Period, day_bounds
 from reports.query import MAX_RANGE, report
 from store.report_model import ReportFacts
 
@@ -39,8 +39,8 @@ From = Annotated[
     Query(alias="from", description="first local day (default: 8 weeks or 6 months back)"),
 ]
 To = Annotated[Day | None, Query(description="last local day, inclusive (default: today)")]
-PeriodQuery = Annotated[Literal["week", "month"], Query()]
-GroupQuery = Annotated[Literal["team", "tier", "category", "channel", "all"], Query()]
+PeriodQuery = Annotated[Period, Query()]
+GroupQuery = Annotated[GroupBy, Query()]
 FormatQuery = Annotated[Literal["json", "csv"], Query()]
 
 
