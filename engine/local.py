@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import signal
 import subprocess
+from pathlib import Path
 
 import structlog
+from temporalio.client import Client
 
 from engine.binaries import temporal_cli
 from engine.settings import Settings
@@ -23,38 +25,46 @@ log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
 
 
-def _start_dev_server(settings: Settings, port: int) -> subprocess.Popen:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server_log = (settings.data_dir / "temporal.log").open("ab")
-    return subprocess.Popen(
-        [
-            temporal_cli(),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ui-port",
-            str(port + 1000),
-            "--namespace",
-            settings.namespace,
-            "--db-filename",
-            str(settings.data_dir.resolve() / "temporal.sqlite3"),
-            "--log-level",
-            "error",
-        ],
-        stdout=server_log,
-        stderr=server_log,
-        start_new_session=True,  # our Ctrl-C is handled here; we stop the server ourselves
-    )
+def start_dev_server(
+    data_dir: Path, port: int, namespace: str, *, ui_port: int | None
+) -> subprocess.Popen:
+    """`temporal server start-dev` on 127.0.0.1:`port`, its state in data_dir/temporal.sqlite3 (a
+    restart keeps every workflow and pending timer) and its log in data_dir/temporal.log; with
+    the Web UI on `ui_port`, or headless when None."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ui = ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    with (data_dir / "temporal.log").open("ab") as server_log:
+        return subprocess.Popen(
+            [
+                temporal_cli(),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *ui,
+                "--namespace",
+                namespace,
+                "--db-filename",
+                str(data_dir.resolve() / "temporal.sqlite3"),
+                "--log-level",
+                "error",
+            ],
+            stdout=server_log,
+            stderr=server_log,
+            start_new_session=True,  # the caller's Ctrl-C is its own; it stops the server itself
+        )
 
 
-async def _wait_for_server(settings: Settings, server: subprocess.Popen):
+async def wait_for_server(settings: Settings, server: subprocess.Popen) -> Client:
+    """A client on `settings` once the server answers; RuntimeError if the server exits first."""
     async with asyncio.timeout(STARTUP_WAIT):
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"the Temporal dev server exited with {server.returncode}")
+                raise RuntimeError(
+                    f"the Temporal dev server exited with {server.returncode}; see temporal.log"
+                )
             try:
                 return await connect(settings)
             except TemporalUnreachable:
@@ -78,9 +88,11 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    server = _start_dev_server(settings, temporal_port)
+    server = start_dev_server(
+        settings.data_dir, temporal_port, settings.namespace, ui_port=temporal_port + 1000
+    )
     try:
-        client = await _wait_for_server(settings, server)
+        client = await wait_for_server(settings, server)
         await register_search_attributes(client, settings.namespace)
         tasks = [asyncio.create_task(worker.serve(settings, stop))]
         api = await _api_server(settings, host, port)

@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
-from domain.events import EVENT_TYPES, ComplaintRegistered, join_personal
+from domain.events import ComplaintRegistered, join_personal
 from domain.state import ComplaintState, evolve
 from domain.vocabulary import DEADLINE_ORDER, Status
 from store.db import for_reading, from_storage, to_storage
+from store.projections import complaint_events_by_stream
 from store.records import RecordedEvent
 from store.tables import ComplaintListRow
 
@@ -41,10 +42,7 @@ class ComplaintListProjection:
         connection.execute(delete(ComplaintListRow))
 
     def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
-        by_stream: dict[str, list[RecordedEvent]] = {}
-        for record in events:
-            if record.type in EVENT_TYPES:
-                by_stream.setdefault(record.stream_id, []).append(record)
+        by_stream = complaint_events_by_stream(events)
         stored = {
             row.complaint_id: row
             for row in connection.execute(

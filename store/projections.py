@@ -20,6 +20,7 @@ from typing import Protocol
 import structlog
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from domain.events import EVENT_TYPES
 from store.db import for_reading
 from store.event_store import EventStore
 from store.polling import poll_until_stopped
@@ -41,6 +42,16 @@ class Projection(Protocol):
     def reset(self, connection: Connection) -> None:
         """Empty the read model's tables, within the caller's transaction."""
         ...
+
+
+def complaint_events_by_stream(events: list[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
+    """A batch's domain events per complaint, in log order. Other records in the log (delivery
+    results in companion streams, see delivery.dispatcher) are left out."""
+    by_stream: dict[str, list[RecordedEvent]] = {}
+    for record in events:
+        if record.type in EVENT_TYPES:
+            by_stream.setdefault(record.stream_id, []).append(record)
+    return by_stream
 
 
 class CheckpointMoved(RuntimeError):

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
-from domain.events import DEADLINE_ANSWERED_BY, EVENT_TYPES
+from domain.events import DEADLINE_ANSWERED_BY
 from domain.vocabulary import DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
+from store.projections import complaint_events_by_stream
 from store.records import RecordedEvent
 from store.tables import DeadlineLedgerRow, ReportComplaintRow
 
@@ -58,10 +59,7 @@ class ReportProjection:
         connection.execute(delete(ReportComplaintRow))
 
     def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
-        by_stream: dict[str, list[RecordedEvent]] = {}
-        for record in events:
-            if record.type in EVENT_TYPES:
-                by_stream.setdefault(record.stream_id, []).append(record)
+        by_stream = complaint_events_by_stream(events)
         if not by_stream:
             return
         ids = list(by_stream)

@@ -4,6 +4,7 @@ the CLI do, with fictional customers."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from domain import commands as c
 from domain.events import CustomerDetails
@@ -58,3 +59,10 @@ async def take_path(service: ComplaintService, key: str, intake: asyncio.Semapho
     for action in PATH_ACTIONS:
         await service.act(cid, action)
     return cid
+
+
+def take_paths(service: ComplaintService, count: int, concurrency: int) -> list[asyncio.Task]:
+    """`count` complaints set on the path at once, at most `concurrency` of them in intake."""
+    run = uuid.uuid4().hex[:8]
+    intake = asyncio.Semaphore(concurrency)
+    return [asyncio.create_task(take_path(service, f"{run}-{i}", intake)) for i in range(count)]

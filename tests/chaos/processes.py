@@ -15,9 +15,9 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from engine.binaries import temporal_cli
+from engine.local import start_dev_server, wait_for_server
 from engine.settings import Settings
-from engine.temporal import TemporalUnreachable, connect, register_search_attributes
+from engine.temporal import register_search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_WAIT = 60.0  # seconds; generous, the machine is shared with other test runs
@@ -50,44 +50,13 @@ class DevServer:
         self.directory = directory
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.db_file = directory / "temporal.sqlite3"
-        self.log_file = directory / "temporal.log"
         self.process: subprocess.Popen | None = None
 
     async def start(self, settings: Settings) -> Client:
         """Start it (again, on the same port and file) and return a client made with `settings`
         (the workers' own, so it shares their payload codec) once it answers."""
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    temporal_cli(),
-                    "server",
-                    "start-dev",
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--headless",
-                    "--db-filename",
-                    str(self.db_file),
-                    "--log-level",
-                    "error",
-                ],
-                stdout=log,
-                stderr=log,
-                start_new_session=True,  # our signals are for us; we stop it ourselves
-            )
-        async with asyncio.timeout(STARTUP_WAIT):
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"the dev server exited with {self.process.returncode}; see {self.log_file}"
-                    )
-                try:
-                    client = await connect(settings)
-                    break
-                except TemporalUnreachable:
-                    await asyncio.sleep(0.25)
+        self.process = start_dev_server(self.directory, self.port, "default", ui_port=None)
+        client = await wait_for_server(settings, self.process)
         # Known ones are left alone, so this is also right after a restart.
         await register_search_attributes(client, "default")
         return client

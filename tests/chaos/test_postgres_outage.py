@@ -10,14 +10,13 @@ and restores. The worker gets a schema of its own through the search_path option
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import make_url
 
 from store import EventStore, make_engine, migrate
 from tests.chaos.checks import LogCounter, assert_streams_exact, expected_types
-from tests.chaos.driving import PATH_ACTIONS, PATH_POLICY, take_path
+from tests.chaos.driving import PATH_ACTIONS, PATH_POLICY, take_paths
 from tests.chaos.processes import wait_until
 from tests.chaos.proxy import TcpProxy
 
@@ -58,11 +57,7 @@ async def test_postgres_away_for_20_s_during_appends(
         worker.start()
         await worker.wait_started()
 
-        run = uuid.uuid4().hex[:8]
-        intake = asyncio.Semaphore(20)
-        drivers = [
-            asyncio.create_task(take_path(service, f"{run}-{i}", intake)) for i in range(COMPLAINTS)
-        ]
+        drivers = take_paths(service, COMPLAINTS, concurrency=20)
         stored = LogCounter(store)
         try:
             total = COMPLAINTS * len(expected)

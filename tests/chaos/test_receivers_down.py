@@ -10,12 +10,11 @@ the worker process, and real-time backoff across the outage.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 
 from delivery.dispatcher import deliveries_stream
 from store import EventStore, make_engine, migrate
-from tests.chaos.driving import CUSTOMER, PATH_POLICY, take_path
+from tests.chaos.driving import CUSTOMER, PATH_POLICY, take_paths
 from tests.chaos.processes import wait_until
 from tests.chaos.receivers import SmtpReceiver, WebhookReceiver
 
@@ -67,11 +66,7 @@ async def test_notifications_wait_for_receivers_and_arrive_once(make_engine_unde
         worker.start()
         await worker.wait_started()
         service = e.service(store)
-        run = uuid.uuid4().hex[:8]
-        intake = asyncio.Semaphore(COMPLAINTS)
-        ids = await asyncio.gather(
-            *(take_path(service, f"{run}-{i}", intake) for i in range(COMPLAINTS))
-        )
+        ids = await asyncio.gather(*take_paths(service, COMPLAINTS, COMPLAINTS))
         outbox = [m for cid in ids for m in store.outbox_for(cid)]
         assert len(outbox) == 4 * COMPLAINTS  # acknowledgement, assignment, escalation, resolution
 

@@ -10,14 +10,13 @@ for that path: nothing lost, nothing doubled, versions 1..n, event ids unique in
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 from temporalio.client import WorkflowExecutionStatus
 
 from store import EventStore, make_engine, migrate
 from tests.chaos.checks import LogCounter, assert_streams_exact, expected_types
-from tests.chaos.driving import PATH_ACTIONS, PATH_POLICY, take_path
+from tests.chaos.driving import PATH_ACTIONS, PATH_POLICY, take_paths
 from tests.chaos.processes import wait_until
 
 COMPLAINTS = 200
@@ -39,11 +38,7 @@ async def test_kill_9_worker_with_200_complaints_in_flight(make_engine_under_tes
     worker = e.worker()
     worker.start()
     await worker.wait_started()
-    run = uuid.uuid4().hex[:8]
-    intake = asyncio.Semaphore(INTAKE_CONCURRENCY)
-    drivers = [
-        asyncio.create_task(take_path(service, f"{run}-{i}", intake)) for i in range(COMPLAINTS)
-    ]
+    drivers = take_paths(service, COMPLAINTS, INTAKE_CONCURRENCY)
     stored = LogCounter(store)
     try:
         total = COMPLAINTS * len(expected)
