@@ -115,8 +115,10 @@ def _action_body(command: type[BaseModel]) -> type[BaseModel]:
     )
 
 
-# action name (as in the path) -> (domain command, body model)
+# action name (as in the path) -> (domain command, body model). An attachment is joined by
+# uploading its content (the customer's page, inbound e-mail), never by naming a hash.
 ACTIONS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     command.model_fields["action"].default: (command, _action_body(command))
     for command in get_args(get_args(c.Action)[0])
+    if command is not c.AddAttachment
 }

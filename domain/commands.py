@@ -148,6 +148,17 @@ class AddNote(_Command):
     text: Text
 
 
+class AddAttachment(_Command):
+    """Join a stored attachment (store.attachments put it there first) to the complaint."""
+
+    verb = "add an attachment"
+    action: Literal["attach"] = "attach"
+    attachment_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    size: int = Field(ge=1)
+    source: Literal["page", "email", "staff"]
+
+
 class Tick(_Command):
     """Time has passed: decide whatever the clock owes (breaches, escalations, closing)."""
 
@@ -164,7 +175,8 @@ Action = Annotated[
     | Reopen
     | Reassign
     | Reclassify
-    | AddNote,
+    | AddNote
+    | AddAttachment,
     Field(discriminator="action"),
 ]
 
@@ -197,5 +209,6 @@ Command = (
     | Reassign
     | Reclassify
     | AddNote
+    | AddAttachment
     | Tick
 )

@@ -309,6 +309,19 @@ def _note(d: _Decision, cmd: c.AddNote) -> None:
     d.emit(ev.NoteAdded(at=d.now, by=cmd.by, text=cmd.text))
 
 
+def _attach(d: _Decision, cmd: c.AddAttachment) -> None:
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.RESOLVED)
+    d.emit(
+        ev.AttachmentAdded(
+            at=d.now,
+            attachment_id=cmd.attachment_id,
+            content_type=cmd.content_type,
+            size=cmd.size,
+            source=cmd.source,
+        )
+    )
+
+
 _HANDLERS = {
     c.Respond: _respond,
     c.GiveInitialSolution: _initial_solution,
@@ -320,5 +333,6 @@ _HANDLERS = {
     c.Reassign: _reassign,
     c.Reclassify: _reclassify,
     c.AddNote: _note,
+    c.AddAttachment: _attach,
     c.Tick: lambda d, cmd: None,
 }

@@ -210,11 +210,25 @@ class NoteAdded(_Fact):
 
 class ComplaintClosed(_Fact):
     type: Literal["ComplaintClosed"] = "ComplaintClosed"
-    reason: Literal["feedback", "no_answer"]
+    # feedback: the customer rated; no_answer: the confirmation window passed after the
+    # resolution; no_reply: information was requested and the customer never answered.
+    reason: Literal["feedback", "no_answer", "no_reply"]
 
 
 class ComplaintArchived(_Fact):
     type: Literal["ComplaintArchived"] = "ComplaintArchived"
+
+
+class AttachmentAdded(_Fact):
+    """A photo or document joined to the complaint. The content and its file name are kept
+    apart (store.attachments), sealed with the customer's data key, so erasure reaches them;
+    the event names the content by its hash only."""
+
+    type: Literal["AttachmentAdded"] = "AttachmentAdded"
+    attachment_id: str  # sha256 of the content, hex
+    content_type: str
+    size: int
+    source: Literal["page", "email", "staff"]
 
 
 Event = Annotated[
@@ -238,7 +252,8 @@ Event = Annotated[
     | ComplaintReassigned
     | NoteAdded
     | ComplaintClosed
-    | ComplaintArchived,
+    | ComplaintArchived
+    | AttachmentAdded,
     Field(discriminator="type"),
 ]
 

@@ -156,6 +156,7 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
             | ev.FirstResponseGiven()
             | ev.InitialSolutionGiven()
             | ev.NoteAdded()
+            | ev.AttachmentAdded()
         ):
             pass  # recorded for the timeline; they change no decision
     return s
