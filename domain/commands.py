@@ -159,6 +159,18 @@ class AddAttachment(_Command):
     source: Literal["page", "email", "staff"]
 
 
+class RecordDelivery(_Command):
+    """What became of a message to the customer, as the dispatcher reports it (not an action a
+    person takes: it reaches the workflow by a signal)."""
+
+    verb = "record a delivery"
+    key: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    delivered: bool
+    channels: list[str] = []
+    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
 class Tick(_Command):
     """Time has passed: decide whatever the clock owes (breaches, escalations, closing)."""
 
@@ -210,5 +222,6 @@ Command = (
     | Reclassify
     | AddNote
     | AddAttachment
+    | RecordDelivery
     | Tick
 )

@@ -17,7 +17,9 @@ from domain import sla
 from domain.classify import classify
 from domain.policy import Policy
 from domain.state import ComplaintState, evolve
-from domain.vocabulary import DeadlineKind, Status, kinds_met_by
+from domain.vocabulary import CUSTOMER, DeadlineKind, Status, kinds_met_by
+
+PROGRESS_UPDATE = "progress_update"  # the escalation reason of a missed update to the customer
 
 
 class DomainError(Exception):
@@ -95,8 +97,12 @@ def _tick(d: _Decision) -> None:
             if dl.pending and dl.due_at <= now:
                 d.emit(ev.DeadlineBreached(at=now, round=s.round, kind=dl.kind, due_at=dl.due_at))
                 _escalate(d, reason=dl.kind, step=f"r{s.round}-{dl.kind}")
+    if (at := sla.progress_update_due(d.state, policy)) and at <= now:
+        d.emit(ev.ProgressUpdateMissed(at=now, due_at=at))
+        _escalate(d, reason=PROGRESS_UPDATE, step=f"u{at:%Y%m%dT%H%M%S}", due_at=at.isoformat())
     if (at := sla.re_escalation_at(d.state, policy)) and at <= now:
         _escalate(d, reason="still_unanswered", step=f"L{d.state.escalation_level + 1}")
+    _wait_on_customer(d)
     if (at := sla.auto_close_at(d.state, policy)) and at <= now:
         d.emit(ev.ComplaintClosed(at=now, reason="no_answer"))
     if (at := sla.archive_at(d.state, policy)) and at <= now:
@@ -122,8 +128,9 @@ def _warn(d: _Decision) -> None:
             )
 
 
-def _escalate(d: _Decision, reason: str, step: str) -> None:
-    """One level up the chain (unless at its top), and tell whoever now holds it."""
+def _escalate(d: _Decision, reason: str, step: str, **details: object) -> None:
+    """One level up the chain (unless at its top), tell whoever now holds it, and tell the
+    customer how it stands and when to expect the outcome."""
     s = d.state
     level = min(s.escalation_level + 1, sla.max_level(d.policy, s.tier))
     if level > s.escalation_level:
@@ -133,7 +140,23 @@ def _escalate(d: _Decision, reason: str, step: str) -> None:
             )
         )
     role = sla.role_at(d.policy, s.tier, level)
-    d.notify("escalation", role, step, reason=reason, level=level)
+    d.notify("escalation", role, step, reason=reason, level=level, **details)
+    if d.policy.closed_loop:
+        expected = sla.expected_completion(d.state, d.policy, d.now)
+        due = {"due_at": expected.isoformat()} if expected else {}
+        d.notify("progress", CUSTOMER, step, **due)
+
+
+def _wait_on_customer(d: _Decision) -> None:
+    """While we wait on the customer's information: remind them once, then close for want of a
+    reply (they may still come back, within the reopen window)."""
+    s = d.state
+    if (at := sla.reminder_at(s, d.policy)) and at <= d.now:
+        d.emit(ev.CustomerReminded(at=d.now))
+        d.notify("information_reminder", CUSTOMER, f"p{len(s.pauses)}", text=s.pauses[-1].question)
+    if (at := sla.no_reply_close_at(d.state, d.policy)) and at <= d.now:
+        d.emit(ev.ComplaintClosed(at=d.now, reason="no_reply"))
+        d.notify("closed_no_reply", CUSTOMER, f"p{len(s.pauses)}")
 
 
 def _meet(d: _Decision, kind: DeadlineKind) -> None:
@@ -209,7 +232,7 @@ def _register(d: _Decision, cmd: c.Register) -> None:
     # The receipt also tells the customer when to expect the outcome.
     resolution = d.state.deadline(DeadlineKind.RESOLUTION)
     expected = {"due_at": resolution.due_at.isoformat()} if resolution else {}
-    d.notify("acknowledgement", "customer", "r1", **expected)
+    d.notify("acknowledgement", CUSTOMER, "r1", **expected)
     d.notify("assignment", "assignee", "r1")
 
 
@@ -217,18 +240,31 @@ def _respond(d: _Decision, cmd: c.Respond) -> None:
     _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
     d.emit(ev.FirstResponseGiven(at=d.now, by=cmd.by, message=cmd.message))
     _meet(d, DeadlineKind.FIRST_RESPONSE)
+    _tell_customer(d, "response", cmd.message)
 
 
 def _initial_solution(d: _Decision, cmd: c.GiveInitialSolution) -> None:
     _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
     d.emit(ev.InitialSolutionGiven(at=d.now, by=cmd.by, solution=cmd.solution))
     _meet(d, DeadlineKind.INITIAL_SOLUTION)
+    _tell_customer(d, "initial_solution", cmd.solution)
 
 
 def _request_info(d: _Decision, cmd: c.RequestInfo) -> None:
     _require(d, cmd, Status.OPEN)
     d.emit(ev.InformationRequested(at=d.now, by=cmd.by, question=cmd.question))
-    d.notify("information_request", "customer", f"p{len(d.state.pauses)}")
+    d.notify("information_request", CUSTOMER, f"p{len(d.state.pauses)}", **_words(d, cmd.question))
+
+
+def _words(d: _Decision, text: str) -> dict[str, str]:
+    """The agent's own words for the customer's message (complaints from before the closed loop
+    sent a form letter, and replay as they ran)."""
+    return {"text": text} if d.policy.closed_loop else {}
+
+
+def _tell_customer(d: _Decision, kind: str, text: str) -> None:
+    if d.policy.closed_loop:
+        d.notify(kind, CUSTOMER, f"v{d.state.version}", text=text)
 
 
 def _customer_reply(d: _Decision, cmd: c.RecordCustomerReply) -> None:
@@ -248,7 +284,7 @@ def _resolve(d: _Decision, cmd: c.Resolve) -> None:
     )
     d.emit(ev.ComplaintResolved(at=d.now, by=cmd.by, resolution=cmd.resolution))
     _meet(d, DeadlineKind.RESOLUTION)
-    d.notify("resolution", "customer", f"r{d.state.round}")
+    d.notify("resolution", CUSTOMER, f"r{d.state.round}", **_words(d, cmd.resolution))
 
 
 def _feedback(d: _Decision, cmd: c.RecordFeedback) -> None:
@@ -322,6 +358,26 @@ def _attach(d: _Decision, cmd: c.AddAttachment) -> None:
     )
 
 
+def _record_delivery(d: _Decision, cmd: c.RecordDelivery) -> None:
+    """A message to the customer reached them, or never will: then whoever holds the complaint
+    is told at once, so the customer hears from a person instead."""
+    if cmd.key in d.state.deliveries_recorded:
+        raise DomainError(f"cannot record a delivery: {cmd.key} is already recorded")
+    if cmd.delivered:
+        d.emit(
+            ev.CustomerMessageDelivered(at=d.now, key=cmd.key, kind=cmd.kind, channels=cmd.channels)
+        )
+        return
+    d.emit(ev.CustomerMessageUndelivered(at=d.now, key=cmd.key, kind=cmd.kind, reason=cmd.reason))
+    d.notify(
+        "customer_unreachable",
+        "assignee",
+        f"v{d.state.version}",
+        original_kind=cmd.kind,
+        undelivered={"role": CUSTOMER, "reason": cmd.reason},
+    )
+
+
 _HANDLERS = {
     c.Respond: _respond,
     c.GiveInitialSolution: _initial_solution,
@@ -334,5 +390,6 @@ _HANDLERS = {
     c.Reclassify: _reclassify,
     c.AddNote: _note,
     c.AddAttachment: _attach,
+    c.RecordDelivery: _record_delivery,
     c.Tick: lambda d, cmd: None,
 }

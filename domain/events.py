@@ -146,6 +146,40 @@ class NotificationRequested(_Fact):
     details: dict[str, Any]  # never personal data
 
 
+class CustomerMessageDelivered(_Fact):
+    """A message to the customer (a NotificationRequested to them, by its key) reached them."""
+
+    type: Literal["CustomerMessageDelivered"] = "CustomerMessageDelivered"
+    key: str
+    kind: str
+    channels: list[str]
+
+
+class CustomerMessageUndelivered(_Fact):
+    """A message to the customer could not be built or sent, for good (a malformed or missing
+    address, a permanent refusal, too many temporary failures, erased data). The reason never
+    holds an address."""
+
+    type: Literal["CustomerMessageUndelivered"] = "CustomerMessageUndelivered"
+    key: str
+    kind: str
+    reason: str
+
+
+class ProgressUpdateMissed(_Fact):
+    """The customer went longer than the tier's `keep_customer_informed_every` without hearing
+    from us while their complaint was open: a breach, escalated like any other."""
+
+    type: Literal["ProgressUpdateMissed"] = "ProgressUpdateMissed"
+    due_at: datetime
+
+
+class CustomerReminded(_Fact):
+    """Information was requested and the customer has not answered: they were reminded."""
+
+    type: Literal["CustomerReminded"] = "CustomerReminded"
+
+
 class FirstResponseGiven(_Fact):
     type: Literal["FirstResponseGiven"] = "FirstResponseGiven"
     by: str
@@ -253,7 +287,11 @@ Event = Annotated[
     | NoteAdded
     | ComplaintClosed
     | ComplaintArchived
-    | AttachmentAdded,
+    | AttachmentAdded
+    | CustomerMessageDelivered
+    | CustomerMessageUndelivered
+    | ProgressUpdateMissed
+    | CustomerReminded,
     Field(discriminator="type"),
 ]
 

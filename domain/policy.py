@@ -90,13 +90,33 @@ class TierPolicy(_Strict):
     deadlines: dict[DeadlineKind, Duration] = Field(min_length=1)
     escalation_chain: list[Annotated[str, Field(min_length=1)]] = Field(min_length=2)
     re_escalate_every: Duration
+    # The closed loop with the customer, each on the tier's clock; absent: not owed.
+    # While the complaint is open, the customer hears from us at least this often ("progress
+    # synced to the customer within 2 hours"); a gap is a breach and escalates.
+    keep_customer_informed_every: Duration | None = None
+    # While we wait on the customer's information: remind them once after this long, and close
+    # the complaint as "no reply" after this long.
+    remind_customer_after: Duration | None = None
+    close_without_reply_after: Duration | None = None
 
-    @field_validator("re_escalate_every")
+    @field_validator(
+        "re_escalate_every",
+        "keep_customer_informed_every",
+        "remind_customer_after",
+        "close_without_reply_after",
+    )
     @classmethod
-    def _positive(cls, text: str) -> str:
-        if round_the_clock_span(text) <= timedelta(0):
+    def _positive(cls, text: str | None) -> str | None:
+        if text is not None and round_the_clock_span(text) <= timedelta(0):
             raise ValueError("must be longer than zero")
         return text
+
+    @model_validator(mode="after")
+    def _remind_before_closing(self) -> TierPolicy:
+        remind, close = self.remind_customer_after, self.close_without_reply_after
+        if remind and close and round_the_clock_span(remind) >= round_the_clock_span(close):
+            raise ValueError("remind_customer_after must be shorter than close_without_reply_after")
+        return self
 
 
 class ClassificationRule(_Strict):
@@ -153,6 +173,10 @@ class Policy(_Strict):
     routing: Routing
     teams: dict[str, Team] = Field(min_length=1)
     performance_review: PerformanceReview = PerformanceReview()
+    # Not an operator's setting: False only for complaints registered before the engine carried
+    # the conversation with the customer (the workflow sets it when replaying them), so they
+    # decide exactly as they did when they ran.
+    closed_loop: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -189,7 +213,11 @@ class Policy(_Strict):
 
     def budget(self, tier: int, kind: DeadlineKind) -> timedelta:
         """A deadline's budget in its tier's clock (on business hours a day is a working day)."""
-        days, rest = duration_parts(self.tier(tier).deadlines[kind])
+        return self.tier_span(tier, self.tier(tier).deadlines[kind])
+
+    def tier_span(self, tier: int, text: str) -> timedelta:
+        """A duration written for `tier`, in that tier's clock's time."""
+        days, rest = duration_parts(text)
         day = (
             self.calendar().working_day_length()
             if self.tier(tier).clock == "business"

@@ -13,7 +13,7 @@ from domain.calendar import BusinessCalendar, due_at
 from domain.events import ScheduledDeadline
 from domain.policy import Policy
 from domain.state import ComplaintState
-from domain.vocabulary import DEADLINE_ORDER, Status
+from domain.vocabulary import DEADLINE_ORDER, DeadlineKind, Status
 
 
 def schedule(
@@ -67,14 +67,67 @@ def auto_close_at(state: ComplaintState, policy: Policy) -> datetime | None:
 
 
 def reopen_deadline(state: ComplaintState, policy: Policy) -> datetime | None:
-    """Until when the customer may reject the resolution (and the complaint stays live)."""
+    """Until when the customer may reject the resolution, or come back to a complaint closed
+    for want of their reply (and the complaint stays live)."""
     if state.status not in (Status.RESOLVED, Status.CLOSED):
         return None
-    return state.resolved_at + policy.reopen_window_span()
+    return (state.resolved_at or state.closed_at) + policy.reopen_window_span()
 
 
 def archive_at(state: ComplaintState, policy: Policy) -> datetime | None:
     return reopen_deadline(state, policy) if state.status is Status.CLOSED else None
+
+
+# --- the closed loop with the customer ---------------------------------------------------------
+
+
+def _after(policy: Policy, tier: int, start: datetime, text: str | None) -> datetime | None:
+    """`text` (a tier key's duration) after `start` on the tier's clock; None if not set."""
+    if text is None or not policy.closed_loop:
+        return None
+    return policy.clock(tier).advance(start, policy.tier_span(tier, text))
+
+
+def progress_update_due(state: ComplaintState, policy: Policy) -> datetime | None:
+    """When the customer is owed word from us, while their complaint is open."""
+    if state.status is not Status.OPEN or state.informed_at is None:
+        return None
+    every = policy.tier(state.tier).keep_customer_informed_every
+    return _after(policy, state.tier, state.informed_at, every)
+
+
+def _waiting_since(state: ComplaintState) -> datetime | None:
+    if state.status is not Status.WAITING_ON_CUSTOMER:
+        return None
+    return state.pauses[-1].started_at
+
+
+def reminder_at(state: ComplaintState, policy: Policy) -> datetime | None:
+    """When the customer we are waiting on is reminded (once per request)."""
+    since = _waiting_since(state)
+    if since is None or state.pauses[-1].reminded_at is not None:
+        return None
+    return _after(policy, state.tier, since, policy.tier(state.tier).remind_customer_after)
+
+
+def no_reply_close_at(state: ComplaintState, policy: Policy) -> datetime | None:
+    """When a complaint still waiting on the customer's information closes as "no reply"."""
+    since = _waiting_since(state)
+    if since is None:
+        return None
+    return _after(policy, state.tier, since, policy.tier(state.tier).close_without_reply_after)
+
+
+def expected_completion(state: ComplaintState, policy: Policy, now: datetime) -> datetime | None:
+    """What the customer is told to expect: the resolution deadline while it is ahead; once it
+    has passed, a fresh resolution budget from now (the escalation has put a more senior person
+    on it, and the new promise is one the tier's own terms can keep)."""
+    resolution = state.deadline(DeadlineKind.RESOLUTION)
+    if resolution is not None and resolution.due_at > now:
+        return resolution.due_at
+    if DeadlineKind.RESOLUTION not in policy.tier(state.tier).deadlines:
+        return None
+    return policy.clock(state.tier).advance(now, policy.budget(state.tier, DeadlineKind.RESOLUTION))
 
 
 def next_alarm(state: ComplaintState, policy: Policy) -> datetime | None:
@@ -83,6 +136,9 @@ def next_alarm(state: ComplaintState, policy: Policy) -> datetime | None:
         re_escalation_at(state, policy),
         auto_close_at(state, policy),
         archive_at(state, policy),
+        progress_update_due(state, policy),
+        reminder_at(state, policy),
+        no_reply_close_at(state, policy),
     ]
     if state.status is Status.OPEN:
         moments += [d.due_at for d in state.current_deadlines() if d.pending]

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain import events as ev
-from domain.vocabulary import Category, Channel, DeadlineKind, Status
+from domain.vocabulary import CUSTOMER, Category, Channel, DeadlineKind, Status
 
 
 class DeadlineState(BaseModel):
@@ -37,6 +37,8 @@ class DeadlineState(BaseModel):
 class Pause(BaseModel):
     started_at: datetime
     ended_at: datetime | None = None
+    question: str = ""  # what we asked: the reminder repeats it
+    reminded_at: datetime | None = None
 
 
 class ComplaintState(BaseModel):
@@ -62,6 +64,11 @@ class ComplaintState(BaseModel):
     closed_at: datetime | None = None
     rating: int | None = None
     breached: bool = False
+    # The closed loop: since when the customer has been waiting to hear from us (their last
+    # message from us, their own reply or reopening, or the last missed update), and which
+    # delivery results the workflow has recorded (by the message's key), so each counts once.
+    informed_at: datetime | None = None
+    deliveries_recorded: list[str] = []
 
     def current_deadlines(self) -> list[DeadlineState]:
         return [d for d in self.deadlines if d.round == self.round]
@@ -132,10 +139,20 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
             s.last_escalated_at = event.at
         case ev.InformationRequested():
             s.status = Status.WAITING_ON_CUSTOMER
-            s.pauses.append(Pause(started_at=event.at))
+            s.pauses.append(Pause(started_at=event.at, question=event.question))
         case ev.CustomerReplied():
             s.status = Status.OPEN
             s.pauses[-1].ended_at = event.at
+            s.informed_at = event.at
+        case ev.CustomerReminded():
+            s.pauses[-1].reminded_at = event.at
+        case ev.NotificationRequested() if event.recipient == CUSTOMER:
+            s.informed_at = event.at
+        case ev.ProgressUpdateMissed():
+            s.informed_at = event.due_at
+            s.breached = True
+        case ev.CustomerMessageDelivered() | ev.CustomerMessageUndelivered():
+            s.deliveries_recorded.append(event.key)
         case ev.ComplaintResolved():
             s.status = Status.RESOLVED
             s.resolved_at = event.at
@@ -144,11 +161,13 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
         case ev.ComplaintReopened():
             s.status = Status.OPEN
             s.round = event.round
-            s.round_started_at = event.at
+            s.round_started_at = s.informed_at = event.at
             s.resolved_at = s.closed_at = s.rating = None
         case ev.ComplaintClosed():
             s.status = Status.CLOSED
             s.closed_at = event.at
+            if s.pauses and s.pauses[-1].ended_at is None:  # closed for want of a reply
+                s.pauses[-1].ended_at = event.at
         case ev.ComplaintArchived():
             s.status = Status.ARCHIVED
         case (

@@ -41,6 +41,10 @@ def kinds_met_by(kind: DeadlineKind) -> tuple[DeadlineKind, ...]:
     return DEADLINE_ORDER[: DEADLINE_ORDER.index(kind) + 1]
 
 
+# The recipient role of every message to the customer (the other roles are the parties').
+CUSTOMER = "customer"
+
+
 class Status(StrEnum):
     OPEN = "open"
     WAITING_ON_CUSTOMER = "waiting_on_customer"
