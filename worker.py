@@ -15,7 +15,9 @@ from temporalio.worker import Worker
 from activities.events import EventActivities
 from delivery.directory import Directory
 from delivery.dispatcher import OutboxDispatcher
+from delivery.reporting import DeliveryReporter
 from delivery.senders import SmtpSender, WebhookSender
+from domain.commands import RecordDelivery
 from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
@@ -82,6 +84,16 @@ def build_dispatcher(
     )
 
 
+def build_reporter(client: Client, engine: Engine) -> DeliveryReporter:
+    """Tells each complaint what became of its messages to the customer."""
+
+    async def signal(complaint_id: str, report: RecordDelivery) -> None:
+        handle = client.get_workflow_handle(complaint_id)
+        await handle.signal(ComplaintWorkflow.delivery_reported, report)
+
+    return DeliveryReporter(engine, signal)
+
+
 def build_worker(
     client: Client, task_queue: str, events: EventActivities, executor: ThreadPoolExecutor
 ) -> Worker:
@@ -111,6 +123,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         dispatcher = build_dispatcher(settings, engine, directory, vault)
         if dispatcher is not None:
             background.append(asyncio.create_task(dispatcher.run_forever(stop)))
+            reporter = build_reporter(client, engine)
+            background.append(asyncio.create_task(reporter.run_forever(stop)))
         try:
             async with worker:
                 log.info(

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from domain.policy import Policy
+from domain.vocabulary import CUSTOMER
 
-CUSTOMER = "customer"
 PARTY_ROLES = ("assignee", "team_lead", "supervisor", "duty_manager")
 ROLES = (*PARTY_ROLES, CUSTOMER)
 

@@ -7,9 +7,12 @@ recipient has. What became of it is recorded in one transaction with the row's n
 - delivered: the row is `sent`; a NotificationSent record per channel.
 - a temporary failure: the row stays `pending`, its attempts go up, and it waits (exponential
   backoff) before the next try. Channels that already succeeded are not sent again.
-- a permanent failure, no channel, nobody holding the role, or too many temporary failures: the
-  row is `failed`, NotificationFailed records say why, and a new message goes to the next role up
-  the tier's escalation chain, so the failure is never lost.
+- a permanent failure (a refusal, a message that cannot even be built), no channel, nobody
+  holding the role, or too many temporary failures: the row is `failed`, NotificationFailed
+  records say why, and a new message goes to the next role up the tier's escalation chain, so the
+  failure is never lost. A message to the customer is the complaint's own business: its outcome,
+  delivered or failed, is reported to the complaint's workflow (delivery.reporting), and the
+  domain decides who is told.
 
 The records go to the companion stream `<complaint_id>/deliveries`: the complaint's own stream
 has exactly one writer, its workflow. Logs name keys, kinds and roles, never addresses or names.
@@ -78,6 +81,7 @@ class OutboxDispatcher:
         batch: int = 50,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         vault: PersonalVault | None = None,  # opens the customer's address; none: no customer
+        customer_link: Callable[[str], str] | None = None,  # complaint id -> the customer's page
     ) -> None:
         channels = [s.channel for s in senders]
         if len(set(channels)) != len(channels):
@@ -94,6 +98,7 @@ class OutboxDispatcher:
         self._lease = timedelta(seconds=lease)
         self._batch = batch
         self._clock = clock
+        self._customer_link = customer_link
 
     # --- running -------------------------------------------------------------------------------
 
@@ -168,28 +173,43 @@ class OutboxDispatcher:
             if (recipient.id, sender.channel) in already:
                 reached = True  # sent on an earlier try
                 continue
-            if text is None:
-                text = render(
-                    message.kind,
-                    recipient.locale,
-                    details,
-                    self._base_url,
-                    recipient_name=recipient.name,
-                    now=self._clock(),
-                    timezone=self._directory.policy.timezone,
-                )
-            outgoing = Outgoing(message.key, message.kind, complaint_id, details, text)
             try:
-                sender.send(recipient, outgoing)
+                text = text or self._render(message, complaint_id, details, recipient)
+                sender.send(
+                    recipient, Outgoing(message.key, message.kind, complaint_id, details, text)
+                )
             except TemporaryFailure as exc:
                 attempt.temporary.append(_Result(recipient, sender.channel, str(exc), True))
             except PermanentFailure as exc:
                 attempt.failed.append(_Result(recipient, sender.channel, str(exc)))
+            except Exception as exc:
+                # A message that cannot be built (a header the mail library refuses, a template
+                # that fails) never will be: permanent, counted now, not retried forever. The
+                # reason names the error's type only: its text may quote the recipient's data.
+                reason = f"the message cannot be built ({type(exc).__name__})"
+                attempt.failed.append(_Result(recipient, sender.channel, reason))
             else:
                 reached = True
                 attempt.new_sent.append(_Result(recipient, sender.channel))
         if not reached:
             attempt.unreached.append(recipient.id)
+
+    def _render(
+        self, message: ClaimedMessage, complaint_id: str, details: dict[str, Any], to: Recipient
+    ) -> Message:
+        link = ""
+        if to.id == CUSTOMER and self._customer_link is not None:
+            link = self._customer_link(complaint_id)
+        return render(
+            message.kind,
+            to.locale,
+            details,
+            self._base_url,
+            recipient_name=to.name,
+            now=self._clock(),
+            timezone=self._directory.policy.timezone,
+            customer_link=link,
+        )
 
     def _conclude(self, message: ClaimedMessage, complaint_id: str, attempt: _Attempt) -> None:
         now = self._clock()
@@ -245,7 +265,12 @@ class OutboxDispatcher:
             records=sent_records + failed_records,
             follow_up=follow_up,
         )
-        if follow_up is None:
+        if role == CUSTOMER:
+            log.warning(
+                "notification to the customer failed; reported to the complaint",
+                key=key, kind=kind, reason=reason,
+            )  # fmt: skip
+        elif follow_up is None:
             log.error(
                 "notification failed at the top of the escalation chain",
                 key=key, kind=kind, role=role, reason=reason,
@@ -260,6 +285,8 @@ class OutboxDispatcher:
     def _follow_up(
         self, message: ClaimedMessage, reason: str, now: datetime
     ) -> OutboxMessage | None:
+        if message.recipient == CUSTOMER:
+            return None  # reported to the complaint's workflow, whose domain decides who is told
         tier = message.payload.get("tier")
         try:
             next_role = self._directory.next_role(int(tier), message.recipient)
@@ -268,15 +295,10 @@ class OutboxDispatcher:
         if next_role is None:
             return None
         payload = {**message.payload, "undelivered": {"role": message.recipient, "reason": reason}}
-        kind = message.kind
-        if message.recipient == CUSTOMER:
-            # A customer's message is written for the customer; the party is told instead that
-            # the customer could not be reached.
-            kind, payload["original_kind"] = "customer_unreachable", message.kind
         return OutboxMessage(
             key=f"{message.key}:next:{next_role}",
             stream_id=message.stream_id,
-            kind=kind,
+            kind=message.kind,
             recipient=next_role,
             payload=payload,
             created_at=now,

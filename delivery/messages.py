@@ -20,9 +20,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LOCALES = ("en", "zh")
 KINDS = (
+    # to the customer
     "acknowledgement",
+    "response",
+    "initial_solution",
     "information_request",
+    "information_reminder",
+    "progress",
     "resolution",
+    "closed_no_reply",
+    # to the parties
     "assignment",
     "escalation",
     "reopened",
@@ -37,6 +44,7 @@ _DEADLINES = {
         "initial_solution": "initial solution",
         "resolution": "resolution",
         "still_unanswered": "still unanswered",
+        "progress_update": "progress update to the customer",
     },
     "zh": {
         "acknowledge": "受理确认",
@@ -44,6 +52,7 @@ _DEADLINES = {
         "initial_solution": "初步解决方案",
         "resolution": "最终解决",
         "still_unanswered": "仍未处理",
+        "progress_update": "向客户同步进展",
     },
 }
 _ROLES = {
@@ -114,8 +123,10 @@ def render(
     recipient_name: str = "",
     now: datetime | None = None,
     timezone: str = "UTC",
+    customer_link: str = "",
 ) -> Message:
-    """The message of `kind` in `locale` ("en" unless "zh")."""
+    """The message of `kind` in `locale` ("en" unless "zh"). `customer_link` is the customer's
+    own page (a signed link); only their messages carry it."""
     locale = locale if locale in LOCALES else "en"
     try:
         template = _env.get_template(f"{kind}.{locale}.txt")
@@ -137,7 +148,8 @@ def render(
         "level": details.get("level", ""),
         "recipient_name": recipient_name,
         "link": f"{base}/complaints/{cid}",
-        "satisfaction_link": f"{base}/complaints/{cid}/feedback",
+        "customer_link": customer_link,
+        "text": str(details.get("text") or ""),  # the agent's own words, for the customer
         "deadline": _DEADLINES[locale].get(deadline, deadline),
         "reason": _DEADLINES[locale].get(details.get("reason", ""), details.get("reason", "")),
         "due_at": due.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if due else "",

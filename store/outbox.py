@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
+from domain.vocabulary import CUSTOMER
 from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.event_store import EventStore, _stream_version
 from store.records import ConcurrencyConflict, NewEvent, OutboxMessage
@@ -50,6 +51,18 @@ class OutboxState:
     last_error: str | None
     sent_at: datetime | None
     next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SettledCustomerMessage:
+    """A message to the customer whose outcome is final and not yet reported to its complaint."""
+
+    id: int
+    key: str
+    stream_id: str
+    kind: str
+    delivered: bool
+    error: str | None
 
 
 class LeaseLost(RuntimeError):
@@ -184,6 +197,45 @@ class Outbox:
                         "created_at": to_storage(follow_up.created_at),
                     },
                 )
+
+    def unreported(self, limit: int) -> list[SettledCustomerMessage]:
+        """Messages to the customer, sent or failed for good, whose outcome their complaint has
+        not been told yet (oldest first)."""
+        with for_reading(self._engine).connect() as connection:
+            rows = connection.execute(
+                select(
+                    OutboxRow.id,
+                    OutboxRow.key,
+                    OutboxRow.stream_id,
+                    OutboxRow.kind,
+                    OutboxRow.status,
+                    OutboxRow.last_error,
+                )
+                .where(
+                    OutboxRow.recipient == CUSTOMER,
+                    OutboxRow.status.in_((OUTBOX_SENT, OUTBOX_FAILED)),
+                    OutboxRow.reported_at.is_(None),
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+        return [
+            SettledCustomerMessage(
+                id=row.id,
+                key=row.key,
+                stream_id=row.stream_id,
+                kind=row.kind,
+                delivered=row.status == OUTBOX_SENT,
+                error=row.last_error,
+            )
+            for row in rows
+        ]
+
+    def mark_reported(self, ids: Sequence[int], now: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids)).values(reported_at=to_storage(now))
+            )
 
     def state(self, stream_id: str) -> list[OutboxState]:
         """Every message of a complaint with its delivery state, in the order queued."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -14,19 +15,23 @@ MAX_RETRY_DELAY = 30.0  # seconds between rounds while a job keeps failing
 
 async def poll_until_stopped(
     job: str,
-    round_: Callable[[], int],
+    round_: Callable[[], int] | Callable[[], Awaitable[int]],
     stop: asyncio.Event,
     interval: float = 0.5,
     **context: object,
 ) -> None:
-    """Run `round_` on a thread (the store is synchronous) until `stop` is set. A round that did
-    work is followed at once by the next; an idle one waits `interval`. A failing round is
-    logged and retried, waiting longer after each failure, never silently given up."""
+    """Run `round_` until `stop` is set: on a thread (the store is synchronous), or awaited if it
+    is a coroutine function (one that talks to Temporal). A round that did work is followed at
+    once by the next; an idle one waits `interval`. A failing round is logged and retried,
+    waiting longer after each failure, never silently given up."""
     log.info(f"{job} started", **context)
     failures = 0
     while not stop.is_set():
         try:
-            done = await asyncio.to_thread(round_)
+            if inspect.iscoroutinefunction(round_):
+                done = await round_()
+            else:
+                done = await asyncio.to_thread(round_)
         except Exception:
             failures += 1
             delay = min(interval * 2**failures, MAX_RETRY_DELAY)

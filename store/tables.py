@@ -74,6 +74,9 @@ class OutboxRow(Base):
     # When a pending message may next be tried: NULL at once; later after a failure (backoff) or
     # while a dispatcher is sending it (its lease).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    # Messages to the customer: when their outcome (sent or failed) reached the complaint's
+    # workflow (delivery.reporting); NULL until then.
+    reported_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
 
 
 class ClosureRecordRow(Base):

@@ -40,6 +40,7 @@ APPEND_RETRY = RetryPolicy(
 APPEND_TIMEOUT = timedelta(seconds=10)
 # Patch ids: each marks a change of decisions that running complaints must replay without.
 DEADLINE_WARNINGS = "deadline-warnings"
+CLOSED_LOOP = "closed-loop"
 
 
 class ComplaintInput(BaseModel):
@@ -57,6 +58,9 @@ class ComplaintWorkflow:
         if not workflow.patched(DEADLINE_WARNINGS):
             # A complaint that began before warnings existed replays without them.
             self._policy = inp.policy.model_copy(update={"deadline_warning_share": None})
+        if not workflow.patched(CLOSED_LOOP):
+            # Nor did one begun before the engine carried the conversation with the customer.
+            self._policy = self._policy.model_copy(update={"closed_loop": False})
         self._state = inp.carried_state or ComplaintState()
         self._lock = asyncio.Lock()  # one decision at a time: updates and timers take turns
         self._changed = False
@@ -92,6 +96,16 @@ class ComplaintWorkflow:
     def _validate_act(self, request: c.ActionRequest) -> None:
         # Rejected here, an action leaves no trace in history and writes nothing.
         decide(self._state, request.action, workflow.now(), self._policy)
+
+    @workflow.signal
+    async def delivery_reported(self, report: c.RecordDelivery) -> None:
+        """The dispatcher's word on a message to the customer (delivery.reporting). A signal, as
+        the dispatcher only needs it received; a repeat, or a report reaching an archived
+        complaint, is refused by the domain and changes nothing."""
+        try:
+            await self._apply(report)
+        except ApplicationError as refused:
+            workflow.logger.info("delivery report not recorded: %s", refused.message)
 
     async def _wait_for_next_alarm(self) -> None:
         alarm = next_alarm(self._state, self._policy)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from delivery.dispatcher import deliveries_stream
+from delivery.reporting import DeliveryReporter
 from delivery.senders import verify_signature
 from domain.commands import Register
 from domain.events import CustomerDetails
@@ -43,11 +44,15 @@ def test_a_tier3_complaint_left_alone_reaches_each_party_in_turn(
     clock.now = T0 + minutes(24 * 60 + 5)
     dispatcher = make_dispatcher()
 
-    assert dispatcher.run_once() == 7
+    assert dispatcher.run_once() == 11
     assert dispatcher.run_once() == 0
 
-    # The customer: the acknowledgement with the reference number, by e-mail.
-    (ack,) = smtp.to(CUSTOMER.email)
+    # The customer: the acknowledgement with the reference number, by e-mail, then word of
+    # each escalation with the time they may now expect the outcome.
+    ack, *progress = smtp.to(CUSTOMER.email)
+    assert [m.message["Subject"] for m in progress] == [f"An update on your complaint {CID}"] * 4
+    assert "expect to complete it by 2026-11-26 10:00 CST" in progress[0].body
+    assert "expect to complete it by 2026-11-27 10:00 CST" in progress[-1].body  # promise missed
     assert CID in ack.message["Subject"] and f"reference number {CID}" in ack.body
     assert "Li Lei" in ack.body
     assert "resolved by 2026-11-26 10:00 CST" in ack.body  # the expected completion time
@@ -83,8 +88,9 @@ def test_a_tier3_complaint_left_alone_reaches_each_party_in_turn(
         h.json["subject"] for h in hooks.to("duty")
     ]
     # Nothing for anyone else, and no customer contact details for the parties.
-    assert len(smtp.mails) == 5 and len(hooks.calls) == 4
-    party_texts = [m.message["Subject"] + m.body for m in smtp.mails if m is not ack] + [
+    assert len(smtp.mails) == 9 and len(hooks.calls) == 4
+    customer_mails = [ack, *progress]
+    party_texts = [m.message["Subject"] + m.body for m in smtp.mails if m not in customer_mails] + [
         h.raw.decode() for h in hooks.calls
     ]
     for text in party_texts:
@@ -92,7 +98,7 @@ def test_a_tier3_complaint_left_alone_reaches_each_party_in_turn(
 
     assert set(statuses(engine).values()) == {("sent", 1)}
     log = delivery_log(store)
-    assert [t for t, _ in log] == ["NotificationSent"] * 9
+    assert [t for t, _ in log] == ["NotificationSent"] * 13
     assert {(d["role"], d["recipient"], d["channel"]) for _, d in log} == {
         ("customer", "customer", "email"),
         ("assignee", "agent.chen", "email"),
@@ -107,7 +113,7 @@ def test_a_tier3_complaint_left_alone_reaches_each_party_in_turn(
     # Later rounds send nothing again.
     clock.advance(3600)
     assert dispatcher.run_once() == 0
-    assert len(smtp.mails) == 5 and len(hooks.calls) == 4
+    assert len(smtp.mails) == 9 and len(hooks.calls) == 4
 
 
 def test_smtp_down_for_a_while_then_delivered_exactly_once(
@@ -148,9 +154,9 @@ def test_a_webhook_answering_500_then_200_is_delivered_once(
     dispatcher = make_dispatcher()
     key = f"{CID}:escalation:r1-first_response:team_lead"
 
-    assert dispatcher.run_once() == 3
+    assert dispatcher.run_once() == 4  # ack, assignment, team lead, the customer's progress
     assert statuses(engine)[key] == ("pending", 1)
-    assert Outbox(engine).state(CID)[-1].last_error == "webhook HTTP 500"
+    assert Outbox(engine).state(CID)[2].last_error == "webhook HTTP 500"
     clock.advance(11)
     assert dispatcher.run_once() == 1
     assert statuses(engine)[key] == ("sent", 2)
@@ -172,7 +178,7 @@ def test_a_webhook_answering_410_fails_and_the_next_party_up_is_told(
     dispatcher = make_dispatcher()
     key = f"{CID}:escalation:r1-first_response:team_lead"
 
-    assert dispatcher.run_once() == 3
+    assert dispatcher.run_once() == 4
     state = {row.key: row for row in Outbox(engine).state(CID)}
     assert (state[key].status, state[key].last_error) == ("failed", "webhook HTTP 410")
     assert state[f"{key}:next:supervisor"].status == "pending"
@@ -202,7 +208,21 @@ def test_a_webhook_answering_410_fails_and_the_next_party_up_is_told(
     assert len(hooks.calls) == 2
 
 
-def test_a_customer_without_an_address_is_passed_to_the_assignee(
+async def tell_the_complaint(engine, store, s) -> list:
+    """The reporter, with the complaint's workflow stood in for by the real domain: each report
+    is decided by `decide` and its events recorded, as ComplaintWorkflow does on the signal."""
+    reports = []
+
+    async def signal(complaint_id, report):
+        reports.append(report)
+        s.when(report, s.state.registered_at)
+        record(store, s, complaint_id, store.stream_version(complaint_id))
+
+    await DeliveryReporter(engine, signal).run_once()
+    return reports
+
+
+async def test_a_customer_without_an_address_is_reported_and_the_assignee_told(
     engine, store, smtp: SmtpServer, make_dispatcher
 ):
     phone_only = CustomerDetails(name="Han Meimei", phone="+86 139 1111 2222", locale="zh")
@@ -220,14 +240,59 @@ def test_a_customer_without_an_address_is_passed_to_the_assignee(
     dispatcher = make_dispatcher()
 
     assert dispatcher.run_once() == 2
-    assert dispatcher.run_once() == 1
     ack_key = f"{CID}:acknowledgement:r1:customer"
     assert statuses(engine)[ack_key] == ("failed", 1)
-    assert statuses(engine)[f"{ack_key}:next:assignee"] == ("sent", 1)
+    assert dispatcher.run_once() == 0  # the dispatcher tells nobody: the complaint decides
+    (report,) = await tell_the_complaint(engine, store, s)
+    assert (report.key, report.delivered) == (ack_key, False)
+    assert report.reason == "no channel for the recipient"
+    assert [e.type for e in store.read_stream(CID)][-2:] == [
+        "CustomerMessageUndelivered",
+        "NotificationRequested",
+    ]
+    assert await tell_the_complaint(engine, store, s) == []  # reported once
+    assert dispatcher.run_once() == 1
     assignee = s.state.assignee
     told = [m for m in smtp.to(f"{assignee}@example.com") if "reached" in m.message["Subject"]]
     assert len(told) == 1 and "acknowledgement" in told[0].body
     assert "139 1111" not in told[0].body and "Han Meimei" not in told[0].body
+
+
+async def test_a_delivered_customer_message_is_recorded_with_its_channel(
+    engine, store, smtp: SmtpServer, make_dispatcher
+):
+    left_alone(store, [])
+    make_dispatcher().run_once()
+    s = story()
+    record(store, s, "C-OTHER")  # an unrelated complaint's messages stay unsent
+    reports = await tell_the_complaint(engine, store, story())
+    assert [(r.kind, r.delivered, r.channels) for r in reports] == [
+        ("acknowledgement", True, ["email"])
+    ]
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_without_naming_the_customer(
+    engine, store, smtp: SmtpServer, make_dispatcher, capsys
+):
+    injected = CustomerDetails(name="Li Lei\r\nBcc: thief@example.org", email="li@example.com")
+    s = story(
+        Register(
+            complaint_id=CID,
+            channel="web",
+            subject="Charger",
+            description="It caught fire",
+            customer=injected,
+        )
+    )
+    record(store, s, CID)
+    dispatcher = make_dispatcher()
+    assert dispatcher.run_once() == 2
+    ack = Outbox(engine).state(CID)[0]
+    assert (ack.status, ack.attempts) == ("failed", 1)  # not pending, not retried forever
+    assert ack.last_error == "the message cannot be built (ValueError)"
+    assert smtp.to("thief@example.org") == [] and smtp.to(CUSTOMER.email) == []
+    out = capsys.readouterr()
+    assert "Li Lei" not in out.out + out.err and "li@example.com" not in out.out + out.err
 
 
 def test_an_smtp_5xx_is_permanent_and_a_4xx_temporary(
@@ -241,12 +306,12 @@ def test_an_smtp_5xx_is_permanent_and_a_4xx_temporary(
     assert dispatcher.run_once() == 2
     ack, assignment = (f"{CID}:acknowledgement:r1:customer", f"{CID}:assignment:r1:assignee")
     assert statuses(engine)[ack] == ("failed", 1)
+    assert Outbox(engine).state(CID)[0].last_error.startswith("SMTP 550")
     assert statuses(engine)[assignment] == ("pending", 1)
     del smtp.refuse["agent.chen@example.com"]
     clock.advance(11)
-    assert dispatcher.run_once() == 2  # the assignment, and the assignee told about the customer
+    assert dispatcher.run_once() == 1
     assert statuses(engine)[assignment] == ("sent", 2)
-    assert statuses(engine)[f"{ack}:next:assignee"] == ("sent", 1)
 
 
 def test_a_claimed_message_is_not_taken_by_a_second_dispatcher_until_its_lease_ends(
@@ -278,9 +343,9 @@ def test_dispatchers_running_at_once_send_each_message_once(
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sum(tried) == 7
-    assert len(smtp.mails) == 5 and len(hooks.calls) == 4
-    assert len({m.message["Message-ID"] for m in smtp.mails}) == 5
+    assert sum(tried) == 11
+    assert len(smtp.mails) == 9 and len(hooks.calls) == 4
+    assert len({m.message["Message-ID"] for m in smtp.mails}) == 9
 
 
 async def test_run_forever_delivers_until_stopped(store, smtp: SmtpServer, make_dispatcher):

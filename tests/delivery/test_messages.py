@@ -35,8 +35,9 @@ def test_links_and_lateness():
     assert "was 2026-11-25 02:10 UTC, now 35 min late" in escalation.body
     zh = render("escalation", "zh", DETAILS, "http://x", now=NOW, timezone="Asia/Shanghai")
     assert "时限为 2026-11-25 10:10 CST，已超时 35分钟" in zh.body
-    resolution = render("resolution", "en", DETAILS, "http://127.0.0.1:8000")
-    assert "http://127.0.0.1:8000/complaints/C-42/feedback" in resolution.body
+    link = "http://127.0.0.1:8000/c/C-42?t=signed"
+    resolution = render("resolution", "en", DETAILS, "http://127.0.0.1:8000", customer_link=link)
+    assert link in resolution.body
     early = datetime(2026, 11, 25, 2, 8, tzinfo=UTC)
     warning = render("deadline_warning", "en", DETAILS, "http://x", now=early)
     assert "2 min from now" in warning.body
@@ -46,3 +47,19 @@ def test_an_unknown_kind_or_locale():
     with pytest.raises(UnknownKind):
         render("birthday", "en", DETAILS, "http://x")
     assert render("assignment", "fr", DETAILS, "http://x").subject.startswith("Complaint")
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["response", "initial_solution", "information_request", "information_reminder", "resolution"],
+)
+@pytest.mark.parametrize("locale", ["en", "zh"])
+def test_the_customer_reads_the_agents_own_words(kind, locale):
+    words = "Your refund of 120 yuan was sent today. 退款已于今日发出。"
+    message = render(kind, locale, DETAILS | {"text": words}, "http://x", recipient_name="Ann")
+    assert words in message.body
+
+
+def test_a_customer_message_without_a_page_link_says_how_to_answer():
+    plain = render("information_request", "en", DETAILS, "http://x")
+    assert "reply to this e-mail" in plain.body and "http" not in plain.body

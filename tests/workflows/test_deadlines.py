@@ -46,20 +46,26 @@ async def test_tier3_left_alone_breaches_at_10_30_and_24h_escalating(harness):
         "duty_manager",
     ]
     outbox = harness.store.outbox_for(sub.complaint_id)
-    assert [(m.kind, m.recipient) for m in outbox] == [
-        ("acknowledgement", "customer"),
+    assert [(m.kind, m.recipient) for m in outbox if m.recipient != "customer"] == [
         ("assignment", "assignee"),
         ("deadline_warning", "assignee"),  # +8 min: 80% of the first response's time
         ("escalation", "team_lead"),
         ("deadline_warning", "team_lead"),  # +24 min, to whoever holds it by then
         ("escalation", "supervisor"),
         ("escalation", "duty_manager"),
+        *[("escalation", "duty_manager")] * 4,  # +5, 9, 13, 17 h: no word to the customer
         ("deadline_warning", "duty_manager"),  # +19.2 h
+        ("escalation", "duty_manager"),  # +21 h
         ("escalation", "duty_manager"),
+    ]
+    # The customer: the receipt, then word of every escalation.
+    assert [m.kind for m in outbox if m.recipient == "customer"] == [
+        "acknowledgement",
+        *["progress"] * 9,
     ]
     assert state.version == len(stored)
     # Recorded under a new name: the older histories, without warnings, must keep replaying.
-    await harness.keep_history(sub.handle, "tier3_left_alone_with_warnings")
+    await harness.keep_history(sub.handle, "tier3_left_alone_with_warnings_closed_loop")
 
 
 async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
@@ -70,7 +76,7 @@ async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
     await harness.act(h, c.Respond(by="agent.chen", message="We are calling you"))
     await harness.env.sleep(15 * MIN)
     await harness.act(h, c.GiveInitialSolution(by="agent.chen", solution="Unplug it"))
-    await harness.env.sleep(5 * 60 * MIN)
+    await harness.env.sleep(3 * 60 * MIN)  # within the 4 h the customer may wait for word
     await harness.act(h, c.Resolve(by="agent.chen", resolution="Replacement sent"))
     state = await harness.act(h, c.RecordFeedback(rating=5, comment="Fast"))
     assert state.status is Status.CLOSED and not state.breached
@@ -84,7 +90,7 @@ async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
     # Who the customer was is only in `customer`, which the store keeps sealed (tests/security).
     assert record["customer"]["name"] == "Li Lei"
     assert "Li Lei" not in str({k: v for k, v in record.items() if k != "customer"})
-    await harness.keep_history(h, "tier3_answered_in_time")
+    await harness.keep_history(h, "tier3_answered_in_time_closed_loop")
 
 
 async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
@@ -102,7 +108,7 @@ async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
     assert state.deadline(FR).due_at == t0 + 10 * MIN + paused
     await harness.skip_to(state.deadline(FR).due_at + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
-    await harness.keep_history(h, "paused_and_resumed")
+    await harness.keep_history(h, "paused_and_resumed_closed_loop")
 
 
 async def test_reclassified_from_tier1_to_tier3_midway(harness):
@@ -124,7 +130,7 @@ async def test_reclassified_from_tier1_to_tier3_midway(harness):
     await harness.skip_to(t0 + 10 * MIN + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
     assert state.escalation_level == 1
-    await harness.keep_history(h, "reclassified_1_to_3")
+    await harness.keep_history(h, "reclassified_1_to_3_closed_loop")
 
 
 async def test_reopen_starts_a_new_round(harness):
@@ -140,7 +146,7 @@ async def test_reopen_starts_a_new_round(harness):
     assert state.deadline(FR).due_at == reopened + 10 * MIN
     await harness.skip_to(reopened + 10 * MIN + timedelta(seconds=1))
     await harness.wait_for(h, lambda s: breached(s) == [FR])
-    await harness.keep_history(h, "reopened")
+    await harness.keep_history(h, "reopened_closed_loop")
 
 
 async def test_no_answer_closes_after_the_window_and_archives(harness):
@@ -155,4 +161,4 @@ async def test_no_answer_closes_after_the_window_and_archives(harness):
     record = harness.store.closure_record(sub.complaint_id)
     assert record["closed_because"] == "no_answer"
     assert record["event_count"] == len(harness.events(sub.complaint_id))
-    await harness.keep_history(h, "auto_closed")
+    await harness.keep_history(h, "auto_closed_closed_loop")

@@ -1,7 +1,9 @@
 """Histories of the main paths, recorded from real runs and checked in, replayed on every run:
 a workflow change that would break complaints already running fails here first.
 
-Re-record after an intentional, compatible change with COMPLAINTS_RECORD_HISTORIES=1 make test.
+Record with COMPLAINTS_RECORD_HISTORIES=1 make test. After a change of decisions (gated by
+workflow.patched), record under new names (keep_history's name) and keep the older files: they
+are the complaints still running.
 """
 
 import pytest
@@ -24,6 +26,16 @@ def test_the_main_paths_are_recorded():
         "reopened",
         "auto_closed",
         "tier3_left_alone_with_warnings",
+        # the closed loop with the customer
+        "tier3_left_alone_with_warnings_closed_loop",
+        "tier3_left_alone_customer_kept_informed",
+        "tier3_answered_in_time_closed_loop",
+        "paused_and_resumed_closed_loop",
+        "reclassified_1_to_3_closed_loop",
+        "reopened_closed_loop",
+        "auto_closed_closed_loop",
+        "closed_loop_no_reply",
+        "closed_loop_undelivered",
     }
 
 
