@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from engine.service import ActionRefused, ComplaintNotFound
+from engine.service import ActionRefused, ComplaintNotFound, IdempotencyConflict
 
 # Locations FastAPI puts in front of the field path; the client only needs the field.
 _LOCATION_PREFIXES = ("body", "query", "path", "header")
@@ -76,6 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ActionRefused)
     async def _refused(_request: Request, exc: ActionRefused) -> JSONResponse:
         return error_response(409, str(exc), [_note("action", "refused", str(exc))])
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _key_reused(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
+        field = "Idempotency-Key" if exc.source == "key" else "external_ref"
+        return error_response(409, str(exc), [_note(field, "reused_with_another_body", str(exc))])
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_request: Request, exc: RPCError) -> JSONResponse:

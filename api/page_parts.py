@@ -34,6 +34,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "urgent": ("Urgent", "紧急"),
     "submit": ("Submit", "提交"),
     "fix_errors": ("Please correct the marked fields.", "请更正标记的字段。"),
+    "form_changed": (
+        "This form was sent before with other content; send it again to submit it as it is now.",
+        "此表单已以其他内容提交过；如需按当前内容提交，请再次发送。",
+    ),
     "required": ("Required", "必填"),
     "bad_format": ("Invalid format", "格式无效"),
     "too_long": ("Too long", "太长"),

@@ -39,7 +39,12 @@ from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
 from domain import commands as c
 from domain.vocabulary import Channel, Status
-from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
+from engine.service import (
+    ActionRefused,
+    ComplaintNotFound,
+    ComplaintService,
+    IdempotencyConflict,
+)
 from store import ComplaintList
 
 
@@ -98,7 +103,14 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             submission = c.Submission.model_validate(body)
         except ValidationError as error:
             return intake(request, lang, values, field_messages(error, labels_for(lang)), 422)
-        made = await service.submit(submission, idempotency_key=f"web-form:{token}")
+        try:
+            made = await service.submit(submission, idempotency_key=token, scope="web-form")
+        except IdempotencyConflict:
+            # This form was sent before with other content (edited after going back): a fresh
+            # token, so sending it again makes a complaint of what it says now.
+            values["token"] = secrets.token_urlsafe(24)
+            errors = {"form": labels_for(lang)["form_changed"]}
+            return intake(request, lang, values, errors, 409)
         suffix = f"?lang={lang}" if lang else ""
         return RedirectResponse(f"/submitted/{made.state.complaint_id}{suffix}", status_code=303)
 

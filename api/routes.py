@@ -29,7 +29,10 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="The same key again answers with the complaint it first made.",
+        description=(
+            "The same key and body again answer with the complaint they first made; the same "
+            "key with another body is refused (409). Keys are per API key."
+        ),
     ),
 ]
 
@@ -56,17 +59,24 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         "",
         status_code=201,
         response_model=ComplaintView,
-        responses={200: {"model": ComplaintView, "description": "made before with this key"}},
+        responses={
+            200: {"model": ComplaintView, "description": "made before with this key"},
+            409: {"model": ErrorBody, "description": "this key was used for another body"},
+        },
     )
     async def submit_complaint(
         submission: c.Submission,
         response: Response,
-        _who: Submitter,
+        who: Submitter,
         idempotency_key: IdempotencyKey = None,
     ) -> ComplaintView:
-        """Register a complaint: 201 when made now, 200 when this key had already made it.
-        Any role may submit."""
-        intake = await service.submit(submission, idempotency_key=idempotency_key or None)
+        """Register a complaint: 201 when made now, 200 when this key had already made it, 409
+        when this key made one from a different body. A key (or `external_ref`) belongs to the
+        API key that sent it: another API key's same key makes its own complaint. Any role may
+        submit."""
+        intake = await service.submit(
+            submission, idempotency_key=idempotency_key or None, scope=who.key_id
+        )
         if not intake.created:
             response.status_code = status.HTTP_200_OK
         return view_of(intake.state)

@@ -57,6 +57,49 @@ class _Command(BaseModel):
     verb: ClassVar[str]  # how error messages name the command
 
 
+# Customer details are single lines: they go into message headers (a CR or LF in a name would
+# start a header of its own, or stop the message being sent) and onto pages. So every C0 control
+# but TAB is refused in them, and DEL; free text keeps its line breaks (_CONTROL_CHARACTERS).
+_LINE_CONTROL_CHARACTERS = _CONTROL_CHARACTERS + r"\n\r"
+
+
+def _one_line(text: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise ValueError("must be one line: no line breaks (CR, LF)")
+    return _no_control_characters(text)
+
+
+def _line(max_length: int, min_length: int = 0) -> object:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_one_line),
+        Field(json_schema_extra={"pattern": f"^[^{_LINE_CONTROL_CHARACTERS}]*$"}),
+    ]
+
+
+class CustomerContact(CustomerDetails):
+    """The customer's details as submitted: CustomerDetails' rules, and each one line. Only
+    intake is this strict; CustomerDetails stays loose, so every stored registration loads."""
+
+    # from_attributes: a CustomerDetails object given here is checked again by these rules.
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+    name: _line(200, min_length=1)  # type: ignore[valid-type]
+    # CustomerDetails' own patterns; the phone's admits no control character already.
+    email: (
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=254,
+                pattern=f"^[^@\\s{_LINE_CONTROL_CHARACTERS}]+@[^@\\s{_LINE_CONTROL_CHARACTERS}]+$",
+            ),
+        ]
+        | None
+    ) = None
+    address: _line(500) | None = None  # type: ignore[valid-type]
+    locale: _line(20) = "en"  # type: ignore[valid-type]
+
+
 class Submission(_Command):
     """What a customer (or a channel on their behalf) submits; intake turns it into Register."""
 
@@ -66,7 +109,7 @@ class Submission(_Command):
     description: Text
     urgent: bool = False
     external_ref: _text(200, min_length=0) | None = None  # type: ignore[valid-type]
-    customer: CustomerDetails
+    customer: CustomerContact
 
 
 class Register(Submission):

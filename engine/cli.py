@@ -17,11 +17,17 @@ from domain import commands as c
 from domain.policy import PolicyError
 from engine import report_commands
 from engine.logs import configure_logging
-from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
+from engine.service import (
+    ActionRefused,
+    ComplaintNotFound,
+    ComplaintService,
+    IdempotencyConflict,
+)
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable
 
 USAGE_ERROR = 2
+CLI_SCOPE = "cli"  # the owner of `complaints submit --idempotency-key` keys (engine.service)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +135,14 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(serve(settings, args.host, args.port))
         else:
             asyncio.run(_client_command(settings, args))
-    except (PolicyError, ValidationError, ComplaintNotFound, ActionRefused, ValueError) as err:
+    except (
+        PolicyError,
+        ValidationError,
+        ComplaintNotFound,
+        ActionRefused,
+        IdempotencyConflict,
+        ValueError,
+    ) as err:
         print(f"complaints: {_describe(err)}", file=sys.stderr)
         sys.exit(USAGE_ERROR)
     except TemporalUnreachable as err:
@@ -171,7 +184,8 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
             urgent=args.urgent,
             customer={"name": args.name, "email": args.email, "phone": args.phone},
         )
-        intake = await service.submit(submission, args.idempotency_key)
+        # The CLI's keys are its own: an API client's identical key is another complaint.
+        intake = await service.submit(submission, args.idempotency_key, scope=CLI_SCOPE)
         _print_state(intake.state, args.json)
     elif args.command == "show":
         _print_state(await service.state(args.complaint_id), args.json)

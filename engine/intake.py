@@ -1,15 +1,16 @@
 """Intake: turn a submission into exactly one ComplaintWorkflow.
 
-Idempotent by construction: the complaint id is derived from the submission's idempotency key
-(or the client's own reference), the workflow id is the complaint id, and Temporal refuses a
-second workflow with the same id, even after the first has finished.
+Complaint ids are random (`secrets`): a reference number a customer quotes must not be
+computable from anything a client sent, such as its idempotency key or its own reference. A
+resubmission is recognised through the intake key table instead (store.intake_keys), where a
+key belongs to the caller that sent it. The workflow id is the complaint id, and Temporal
+refuses a second workflow with the same id, even after the first has finished.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import uuid
+import secrets
 from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowHandle
@@ -20,6 +21,8 @@ from domain.commands import Register
 from domain.policy import Policy
 from workflows.complaint import ComplaintInput, ComplaintWorkflow
 
+ID_CHARACTERS = 12  # base32: 60 random bits, far beyond guessing, short enough to quote
+
 
 @dataclass(frozen=True)
 class Submitted:
@@ -28,11 +31,9 @@ class Submitted:
     handle: WorkflowHandle
 
 
-def complaint_id_for(idempotency_key: str | None) -> str:
-    """A short reference number customers can quote; the same key always gives the same id."""
-    seed = idempotency_key.encode() if idempotency_key else uuid.uuid4().bytes
-    digest = hashlib.sha256(seed).digest()
-    return "C-" + base64.b32encode(digest).decode()[:12]
+def new_complaint_id() -> str:
+    """A fresh reference number: `C-` and 12 random base32 characters."""
+    return "C-" + base64.b32encode(secrets.token_bytes(10)).decode()[:ID_CHARACTERS]
 
 
 def idempotency_key_of(

@@ -25,12 +25,22 @@ def _drop_personal(_logger, _method, event_dict):
     return event_dict
 
 
+def _renderers(log_format: str) -> list:
+    """The last processors: plain tracebacks, never with local variables. A traceback's locals
+    hold whatever a failing function was holding, the customer's decrypted details included;
+    left to itself, the console renderer shows them (rich's or better-exceptions' formatter,
+    whichever is installed), and so would a structured JSON traceback."""
+    if log_format == "json":
+        return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    return [
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    ]
+
+
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
-    renderer = (
-        structlog.processors.JSONRenderer()
-        if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderers = _renderers(log_format)
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -38,7 +48,7 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         _drop_personal,
     ]
     structlog.configure(
-        processors=[*shared, renderer],
+        processors=[*shared, *renderers],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         # No caching: a logger cached on first use would keep the configuration of that moment
         # should logging be configured again in the same process (the CLI in tests does).
@@ -48,7 +58,7 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],
             foreign_pre_chain=shared,
         )
     )

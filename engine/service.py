@@ -17,7 +17,7 @@ from domain import commands as c
 from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
-from engine.intake import complaint_id_for, idempotency_key_of, submit
+from engine.intake import idempotency_key_of, new_complaint_id, submit
 from store import EventStore, RecordedEvent
 from workflows.complaint import ComplaintWorkflow
 
@@ -34,6 +34,19 @@ class ActionRefused(Exception):
     """The complaint's state forbids the action; the message is the domain's."""
 
 
+class IdempotencyConflict(Exception):
+    """The caller's idempotency key (`source` "key") or external reference ("external_ref")
+    made a complaint before from a different submission: refused, nothing written."""
+
+    def __init__(self, source: str) -> None:
+        named = "the idempotency key" if source == "key" else "the external_ref"
+        super().__init__(
+            f"{named} was used before for a different submission; send that same submission "
+            "again, or this one under a new key"
+        )
+        self.source = source
+
+
 @dataclass(frozen=True)
 class Intake:
     state: ComplaintState
@@ -44,9 +57,28 @@ class ComplaintService:
     def __init__(self, client: Client, task_queue: str, policy: Policy, store: EventStore):
         self.client, self.task_queue, self.policy, self.store = client, task_queue, policy, store
 
-    async def submit(self, submission: c.Submission, idempotency_key: str | None = None) -> Intake:
+    async def submit(
+        self, submission: c.Submission, idempotency_key: str | None = None, *, scope: str
+    ) -> Intake:
+        """Register `submission` once. `scope` names the caller (an API key's id, "web-form",
+        "email", "cli"): its idempotency key, or else the submission's external_ref, finds only
+        what that caller made before. Raises IdempotencyConflict for a key reused with another
+        body."""
         key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
-        complaint_id = complaint_id_for(key)
+        complaint_id = new_complaint_id()
+        if key is not None:
+            # Claimed before the workflow starts: a crash between the two leaves a claim whose
+            # retry (same key, same body) finds the same id and starts the workflow then.
+            claim = await asyncio.to_thread(
+                self.store.claim_intake_key,
+                scope,
+                key,
+                submission.model_dump(mode="json"),
+                complaint_id,
+            )
+            if not claim.same_body:
+                raise IdempotencyConflict("external_ref" if idempotency_key is None else "key")
+            complaint_id = claim.complaint_id
         # Sealed with the customer's own key before Temporal sees it: the workflow's history then
         # holds only the envelope, which erasing the customer makes unreadable like the rest.
         sealed = await asyncio.to_thread(

@@ -5,7 +5,8 @@ Three kinds of key, each with its own job (README, Operations):
 - codec keys encrypt every Temporal payload (security.codec);
 - master keys wrap the per-customer data keys kept in the database (store.vault);
 - the identity key makes the customer reference, a keyed HMAC of the e-mail or phone number, so
-  a customer can be found for erasure without their address being stored anywhere.
+  a customer can be found for erasure without their address being stored anywhere; and the
+  keyed digests of intake keys and submissions (store.intake_keys), for the same reason.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ without a vault cannot write personal data in clear and reads it as events.SEALE
 sealed already (at intake, see seal_personal) is stored as it comes.
 """
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.events import PERSONAL_FIELD
+from store import intake_keys
 from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
@@ -218,6 +220,22 @@ class EventStore:
         with self._engine.begin() as connection:
             take_write_lock(connection)  # one key per customer, as for an append
             return self._seal(connection, stream_id, personal)
+
+    def claim_intake_key(
+        self, scope: str, key: str, body: dict[str, Any], complaint_id: str
+    ) -> intake_keys.IntakeClaim:
+        """Claim `key` in `scope` for `complaint_id`, or find the complaint it made before (see
+        store.intake_keys). The key and the body are kept only as the vault's keyed digests."""
+        if self._vault is None:
+            raise ValueError("intake keys are kept only as keyed digests: this store has no vault")
+        canonical = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        return intake_keys.claim(
+            self._engine,
+            scope,
+            self._vault.fingerprint("intake-key", key.encode()),
+            self._vault.fingerprint("intake-body", canonical),
+            complaint_id,
+        )
 
     def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
         if personal is None or is_withheld(personal) or is_envelope(personal):

@@ -194,3 +194,21 @@ class CustomerKeyRow(Base):
     master_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     erased_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class IntakeKeyRow(Base):
+    """Which complaint a caller's idempotency key made (see store.intake_keys).
+
+    A key belongs to the caller that sent it (`scope`: an API key's id, "web-form", "email",
+    "cli"), so the same key from another caller is another row. `key_digest` and `body_digest`
+    are keyed HMACs (store.vault's fingerprint): a key or an external reference may name the
+    customer, and a submission's body does.
+    """
+
+    __tablename__ = "intake_keys"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(String(100))
+    body_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)

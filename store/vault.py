@@ -78,6 +78,12 @@ class PersonalVault:
             raise ValueError("a customer is found by e-mail, phone or complaint id: none given")
         return hmac.new(self._identity, subject.encode(), hashlib.sha256).hexdigest()
 
+    def fingerprint(self, purpose: str, data: bytes) -> str:
+        """A keyed HMAC of `data` (the identity key's, under its own `purpose:` prefix, apart from
+        the customer references'): what may carry personal data can be compared without being
+        stored, nor tested against guesses by whoever reads the database."""
+        return hmac.new(self._identity, purpose.encode() + b":" + data, hashlib.sha256).hexdigest()
+
     def seal(self, connection: Connection, stream_id: str, personal: dict[str, Any]) -> dict:
         """The stored form of `personal`, under the customer's live key (made if need be).
         Call inside the writer's transaction, after the store's write lock: one key per

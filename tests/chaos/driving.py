@@ -44,7 +44,7 @@ async def submit(service: ComplaintService, key: str) -> str:
     (no worker, or no database): intake makes one complaint of both."""
     while True:
         try:
-            return (await service.submit(FIRE, idempotency_key=key)).state.complaint_id
+            return (await service.submit(FIRE, key, scope="chaos")).state.complaint_id
         except TimeoutError:
             continue  # the workflow itself exists already; its first append is still to come
 

@@ -59,7 +59,10 @@ async def test_deadlines_missed_while_the_server_is_down_fire_once(
 
     run = uuid.uuid4().hex[:8]
     intakes = await asyncio.gather(
-        *(service.submit(FIRE, idempotency_key=f"{run}-{i}") for i in range(2 * PER_GROUP))
+        *(
+            service.submit(FIRE, idempotency_key=f"{run}-{i}", scope="chaos")
+            for i in range(2 * PER_GROUP)
+        )
     )
     ids = [intake.state.complaint_id for intake in intakes]
     alone, answered = ids[:PER_GROUP], ids[PER_GROUP:]

@@ -4,6 +4,7 @@ nothing written."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import httpx
@@ -59,6 +60,23 @@ SUBMISSIONS = [
     pytest.param([form()], ("body", "model_attributes_type"), id="array-body"),
     # PostgreSQL refuses NUL in text columns: one would stop the list's projector for good.
     pytest.param(form(subject="Fire\x00"), ("subject", "value_error"), id="nul-in-subject"),
+    # Customer details are one line each: a CRLF in a name reached the mail headers.
+    *(
+        pytest.param(
+            form(customer={"name": "X", "email": "x@example.com"} | {field: value}),
+            (f"customer.{field}", rule),
+            id=f"{name}-in-{field}",
+        )
+        for field, value, name, rule in [
+            ("name", "Li Lei\r\nBcc: all@example.com", "crlf", "value_error"),
+            ("name", "Li\x00Lei", "nul", "value_error"),
+            ("address", "1 Road\nTown", "lf", "value_error"),
+            ("locale", "en\x7f", "del", "value_error"),
+            ("email", "li\r\n@example.com", "crlf", "string_pattern_mismatch"),
+            ("email", "li\x01@example.com", "soh", "string_pattern_mismatch"),
+            ("phone", "+86\r\n138", "crlf", "string_pattern_mismatch"),
+        ]
+    ),
 ]
 
 
@@ -184,6 +202,63 @@ async def test_an_oversize_idempotency_key_is_refused(stack: Stack):
         headers={"Idempotency-Key": "k" * 201},
     )
     assert ("Idempotency-Key", "string_too_long") in fields_and_rules(response)
+
+
+async def test_an_idempotency_key_again_with_another_body_is_a_conflict(stack: Stack):
+    key = {"Idempotency-Key": "e2e-edited-after-sending"}
+    first = await stack.submit(form(subject="Charger"), headers=key)
+    assert first.status_code == 201, first.text
+
+    response = await refused(
+        stack, 409, "POST", "/api/complaints", json=form(subject="Charger!"), headers=key
+    )
+
+    assert fields_and_rules(response) == {("Idempotency-Key", "reused_with_another_body")}
+    again = await stack.submit(form(subject="Charger"), headers=key)  # the first body still works
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
+async def test_a_name_with_a_line_break_is_refused_by_the_public_form(stack: Stack):
+    """The intake form refuses it beside the name field (the page's customer.name), writing
+    nothing: it used to register, then fail in the mail headers with a traceback."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as http:
+        token = re.search(r'name="token" value="([^"]+)"', (await http.get("/")).text).group(1)
+        before = stack.event_count()
+        response = await http.post(
+            "/",
+            data={
+                "token": token,
+                "name": "Li Lei\r\nBcc: all@example.com",
+                "email": "li@example.com",
+                "channel": "web",
+                "subject": "Charger",
+                "description": "It caught fire",
+            },
+        )
+    assert response.status_code == 422
+    refusal = re.search(r'data-field="name">([^<]*)<', response.text)
+    assert refusal and "line break" in refusal.group(1)
+    assert stack.event_count() == before
+
+
+async def test_a_form_sent_again_with_other_content_is_not_the_first_complaint(stack: Stack):
+    """Back in the browser, edited, sent again under the same hidden token: 409 with a fresh
+    token, nothing written; sending that makes a complaint of what the form says now."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as http:
+        token = re.search(r'name="token" value="([^"]+)"', (await http.get("/")).text).group(1)
+        body = {"token": token, "name": "Han Meimei", "channel": "web", "description": "Late"}
+        first = await http.post("/", data=body | {"subject": "Parcel"})
+        before = stack.event_count()
+        edited = await http.post("/", data=body | {"subject": "Parcel, 3 weeks late"})
+        assert stack.event_count() == before
+        fresh = re.search(r'name="token" value="([^"]+)"', edited.text).group(1)
+        second = await http.post(
+            "/", data=body | {"subject": "Parcel, 3 weeks late", "token": fresh}
+        )
+    assert (first.status_code, edited.status_code, second.status_code) == (303, 409, 303)
+    assert "sent before with other content" in edited.text and fresh != token
+    assert first.headers["location"] != second.headers["location"]
+    stack.complaint_ids.update(r.headers["location"].rsplit("/", 1)[1] for r in (first, second))
 
 
 async def test_not_ready_names_what_is_down(tmp_path):

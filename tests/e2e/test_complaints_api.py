@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import Stack, form
+from tests.e2e.conftest import Stack, bearer, form
 
 PERSONAL = ("Li Lei", "li@example.com", "138 0000")
 
@@ -105,6 +105,20 @@ async def test_an_idempotent_resubmission_gives_one_complaint(stack: Stack):
         if e["type"] == "ComplaintRegistered"
     ]
     assert len(registered) == 1
+
+
+async def test_an_idempotency_key_belongs_to_the_api_key_that_sent_it(stack: Stack):
+    """Another API key sending the same Idempotency-Key makes its own complaint: it never gets
+    the first caller's (whose reference number is not made from the key either)."""
+    key = {"Idempotency-Key": "e2e-shared-key"}
+    mine = await stack.submit(headers=key)
+    theirs = await stack.submit(headers=key | bearer(stack.keys["intake"]))
+    mine_again = await stack.submit(headers=key)
+    theirs_again = await stack.submit(headers=key | bearer(stack.keys["intake"]))
+    statuses = [r.status_code for r in (mine, theirs, mine_again, theirs_again)]
+    assert statuses == [201, 201, 200, 200]
+    assert mine.json()["id"] == mine_again.json()["id"] != theirs.json()["id"]
+    assert theirs_again.json()["id"] == theirs.json()["id"]
 
 
 async def test_an_action_the_state_forbids_is_a_conflict(stack: Stack):

@@ -87,7 +87,7 @@ async def test_no_personal_data_in_history_rows_or_logs(
     )
     async with worker_for(env, store, EventActivities(store)) as harness:
         service = ComplaintService(harness.client, harness.task_queue, harness.policy, store)
-        cid = (await service.submit(form)).state.complaint_id  # as every door submits
+        cid = (await service.submit(form, scope="test")).state.complaint_id  # as every door does
         handle = harness.client.get_workflow_handle(cid)
         harness.started.append(handle)
         await harness.act(handle, c.Respond(by="agent.chen", message="Calling you"))

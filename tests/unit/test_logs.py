@@ -3,6 +3,7 @@
 import json
 import logging
 
+import pytest
 import structlog
 from temporalio.runtime import Runtime
 
@@ -32,3 +33,33 @@ def test_webhook_urls_and_temporal_core_lines_go_through_the_same_handler():
         assert Runtime.default() is logs._core_runtime
     finally:
         structlog.reset_defaults()
+
+
+PHONE = "+86 139 5555 0123"  # fictional
+
+
+def _fail_holding_a_phone(logger_kind: str) -> None:
+    phone = PHONE  # a local variable, as the dispatcher holds the customer's decrypted details
+    try:
+        raise ValueError("header value contains a line break")
+    except ValueError:
+        if logger_kind == "structlog":
+            structlog.get_logger("t").exception("delivery failed", complaint_id="C-1")
+        else:  # Temporal's SDK and the libraries log through the standard library
+            logging.getLogger("t").exception("delivery failed")
+    assert phone
+
+
+@pytest.mark.parametrize("logger_kind", ["structlog", "stdlib"])
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_tracebacks_never_show_local_variables(capsys, log_format, logger_kind):
+    configure_logging(log_format, "INFO")
+    try:
+        _fail_holding_a_phone(logger_kind)
+    finally:
+        structlog.reset_defaults()
+    captured = capsys.readouterr()
+    written = captured.out + captured.err
+    # The traceback is there, plain: where it failed and why.
+    assert "_fail_holding_a_phone" in written and "contains a line break" in written
+    assert PHONE not in written and "139 5555" not in written

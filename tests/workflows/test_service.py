@@ -6,12 +6,19 @@ import pytest
 
 from domain import commands as c
 from domain.vocabulary import Status
-from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
+from engine.intake import new_complaint_id
+from engine.service import (
+    ActionRefused,
+    ComplaintNotFound,
+    ComplaintService,
+    IdempotencyConflict,
+)
 from tests.unit.helpers import CUSTOMER
 
 FORM = c.Submission(
     channel="web", subject="Charger", description="It caught fire", customer=CUSTOMER
 )
+CALLER, OTHER_CALLER = "ck-0123456789ab", "ck-ba9876543210"  # two API keys' ids
 
 
 @pytest.fixture
@@ -20,9 +27,9 @@ def service(harness):
 
 
 async def test_submit_returns_the_registered_complaint_once(service, harness):
-    first = await service.submit(FORM, idempotency_key="retry-me")
+    first = await service.submit(FORM, idempotency_key="retry-me", scope=CALLER)
     harness.started.append(harness.client.get_workflow_handle(first.state.complaint_id))
-    again = await service.submit(FORM, idempotency_key="retry-me")
+    again = await service.submit(FORM, idempotency_key="retry-me", scope=CALLER)
     assert first.created and not again.created
     assert again.state.complaint_id == first.state.complaint_id
     assert first.state.status is Status.OPEN and first.state.tier == 3
@@ -35,16 +42,63 @@ async def test_the_senders_own_reference_also_identifies_a_resubmission(service,
     api_post = c.Submission.model_validate(
         FORM.model_dump() | {"channel": "api", "external_ref": "ticket-991"}
     )
-    first = await service.submit(api_post)
+    first = await service.submit(api_post, scope=CALLER)
     harness.started.append(harness.client.get_workflow_handle(first.state.complaint_id))
-    again = await service.submit(api_post)
-    other = await service.submit(FORM)
+    again = await service.submit(api_post, scope=CALLER)
+    other = await service.submit(FORM, scope=CALLER)
     harness.started.append(harness.client.get_workflow_handle(other.state.complaint_id))
     assert again.state.complaint_id == first.state.complaint_id != other.state.complaint_id
 
 
+async def test_a_key_belongs_to_the_caller_that_sent_it(service, harness):
+    """Another caller's identical key (or external_ref) is its own complaint, never the first
+    caller's; the ids are random, not made from the key."""
+    api_post = c.Submission.model_validate(FORM.model_dump() | {"external_ref": "ticket-7"})
+    mine = await service.submit(FORM, idempotency_key="shared-key", scope=CALLER)
+    theirs = await service.submit(FORM, idempotency_key="shared-key", scope=OTHER_CALLER)
+    by_ref = await service.submit(api_post, scope=CALLER)
+    their_ref = await service.submit(api_post, scope=OTHER_CALLER)
+    intakes = [mine, theirs, by_ref, their_ref]
+    harness.started.extend(
+        harness.client.get_workflow_handle(i.state.complaint_id) for i in intakes
+    )
+    assert all(intake.created for intake in intakes)
+    assert len({intake.state.complaint_id for intake in intakes}) == 4
+
+
+async def test_the_same_key_with_another_body_is_a_conflict(service, harness):
+    api_post = c.Submission.model_validate(FORM.model_dump() | {"external_ref": "ticket-8"})
+    firsts = [
+        await service.submit(FORM, idempotency_key="edited", scope=CALLER),
+        await service.submit(api_post, scope=OTHER_CALLER),
+    ]
+    harness.started.extend(harness.client.get_workflow_handle(i.state.complaint_id) for i in firsts)
+    written = len(harness.store.read_all())
+    edited = {"subject": "Charger (edited)"}
+
+    with pytest.raises(IdempotencyConflict) as by_key:
+        changed = c.Submission.model_validate(FORM.model_dump() | edited)
+        await service.submit(changed, idempotency_key="edited", scope=CALLER)
+    with pytest.raises(IdempotencyConflict) as by_ref:
+        changed = c.Submission.model_validate(api_post.model_dump() | edited)
+        await service.submit(changed, scope=OTHER_CALLER)
+
+    assert (by_key.value.source, by_ref.value.source) == ("key", "external_ref")
+    assert len(harness.store.read_all()) == written  # nothing of either was recorded
+
+
+async def test_a_claim_whose_workflow_never_started_is_started_by_the_retry(service, harness):
+    """A crash between claiming the key and starting the workflow: the client's retry (same key,
+    same body) finds the claimed id and starts the complaint under it."""
+    claimed = new_complaint_id()
+    harness.store.claim_intake_key(CALLER, "key:crashed", FORM.model_dump(mode="json"), claimed)
+    retry = await service.submit(FORM, idempotency_key="crashed", scope=CALLER)
+    harness.started.append(harness.client.get_workflow_handle(claimed))
+    assert (retry.state.complaint_id, retry.created) == (claimed, True)
+
+
 async def test_actions_refused_or_unknown(service, harness):
-    intake = await service.submit(FORM)
+    intake = await service.submit(FORM, scope=CALLER)
     cid = intake.state.complaint_id
     harness.started.append(harness.client.get_workflow_handle(cid))
     with pytest.raises(ActionRefused, match="no information was requested"):
@@ -56,7 +110,7 @@ async def test_actions_refused_or_unknown(service, harness):
 
 
 async def test_an_archived_complaint_is_read_from_the_log(service, harness):
-    intake = await service.submit(FORM)
+    intake = await service.submit(FORM, scope=CALLER)
     cid = intake.state.complaint_id
     await service.act(cid, c.Resolve(by="a", resolution="done"))
     await harness.env.sleep(timedelta(days=8))  # past the reopen window
