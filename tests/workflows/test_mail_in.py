@@ -268,3 +268,25 @@ async def test_lmtp_too(harness):
         cid = inbox.the(message["Message-ID"]).complaint_id
         harness.started.append(harness.client.get_workflow_handle(cid))
         assert harness.events(cid)[0].channel == "email"
+
+
+class _DefectiveService(ComplaintService):
+    """A defect in handling (fault injection, as the intake fault tests do)."""
+
+    async def submit(self, submission, idempotency_key=None):
+        raise KeyError("a bug")
+
+
+async def test_a_defect_keeps_the_message_as_failed_for_staff(harness):
+    service = _DefectiveService(harness.client, harness.task_queue, harness.policy, harness.store)
+    kept = InboundMailStore(harness.store.engine, KEYS.master)
+    async with receiving(service, kept) as inbox:
+        message = mail("Please help.")
+        assert await inbox.send(message) == 250
+        failed = inbox.the(message["Message-ID"])
+        assert (failed.outcome, failed.reason) == (
+            "failed",
+            "unexpected KeyError while handling it",
+        )
+        raw = kept.raw(failed.id)  # as the MTA sent it: staff can still handle it
+        assert message["Message-ID"].encode() in raw and b"Please help." in raw
