@@ -57,6 +57,7 @@ def build_dispatcher(
     messages wait in the outbox instead of failing (and escalating) for want of a channel."""
     senders = []
     if settings.smtp_host:
+        reply_key = settings.key_material().reply_key
         senders.append(
             SmtpSender(
                 settings.smtp_host,
@@ -65,6 +66,7 @@ def build_dispatcher(
                 settings.smtp_username or None,
                 settings.smtp_password.get_secret_value() or None,
                 settings.smtp_from,
+                reply_key=reply_key,
             )
         )
     if secret := settings.webhook_secret.get_secret_value():

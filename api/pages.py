@@ -40,6 +40,7 @@ from api.schemas import ACTIONS, view_of
 from domain import commands as c
 from domain.vocabulary import Channel, Status
 from engine.service import (
+    WEB_FORM_SCOPE,
     ActionRefused,
     ComplaintNotFound,
     ComplaintService,
@@ -104,7 +105,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         except ValidationError as error:
             return intake(request, lang, values, field_messages(error, labels_for(lang)), 422)
         try:
-            made = await service.submit(submission, idempotency_key=token, scope="web-form")
+            made = await service.submit(submission, idempotency_key=token, scope=WEB_FORM_SCOPE)
         except IdempotencyConflict:
             # This form was sent before with other content (edited after going back): a fresh
             # token, so sending it again makes a complaint of what it says now.

@@ -20,7 +20,7 @@ from api.keys import Principal, Role
 from api.schemas import ACTIONS, ComplaintView, ErrorBody, EventView, event_view, view_of
 from domain import commands as c
 from domain.vocabulary import Status
-from engine.service import ComplaintNotFound, ComplaintService
+from engine.service import ComplaintNotFound, ComplaintService, api_scope
 from store.complaint_list import MAX_LIMIT, ComplaintList
 
 ComplaintId = Annotated[str, Path(min_length=1, max_length=100, description="C-...")]
@@ -75,7 +75,7 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         API key that sent it: another API key's same key makes its own complaint. Any role may
         submit."""
         intake = await service.submit(
-            submission, idempotency_key=idempotency_key or None, scope=who.key_id
+            submission, idempotency_key=idempotency_key or None, scope=api_scope(who.key_id)
         )
         if not intake.created:
             response.status_code = status.HTTP_200_OK

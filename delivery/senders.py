@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import httpx
 
-from delivery.directory import Recipient
+from delivery.directory import CUSTOMER, Recipient
 from delivery.messages import Message
+from security.message_ids import reply_message_id
 
 SIGNATURE_HEADER = "X-Complaints-Signature"
 KEY_HEADER = "X-Complaints-Key"
@@ -78,12 +79,16 @@ class SmtpSender:
         from_address: str,
         *,
         timeout: float = 10.0,
+        reply_key: bytes | None = None,
     ) -> None:
         self.host, self.port, self.starttls = host, port, starttls
         self.username, self.password = username, password
         self.from_address = from_address
         self.timeout = timeout
         self._domain = from_address.rpartition("@")[2] or "complaints.invalid"
+        # Signs the Message-IDs of the customer's mails, so their answers can be taken as their
+        # replies (security.message_ids); None: no reply by e-mail is recognised by its id.
+        self._reply_key = reply_key
 
     def address(self, recipient: Recipient) -> str | None:
         return recipient.email
@@ -96,7 +101,7 @@ class SmtpSender:
         mail["To"] = formataddr((recipient.name, recipient.email))
         mail["Subject"] = outgoing.message.subject
         mail["Date"] = formatdate(usegmt=True)
-        mail["Message-ID"] = message_id(outgoing.key, recipient.id, self._domain)
+        mail["Message-ID"] = self._message_id(recipient, outgoing)
         mail[KEY_HEADER] = outgoing.key
         mail.set_content(outgoing.message.body)  # utf-8 where needed
         try:
@@ -115,6 +120,15 @@ class SmtpSender:
             raise TemporaryFailure(f"SMTP {type(exc).__name__}: {exc}") from None
         if refused:  # only some recipients refused; there is one, so not reached
             raise _by_smtp_code(min(code for code, _ in refused.values()), "recipient refused")
+
+    def _message_id(self, recipient: Recipient, outgoing: Outgoing) -> str:
+        # Only the customer's mails are signed: staff answering a notification are not the
+        # customer, and their answer must not count as the customer's reply.
+        if recipient.id == CUSTOMER and self._reply_key is not None:
+            return reply_message_id(
+                self._reply_key, outgoing.complaint_id, outgoing.key, recipient.id, self._domain
+            )
+        return message_id(outgoing.key, recipient.id, self._domain)
 
 
 def _by_smtp_code(code: int, what: str) -> DeliveryFailure:

@@ -13,11 +13,13 @@ import sys
 
 from pydantic import ValidationError
 
+from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
 from domain.policy import PolicyError
-from engine import report_commands
+from engine import mail_commands, report_commands
 from engine.logs import configure_logging
 from engine.service import (
+    CLI_SCOPE,
     ActionRefused,
     ComplaintNotFound,
     ComplaintService,
@@ -27,14 +29,14 @@ from engine.settings import Settings
 from engine.temporal import TemporalUnreachable
 
 USAGE_ERROR = 2
-CLI_SCOPE = "cli"  # the owner of `complaints submit --idempotency-key` keys (engine.service)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="complaints", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
-        "run", help="the whole engine on embedded defaults (dev server, worker, API)"
+        "run",
+        help="the whole engine on embedded defaults (dev server, worker, API, inbound mail)",
     )
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000, help="HTTP API port")
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
     report_commands.add_commands(sub)
+    mail_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -103,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
             "worker",
             "api",
             "keys",
+            mail_commands.COMMAND,
             *report_commands.COMMANDS,
         ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
@@ -125,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(worker.main())
         elif args.command == "keys":
             _keys(settings, args)
+        elif args.command == mail_commands.COMMAND:
+            mail_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
         elif args.command in ("erase-customer", "rewrap-customer-keys"):
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     ) as err:
         print(f"complaints: {_describe(err)}", file=sys.stderr)
         sys.exit(USAGE_ERROR)
-    except TemporalUnreachable as err:
+    except (TemporalUnreachable, ReceiverUnavailable) as err:
         print(f"complaints: {err}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

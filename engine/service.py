@@ -47,6 +47,17 @@ class IdempotencyConflict(Exception):
         self.source = source
 
 
+# Who owns an idempotency key (ComplaintService.submit's `scope`): each door its own, and every
+# API key its own, so one caller's keys never find another's complaints.
+WEB_FORM_SCOPE = "web-form"
+EMAIL_SCOPE = "email"
+CLI_SCOPE = "cli"
+
+
+def api_scope(key_id: str) -> str:
+    return f"api-key:{key_id}"
+
+
 @dataclass(frozen=True)
 class Intake:
     state: ComplaintState
@@ -60,10 +71,9 @@ class ComplaintService:
     async def submit(
         self, submission: c.Submission, idempotency_key: str | None = None, *, scope: str
     ) -> Intake:
-        """Register `submission` once. `scope` names the caller (an API key's id, "web-form",
-        "email", "cli"): its idempotency key, or else the submission's external_ref, finds only
-        what that caller made before. Raises IdempotencyConflict for a key reused with another
-        body."""
+        """Register `submission` once. `scope` names the caller (the scopes above): its
+        idempotency key, or else the submission's external_ref, finds only what that caller made
+        before. Raises IdempotencyConflict for a key reused with another body."""
         key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
         complaint_id = new_complaint_id()
         if key is not None:

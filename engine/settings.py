@@ -6,7 +6,7 @@ Every default here is documented in README.md (Configuration).
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from delivery.directory import Directory, DirectoryError, load_directory
@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = "complaints@example.com"
     webhook_secret: SecretStr = SecretStr("")  # empty: no webhook channel
+    # Inbound e-mail (README, Inbound e-mail): where the operator's mail server forwards to.
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int = Field(default=2525, ge=0, le=65535)  # 0: `complaints run` starts none
+    mail_in_protocol: Literal["smtp", "lmtp"] = "smtp"
+    mail_in_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # larger: 552, not taken
     delivery_retry_base: float = 30.0  # seconds before the first retry; doubles each time
     delivery_retry_cap: float = 3600.0
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent

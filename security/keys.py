@@ -5,14 +5,18 @@ Three kinds of key, each with its own job (README, Operations):
 - codec keys encrypt every Temporal payload (security.codec);
 - master keys wrap the per-customer data keys kept in the database (store.vault);
 - the identity key makes the customer reference, a keyed HMAC of the e-mail or phone number, so
-  a customer can be found for erasure without their address being stored anywhere; and the
-  keyed digests of intake keys and submissions (store.intake_keys), for the same reason.
+  a customer can be found for erasure without their address being stored anywhere, and the
+  keyed digests of intake keys and submissions (store.intake_keys), for the same reason; keys
+  for other MACs are derived from it, each under its own label (KeyMaterial.derived), so one key
+  never serves two purposes and operators have no further key to keep.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -76,11 +80,25 @@ class KeyRing:
             ) from None
 
 
+# The labels of the keys derived from the identity key: one per purpose, never reused.
+REPLY_MESSAGE_ID_LABEL = "complaints/reply-message-id/v1"
+
+
 @dataclass(frozen=True)
 class KeyMaterial:
     codec: KeyRing
     master: KeyRing
     identity: bytes
+
+    def derived(self, label: str) -> bytes:
+        """A key of its own for `label`: HMAC-SHA256(identity key, label), as HKDF-Expand does
+        for one block. Rotating the identity key changes every derived key too."""
+        return hmac.new(self.identity, label.encode(), hashlib.sha256).digest()
+
+    @property
+    def reply_key(self) -> bytes:
+        """Signs the Message-IDs of our mails to customers (security.message_ids)."""
+        return self.derived(REPLY_MESSAGE_ID_LABEL)
 
 
 def parse_key(text: str, setting: str) -> bytes:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -212,3 +213,21 @@ class IntakeKeyRow(Base):
     complaint_id: Mapped[str] = mapped_column(String(100))
     body_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class InboundMailRow(Base):
+    """Every inbound e-mail and what became of it (store.inbound_mail). The raw message is
+    personal data: only sealed (AES-GCM, a master key, bound to the row's id) is it stored.
+    `reason` and the other columns never hold an address, a name or a body."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Unique: a message delivered again is recognised (NULLs, mails without one, never clash).
+    message_id: Mapped[str | None] = mapped_column(String(998), unique=True, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTC_DATETIME, index=True)
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    complaint_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    raw_key_id: Mapped[str] = mapped_column(String(32))
+    raw_sealed: Mapped[bytes] = mapped_column(LargeBinary)
