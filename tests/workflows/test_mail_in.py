@@ -273,7 +273,7 @@ async def test_lmtp_too(harness):
 class _DefectiveService(ComplaintService):
     """A defect in handling (fault injection, as the intake fault tests do)."""
 
-    async def submit(self, submission, idempotency_key=None):
+    async def submit(self, submission, idempotency_key=None, *, scope):
         raise KeyError("a bug")
 
 
