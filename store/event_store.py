@@ -17,7 +17,13 @@ from domain.events import PERSONAL_FIELD
 from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
-from store.vault import SEALED_PERSONAL, PersonalVault, is_envelope, is_withheld
+from store.vault import (
+    SEALED_PERSONAL,
+    PersonalVault,
+    is_envelope,
+    is_withheld,
+    live_complaint_key_id,
+)
 
 _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.key,
@@ -218,6 +224,17 @@ class EventStore:
         with self._engine.begin() as connection:
             take_write_lock(connection)  # one key per customer, as for an append
             return self._seal(connection, stream_id, personal)
+
+    def customer_key(self, stream_id: str) -> str | None:
+        """The complaint's customer, as the id of their live data key; None for an unknown
+        complaint or an erased customer. It is what a customer link is bound to
+        (security.customer_links)."""
+        with self._reader.connect() as connection:
+            return live_complaint_key_id(connection, stream_id)
+
+    @property
+    def vault(self) -> PersonalVault | None:
+        return self._vault
 
     def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
         if personal is None or is_withheld(personal) or is_envelope(personal):
