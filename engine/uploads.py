@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# type -> the signatures its content starts with (offset, bytes)
-_MAGIC: dict[str, tuple[tuple[int, bytes], ...]] = {
-    "image/jpeg": ((0, b"\xff\xd8\xff"),),
-    "image/png": ((0, b"\x89PNG\r\n\x1a\n"),),
-    "image/gif": ((0, b"GIF87a"), (0, b"GIF89a")),
-    "image/webp": ((0, b"RIFF"), (8, b"WEBP")),  # both must match
-    "application/pdf": ((0, b"%PDF-"),),
+# type -> its signatures: any one of them, each a set of (offset, bytes) that must all match
+_MAGIC: dict[str, tuple[tuple[tuple[int, bytes], ...], ...]] = {
+    "image/jpeg": (((0, b"\xff\xd8\xff"),),),
+    "image/png": (((0, b"\x89PNG\r\n\x1a\n"),),),
+    "image/gif": (((0, b"GIF87a"),), ((0, b"GIF89a"),)),
+    "image/webp": (((0, b"RIFF"), (8, b"WEBP")),),
+    "application/pdf": (((0, b"%PDF-"),),),
 }
 KNOWN_TYPES = (*_MAGIC, "text/plain")
 FILENAME_MAX = 255
@@ -66,8 +66,9 @@ class UploadRules:
 def sniff(data: bytes) -> str | None:
     """The type the content's first bytes show, or None."""
     for kind, signatures in _MAGIC.items():
-        if all(data[offset : offset + len(magic)] == magic for offset, magic in signatures):
-            return kind
+        for parts in signatures:
+            if all(data[offset : offset + len(magic)] == magic for offset, magic in parts):
+                return kind
     return "text/plain" if _is_text(data) else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,7 +16,9 @@ from api.customer_pages import HideLinkTokens
 from api.rate_limit import RateLimiter
 from engine.service import ComplaintService
 from security.customer_links import CustomerLinks, link_key
+from store.erasure import erase_customer
 from tests.e2e.conftest import Stack, bearer, customer_links, form, serving
+from tests.keys import VAULT
 from tests.unit.helpers import POLICY
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -84,6 +87,19 @@ async def test_without_a_valid_token_every_answer_is_the_same_404(stack, custome
     posted = await customer.post(f"/my/{cid}/{token}x/rate", data={"rating": "5"})
     assert (posted.status_code, posted.text) == (404, body)
     assert stack.event_count() == before
+
+
+async def test_an_erased_customers_link_opens_nothing(stack, customer):
+    alone = {"name": "Wu Fang", "email": f"wu-{uuid.uuid4().hex}@example.com"}
+    cid = (await stack.submit(form(customer=alone))).json()["id"]
+    path = stack.customer_path(cid)
+    assert (await customer.get(path)).status_code == 200
+    unknown = await customer.get(f"/my/C-NOSUCHTHING1/{path.rsplit('/', 1)[1]}")
+
+    erase_customer(stack.store, VAULT, complaint_id=cid, by="dpo.wu")
+
+    erased = await customer.get(path)
+    assert (erased.status_code, erased.text) == (404, unknown.text)
 
 
 async def test_a_reply_resumes_the_clock(stack, customer):
