@@ -128,16 +128,13 @@ class ComplaintService:
         if self.attachments is None:
             raise RuntimeError("attachments need a store with a vault (the customers' keys)")
         try:
-            stored, _new = await asyncio.to_thread(
+            stored, _ = await asyncio.to_thread(
                 self.attachments.put, complaint_id, filename, kind, data, source
             )
         except NoCustomerKey:
             raise ComplaintNotFound(complaint_id) from None
-        joined = any(
-            r.type == "AttachmentAdded" and r.data.get("attachment_id") == stored.sha256
-            for r in await asyncio.to_thread(self.events, complaint_id)
-        )
-        if not joined:  # the same file again is the same attachment
+        # The same file again is the same attachment: it is joined once.
+        if stored.sha256 not in await self._joined(complaint_id):
             await self.act(
                 complaint_id,
                 c.AddAttachment(
@@ -150,14 +147,22 @@ class ComplaintService:
         return stored
 
     async def attachments_of(self, complaint_id: str) -> list[StoredAttachment]:
+        """The attachments the complaint's stream has joined (AttachmentAdded). Content stored
+        for an attachment the domain then refused stays in the store, unlisted."""
         if self.attachments is None:
             return []
-        return await asyncio.to_thread(self.attachments.list, complaint_id)
+        joined = await self._joined(complaint_id)
+        stored = await asyncio.to_thread(self.attachments.list, complaint_id)
+        return [a for a in stored if a.sha256 in joined]
 
     async def attachment(self, complaint_id: str, sha256: str) -> AttachmentContent | None:
-        if self.attachments is None:
+        if self.attachments is None or sha256 not in await self._joined(complaint_id):
             return None
         return await asyncio.to_thread(self.attachments.get, complaint_id, sha256)
+
+    async def _joined(self, complaint_id: str) -> set[str]:
+        records = await asyncio.to_thread(self.events, complaint_id)
+        return {r.data["attachment_id"] for r in records if r.type == "AttachmentAdded"}
 
     async def _registered(self, complaint_id: str) -> ComplaintState:
         """The state once the workflow has registered the complaint (its first step)."""

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _LABEL = b"complaints/customer-link/v1"
 _NONCE_BYTES = 12
+_EXPIRY = re.compile(r"[1-9][0-9]{0,11}")  # Unix seconds, as ASCII digits only
 LINK_PATH = "/my"  # the customer's page: LINK_PATH/<complaint id>/<token>
 
 
@@ -57,7 +59,7 @@ class CustomerLinks:
         customer = self.customer_of(complaint_id)
         if customer is None:
             raise LookupError(f"complaint {complaint_id!r} has no customer to link to")
-        expiry = int((now + self.lifetime).timestamp())
+        expiry = str(int((now + self.lifetime).timestamp()))
         nonce = _b64(secrets.token_bytes(_NONCE_BYTES))
         return f"{expiry}.{nonce}.{self._mac(complaint_id, customer, expiry, nonce)}"
 
@@ -70,17 +72,18 @@ class CustomerLinks:
 
     def verify(self, complaint_id: str, token: str, now: datetime) -> bool:
         """True only for an unexpired token made for this complaint and its (unerased) customer."""
-        expiry_text, _, rest = token.partition(".")
+        expiry, _, rest = token.partition(".")
         nonce, _, mac = rest.partition(".")
-        if not (expiry_text.isdigit() and len(expiry_text) <= 12 and nonce and mac):
+        if not (_EXPIRY.fullmatch(expiry) and nonce and mac):
             return False
         customer = self.customer_of(complaint_id)
         # An unknown complaint still costs one MAC, so it answers like a wrong token does.
-        expected = self._mac(complaint_id, customer or "", int(expiry_text), nonce)
+        expected = self._mac(complaint_id, customer or "", expiry, nonce)
         valid = hmac.compare_digest(expected.encode(), mac.encode())
-        return valid and customer is not None and now.timestamp() < int(expiry_text)
+        return valid and customer is not None and now.timestamp() < int(expiry)
 
-    def _mac(self, complaint_id: str, customer: str, expiry: int, nonce: str) -> str:
+    def _mac(self, complaint_id: str, customer: str, expiry: str, nonce: str) -> str:
+        # The expiry as written in the token, so "0123" is not another spelling of "123".
         # JSON keeps the fields apart: no two different tuples give the same message.
         message = json.dumps([complaint_id, customer, expiry, nonce]).encode()
         return _b64(hmac.new(self.key, message, hashlib.sha256).digest())

@@ -240,3 +240,21 @@ def test_the_access_log_never_holds_a_token():
     )  # fmt: skip
     assert HideLinkTokens().filter(record)
     assert record.getMessage() == '127.0.0.1:5 - "GET /my/C-ABC/[token]?done=rate HTTP/1.1" 200'
+
+
+async def test_a_refused_attachment_is_not_listed(stack, customer):
+    """The domain refuses attachments once the complaint is closed: the upload answers 409 with
+    its message, and the content it had stored (sealed) is shown nowhere."""
+    cid = await new_complaint(stack)
+    await act(stack, cid, "resolve", by="agent.chen", resolution="Done")
+    here = stack.customer_path(cid)
+    assert (await customer.post(f"{here}/rate", data={"rating": "5"})).status_code == 303
+    assert 'id="attach-form"' not in (await customer.get(here)).text
+    before = stack.event_count()
+
+    late = await customer.post(f"{here}/attach", files={"file": ("late.png", PNG, "image/png")})
+
+    assert late.status_code == 409 and "cannot add an attachment" in late.text
+    assert stack.event_count() == before
+    assert "late.png" not in (await customer.get(here)).text
+    assert "late.png" not in (await stack.http.get(f"/complaints/{cid}")).text

@@ -81,5 +81,11 @@ def test_a_tampered_token_is_refused(position: int, replacement: str):
 @example(junk="")
 @example(junk="..")
 @example(junk="99999999999999999999.x.y")
+@example(junk="²³.x.y")  # digits to str.isdigit, not to int()
 def test_junk_is_refused_without_an_error(junk: str):
     assert not LINKS.verify("C-AAAAAAAAAAAA", junk, NOW)
+
+
+def test_another_spelling_of_the_expiry_is_refused():
+    token = LINKS.token_for("C-AAAAAAAAAAAA", NOW)
+    assert not LINKS.verify("C-AAAAAAAAAAAA", "0" + token, NOW)
