@@ -102,6 +102,8 @@ def event_actor(data: dict[str, Any]) -> str:
         return str(data["by"])
     if data.get("type") in ("CustomerReplied", "FeedbackRecorded", "ComplaintRegistered"):
         return "customer"
+    if data.get("type") == "AttachmentAdded":
+        return "staff" if data.get("source") == "staff" else "customer"
     return "system"
 
 
@@ -126,6 +128,8 @@ def event_text(data: dict[str, Any]) -> str:
         return f"level {data.get('level')} to {data.get('to_role')} ({data.get('reason')})"
     if t == "NotificationRequested":
         return f"{data.get('kind')} to {data.get('recipient')}"
+    if t == "AttachmentAdded":
+        return f"{data.get('content_type')}, {data.get('size')} B, from the {data.get('source')}"
     if t == "FeedbackRecorded":
         return f"rating {data.get('rating')} {data.get('comment', '')}".strip()
     if "reason" in data:

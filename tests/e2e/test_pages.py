@@ -290,6 +290,27 @@ async def test_the_customer_rates_on_their_page(anonymous_page, stack: Stack) ->
     assert (state["status"], state["rating"]) == ("closed", 4)
 
 
+async def test_the_customer_adds_a_photo_and_staff_see_it(anonymous_page, stack: Stack) -> None:
+    from playwright.async_api import expect
+
+    page = anonymous_page
+    reference = (await stack.submit()).json()["id"]
+    await page.goto(stack.customer_path(reference))
+    await page.set_input_files(
+        "#file", files=[{"name": "scorch.gif", "mimeType": "image/gif", "buffer": b"GIF89a..."}]
+    )
+    await page.click("#send-file")
+    await expect(page.locator("#note")).to_contain_text("Thank you")
+    await expect(page.locator("#files")).to_contain_text("scorch.gif")
+
+    await sign_in(page, stack.keys["admin"], then=f"/complaints/{reference}")
+    await page.goto(f"/complaints/{reference}")
+    await expect(page.locator("#attachments")).to_contain_text("scorch.gif")
+    added = page.locator("#timeline tr[data-type=AttachmentAdded]")
+    await expect(added).to_contain_text("customer")
+    await expect(added).to_contain_text("image/gif")
+
+
 async def test_the_customer_can_reject_the_resolution_in_chinese(anonymous_page, stack) -> None:
     from playwright.async_api import expect
 
