@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
@@ -83,7 +84,14 @@ def build_dispatcher(
         retry_cap=settings.delivery_retry_cap,
         max_attempts=settings.delivery_max_attempts,
         vault=vault,  # the customer's address is sealed in the store
+        customer_link=customer_link_of(settings, engine, vault),
     )
+
+
+def customer_link_of(settings: Settings, engine: Engine, vault: PersonalVault):
+    """complaint id -> the customer's own page, a signed link (security.customer_links)."""
+    links = settings.customer_links(EventStore(engine, vault))
+    return lambda complaint_id: links.url_for(complaint_id, datetime.now(UTC))
 
 
 def build_reporter(client: Client, engine: Engine) -> DeliveryReporter:

@@ -7,17 +7,20 @@ Run it with `python -m api.app` (settings from COMPLAINTS_* variables; 127.0.0.1
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import uvicorn
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
+from api.customer_pages import UPLOAD_PATH, HideLinkTokens, customer_routes
 from api.errors import install_error_handlers
 from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
+from api.rate_limit import RateLimiter
 from api.reports import report_routes
 from api.routes import (
     ERROR_RESPONSES,
@@ -30,6 +33,7 @@ from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
+from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.vault import PersonalVault
 
@@ -40,10 +44,13 @@ def create_app(
     ready_check: ReadyCheck | None = None,
     complaint_list: ComplaintList | None = None,
     api_keys: KeyRing | None = None,
+    links: CustomerLinks | None = None,
+    public_posts: RateLimiter | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
-    public pages answer (fail closed)."""
+    public pages answer; without `links` no customer link opens a page (fail closed).
+    `public_posts` limits the public posts (default: the settings' defaults)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
@@ -56,7 +63,9 @@ def create_app(
     app.include_router(health_routes(ready_check or service_readiness(service)))
     app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
-    app.include_router(page_routes(service, complaint_list))
+    limiter = public_posts or _default_limiter()
+    app.include_router(page_routes(service, complaint_list, links, limiter))
+    app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
         report_routes(ReportFacts(service.store.engine), service.policy),
@@ -67,8 +76,17 @@ def create_app(
             200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
         },
     )
-    app.add_middleware(BodyLimits)
+    app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
     return app
+
+
+def _default_limiter() -> RateLimiter:
+    fields = Settings.model_fields
+    return RateLimiter(fields["public_post_limit"].default, fields["public_post_window"].default)
+
+
+def limiter_for(settings: Settings) -> RateLimiter:
+    return RateLimiter(settings.public_post_limit, settings.public_post_window)
 
 
 async def build_service(settings: Settings) -> ComplaintService:
@@ -83,7 +101,8 @@ async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
     client = await connect(settings)
     # The complaint page shows the customer: this store opens their sealed personal data.
     store = EventStore(engine, PersonalVault.of(settings.key_material()))
-    return ComplaintService(client, settings.task_queue, policy, store), engine
+    service = ComplaintService(client, settings.task_queue, policy, store, settings.upload_rules())
+    return service, engine
 
 
 async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
@@ -94,7 +113,10 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         ready_check=readiness(service.client, select_one(engine)),
         complaint_list=ComplaintList(engine),
         api_keys=KeyRing(settings.api_keys_file()),
+        links=settings.customer_links(service.store),
+        public_posts=limiter_for(settings),
     )
+    logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
     # uvicorn's access log has method, path and status only: never a body.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
     return uvicorn.Server(config), engine

@@ -1,6 +1,7 @@
 """Who may do what. Every request but the public ones (the intake form, its confirmation, the
-customer's feedback page, health and the OpenAPI schema) names an API key, as
-`Authorization: Bearer <key>` or, for a browser, the HttpOnly cookie /login sets.
+customer's own page under /my/, which its signed link opens instead: api.customer_pages, health
+and the OpenAPI schema) names an API key, as `Authorization: Bearer <key>` or, for a browser,
+the HttpOnly cookie /login sets.
 
 | role       | may                                                                  |
 | ---------- | -------------------------------------------------------------------- |

@@ -45,17 +45,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "reference": ("Your reference number", "您的参考编号"),
     "keep_ref": ("Please quote it when you contact us.", "联系我们时请提供此编号。"),
     "another": ("Submit another complaint", "提交另一项投诉"),
-    "feedback_title": ("How did we do?", "您对处理结果满意吗？"),
-    "rating": ("Your rating (1 = poor, 5 = excellent)", "您的评分（1 = 很差，5 = 很好）"),
-    "comment": ("Comment (optional)", "意见（可选）"),
-    "send_feedback": ("Send my rating", "提交评分"),
-    "not_solved": (
-        "Not solved? Tell us why and we will reopen it.",
-        "问题未解决？请说明原因，我们将重新处理。",
+    "your_link": (
+        "Your private page, to follow and answer this complaint (keep it to yourself):",
+        "您的专属页面，可查看并回复此投诉（请勿转给他人）：",
     ),
-    "reason": ("What is still wrong", "仍存在的问题"),
-    "reopen": ("Reopen my complaint", "重新处理我的投诉"),
-    "thanks": ("Thank you: your answer is recorded.", "谢谢，您的反馈已记录。"),
     "unavailable": (
         "The service is unavailable; please try again.",
         "服务暂时不可用，请稍后再试。",
@@ -63,12 +56,12 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def labels_for(lang: str) -> dict[str, str]:
+def labels_for(lang: str, table: dict[str, tuple[str, str]] = LABELS) -> dict[str, str]:
     pick = {
         "en": lambda en, zh: en,
         "zh": lambda en, zh: zh,
     }.get(lang, lambda en, zh: f"{en} / {zh}")
-    return {key: pick(en, zh) for key, (en, zh) in LABELS.items()}
+    return {key: pick(en, zh) for key, (en, zh) in table.items()}
 
 
 def lang_of(value: str | None) -> str:
@@ -113,6 +106,8 @@ def event_actor(data: dict[str, Any]) -> str:
         return str(data["by"])
     if data.get("type") in ("CustomerReplied", "FeedbackRecorded", "ComplaintRegistered"):
         return "customer"
+    if data.get("type") == "AttachmentAdded":
+        return "staff" if data.get("source") == "staff" else "customer"
     return "system"
 
 
@@ -137,6 +132,8 @@ def event_text(data: dict[str, Any]) -> str:
         return f"level {data.get('level')} to {data.get('to_role')} ({data.get('reason')})"
     if t == "NotificationRequested":
         return f"{data.get('kind')} to {data.get('recipient')}"
+    if t == "AttachmentAdded":
+        return f"{data.get('content_type')}, {data.get('size')} B, from the {data.get('source')}"
     if t == "FeedbackRecorded":
         return f"rating {data.get('rating')} {data.get('comment', '')}".strip()
     if "reason" in data:

@@ -2,14 +2,17 @@
 supervisor's dashboard. Labels are bilingual (English / 中文), or one language with ?lang=en|zh.
 
 The customer's personal data appears only on the complaint page (agents need it); it is read
-from the ComplaintRegistered event's personal part and never logged. The form, its confirmation
-and the feedback page are public; the others need a key (api/auth.py says whose).
+from the ComplaintRegistered event's personal part and never logged. The form and its
+confirmation are public (the customer's own page is api.customer_pages); the others need a key
+(api/auth.py says whose).
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Staff, complaint_for, require
+from api.customer_pages import PRIVATE
 from api.keys import Principal, Role
 from api.page_parts import (
     FORMS,
@@ -35,6 +39,7 @@ from api.page_parts import (
     local_time,
     same_origin,
 )
+from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
 from domain import commands as c
@@ -46,21 +51,35 @@ from engine.service import (
     ComplaintService,
     IdempotencyConflict,
 )
+from security.customer_links import CustomerLinks
 from store import ComplaintList
 
 
-def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> APIRouter:
-    """The pages. `complaint_list` feeds the dashboard (the worker's projector keeps it)."""
+def page_routes(
+    service: ComplaintService,
+    complaint_list: ComplaintList,
+    links: CustomerLinks | None,
+    limiter: RateLimiter,
+) -> APIRouter:
+    """The pages. `complaint_list` feeds the dashboard (the worker's projector keeps it);
+    `links` makes the private link the confirmation shows; `limiter` counts the form's posts."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     zone = ZoneInfo(service.policy.timezone)
 
-    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    def render(
+        request: Request, name: str, status_code: int = 200, headers=None, **context: Any
+    ) -> Response:
         # Times: ISO in UTC for machines (attributes, the countdown), the company's local time
         # for people.
         context |= {"due_iso": due_iso, "local_time": lambda moment: local_time(moment, zone)}
         context.setdefault("user", getattr(request.state, "principal", None))
-        return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+        return TEMPLATES.TemplateResponse(
+            request, name, context, status_code=status_code, headers=headers
+        )
+
+    def now() -> datetime:
+        return datetime.now(UTC)
 
     def intake(request: Request, lang: str, values: dict[str, Any], errors: dict, status=200):
         return render(
@@ -83,6 +102,8 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
     async def intake_post(request: Request) -> Response:
         if not same_origin(request):
             return forbidden()
+        if not limiter.allow(request):
+            return limiter.refused()
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         lang = lang_of(values.get("lang"))
@@ -112,16 +133,35 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             values["token"] = secrets.token_urlsafe(24)
             errors = {"form": labels_for(lang)["form_changed"]}
             return intake(request, lang, values, errors, 409)
-        suffix = f"?lang={lang}" if lang else ""
-        return RedirectResponse(f"/submitted/{made.state.complaint_id}{suffix}", status_code=303)
+        cid, suffix = made.state.complaint_id, f"?lang={lang}" if lang else ""
+        return RedirectResponse(f"/submitted/{cid}{await token_part(cid)}{suffix}", 303)
+
+    async def token_part(complaint_id: str) -> str:
+        """The customer has just submitted: the confirmation shows them their private link."""
+        if links is None:
+            return ""
+        try:
+            return "/" + await run_in_threadpool(links.token_for, complaint_id, now())
+        except LookupError:  # a resubmission by a customer erased since: the reference alone
+            return ""
 
     @router.get("/submitted/{complaint_id}")
-    async def submitted(request: Request, complaint_id: str, lang: str | None = None):
+    @router.get("/submitted/{complaint_id}/{token}")
+    async def submitted(request: Request, complaint_id: str, token: str = "", lang: str = ""):
         lang = lang_of(lang)
         if not VALID_ID.match(complaint_id):
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        valid = links is not None and bool(token) and len(token) <= 100
+        if valid:
+            valid = await run_in_threadpool(links.verify, complaint_id, token, now())
         return render(
-            request, "submitted.html", lang=lang, t=labels_for(lang), complaint_id=complaint_id
+            request,
+            "submitted.html",
+            headers=PRIVATE,
+            lang=lang,
+            t=labels_for(lang),
+            complaint_id=complaint_id,
+            link=links.url_of(complaint_id, token) if valid else "",
         )
 
     async def complaint_page(
@@ -142,6 +182,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             if r.type == "ComplaintRegistered":
                 customer = r.personal or {}
                 subject, description = r.data.get("subject", ""), r.data.get("description", "")
+        files = await service.attachments_of(complaint_id)
         timeline = [
             {
                 "version": r.version,
@@ -161,6 +202,7 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
             subject=subject,
             description=description,
             timeline=timeline,
+            files=files,
             forms=FORMS,
             error=error,
         )
@@ -168,6 +210,26 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
     @router.get("/complaints/{complaint_id}")
     async def complaint(request: Request, complaint_id: str, who: Staff) -> Response:
         return await complaint_page(request, complaint_id, who)
+
+    @router.get("/complaints/{complaint_id}/attachments/{sha256}")
+    async def attachment(request: Request, complaint_id: str, sha256: str, who: Staff):
+        """An attachment, for staff who may see the complaint: always a download, of the type
+        its content showed at upload, never sniffed into something a browser would run."""
+        if not VALID_ID.match(complaint_id):
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        try:
+            await complaint_for(who, service, complaint_id)
+        except ComplaintNotFound:
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        found = await service.attachment(complaint_id, sha256)
+        if found is None:
+            return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        return Response(found.content, media_type=found.info.content_type, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.info.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "no-store",
+        })  # fmt: skip
 
     @router.post("/complaints/{complaint_id}/act/{action}")
     async def act(request: Request, complaint_id: str, action: str, who: Staff) -> Response:
@@ -194,48 +256,6 @@ def page_routes(service: ComplaintService, complaint_list: ComplaintList) -> API
         except ComplaintNotFound:
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
         return RedirectResponse(f"/complaints/{complaint_id}", status_code=303)
-
-    # The customer's page behind the resolution message's satisfaction link: a rating closes
-    # the complaint; a rejection reopens it (within the policy's reopen window).
-    async def feedback_page(
-        request: Request, complaint_id: str, lang: str | None, note: str = "", status: int = 200
-    ) -> Response:
-        lang = lang_of(lang)
-        if not VALID_ID.match(complaint_id):
-            return render(request, "not_found.html", 404, complaint_id=complaint_id)
-        return render(
-            request,
-            "feedback.html",
-            status,
-            lang=lang,
-            t=labels_for(lang),
-            complaint_id=complaint_id,
-            note=note,
-        )
-
-    @router.get("/complaints/{complaint_id}/feedback")
-    async def feedback_form(request: Request, complaint_id: str, lang: str | None = None):
-        return await feedback_page(request, complaint_id, lang)
-
-    @router.post("/complaints/{complaint_id}/feedback/{answer}")
-    async def feedback_post(
-        request: Request, complaint_id: str, answer: str, lang: str | None = None
-    ) -> Response:
-        if not same_origin(request):
-            return forbidden()
-        if answer not in ("feedback", "reopen"):
-            return render(request, "not_found.html", 404, complaint_id=complaint_id)
-        form = await request.form()
-        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-        try:
-            await service.act(complaint_id, action_of(answer, values))
-        except ValidationError as error:
-            return await feedback_page(request, complaint_id, lang, error_line(error), 422)
-        except ActionRefused as refused:
-            return await feedback_page(request, complaint_id, lang, str(refused), 409)
-        except ComplaintNotFound:
-            return render(request, "not_found.html", 404, complaint_id=complaint_id)
-        return await feedback_page(request, complaint_id, lang, labels_for(lang_of(lang))["thanks"])
 
     @router.get("/supervisor")
     async def supervisor(

@@ -1,9 +1,7 @@
 """Reading an inbound e-mail: who sent it, what it answers, and its words.
 
-Only what routing needs is taken out (delivery.mail_routing decides what the message is).
-Attachments are parsed and counted but not kept here: the raw message is stored sealed with
-everything in it (store.inbound_mail), and attachments of inbound mail are wired to complaints
-apart (see README, Inbound e-mail).
+Only what routing needs is taken out (delivery.mail_routing decides what the message is), and
+the attachments, which engine.mail_in joins to the complaint under the upload rules.
 """
 
 from __future__ import annotations
@@ -35,6 +33,13 @@ class Unparsable(ValueError):
 
 
 @dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str  # as the sender declared it; the upload rules read the content itself
+    data: bytes
+
+
+@dataclass(frozen=True)
 class InboundMail:
     message_id: str | None  # as sent, with its angle brackets
     from_name: str
@@ -44,7 +49,7 @@ class InboundMail:
     answers: tuple[str, ...]  # the Message-IDs of In-Reply-To, then References
     headers: dict[str, str]  # the AUTO_HEADERS present, lower-case names
     content_type: str
-    attachments: int  # parsed and ignored
+    attachments: tuple[MailAttachment, ...]  # joined to the complaint (engine.mail_in)
 
 
 def parse(raw: bytes) -> InboundMail:
@@ -76,8 +81,18 @@ def _read(msg: EmailMessage) -> InboundMail:
         answers=tuple(dict.fromkeys(answers)),
         headers={name: str(msg[name]).strip() for name in AUTO_HEADERS if msg[name] is not None},
         content_type=msg.get_content_type(),
-        attachments=sum(1 for _ in msg.iter_attachments()) if msg.is_multipart() else 0,
+        attachments=tuple(_attachments(msg)) if msg.is_multipart() else (),
     )
+
+
+def _attachments(msg: EmailMessage) -> list[MailAttachment]:
+    found = []
+    for part in msg.iter_attachments():
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes) and data:
+            name = part.get_filename() or "attachment"
+            found.append(MailAttachment(name, part.get_content_type(), data))
+    return found
 
 
 def _ids(header: object) -> list[str]:

@@ -23,7 +23,14 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from delivery.inbound_mail import InboundMail, Unparsable, locale_of, new_text, parse
+from delivery.inbound_mail import (
+    InboundMail,
+    MailAttachment,
+    Unparsable,
+    locale_of,
+    new_text,
+    parse,
+)
 from domain import commands as c
 from security.message_ids import complaint_of, looks_like_ours
 
@@ -47,6 +54,7 @@ class Route:
     complaint_id: str | None = None
     submission: c.Submission | None = None  # outcome "complaint"
     reply: c.RecordCustomerReply | None = None  # outcome "reply"
+    attachments: tuple[MailAttachment, ...] = ()  # for the complaint or the reply
 
 
 def route(
@@ -104,7 +112,9 @@ def _reply(mail: InboundMail, complaint_id: str, why: str) -> Route:
         reply = c.RecordCustomerReply(message=new_text(mail.text))
     except ValidationError as err:
         return Route("refused", describe(err), mail.message_id, complaint_id)
-    return Route("reply", why, mail.message_id, complaint_id, reply=reply)
+    return Route(
+        "reply", why, mail.message_id, complaint_id, reply=reply, attachments=mail.attachments
+    )
 
 
 def _new_complaint(mail: InboundMail) -> Route:
@@ -122,7 +132,13 @@ def _new_complaint(mail: InboundMail) -> Route:
         )
     except ValidationError as err:
         return Route("refused", describe(err), mail.message_id)
-    return Route("complaint", "a new message", mail.message_id, submission=submission)
+    return Route(
+        "complaint",
+        "a new message",
+        mail.message_id,
+        submission=submission,
+        attachments=mail.attachments,
+    )
 
 
 def describe(err: ValidationError) -> str:

@@ -180,8 +180,9 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "act":  # refuse a malformed action before reaching for the server
         action = c.parse_action(args.action, dict(_field(f) for f in args.fields))
     service = ComplaintService(
-        await connect(settings), settings.task_queue, settings.load_policy(), store
-    )
+        await connect(settings), settings.task_queue, settings.load_policy(), store,
+        settings.upload_rules(),
+    )  # fmt: skip
     if args.command == "submit":
         submission = c.Submission(
             channel=args.channel,

@@ -31,6 +31,7 @@ from engine.service import (
 )
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect
+from engine.uploads import UploadRefused
 from store import EventStore, make_engine, migrate
 from store.inbound_mail import InboundMailStore
 from store.vault import PersonalVault, is_withheld
@@ -78,6 +79,25 @@ class MailIntake:
         return await self._keep(raw, received_at, done)
 
     async def _carry_out(self, decided: Route) -> Route:
+        done = await self._act(decided)
+        if done.outcome in ("complaint", "reply") and decided.attachments:
+            done = await self._attach(done, decided)
+        return done
+
+    async def _attach(self, done: Route, decided: Route) -> Route:
+        """Photos and documents join the complaint under the page's upload rules; one refused
+        is named in the kept message's reason (the sealed raw message still holds it)."""
+        refused = []
+        for part in decided.attachments:
+            try:
+                await self._service.attach(
+                    done.complaint_id, part.filename, part.content_type, part.data, "email"
+                )
+            except (UploadRefused, ActionRefused) as refusal:
+                refused.append(f"an attachment was not joined: {refusal}")
+        return replace(done, reason="; ".join([done.reason, *refused])) if refused else done
+
+    async def _act(self, decided: Route) -> Route:
         if decided.submission is not None:
             # Idempotent by Message-ID, in the e-mail channel's own scope (a key belongs to its
             # sender: an API caller's keys never meet these).
@@ -156,7 +176,7 @@ async def start(settings: Settings, client: Client | None = None) -> Receiving:
     migrate(engine)
     service = ComplaintService(
         client or await connect(settings), settings.task_queue, settings.load_policy(),
-        EventStore(engine, vault),
+        EventStore(engine, vault), settings.upload_rules(),
     )  # fmt: skip
     intake = MailIntake(service, InboundMailStore(engine, keys.master), vault, keys.reply_key)
     try:

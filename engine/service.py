@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Literal
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -18,7 +19,14 @@ from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
 from engine.intake import idempotency_key_of, new_complaint_id, submit
+from engine.uploads import DEFAULT_RULES, UploadRules
 from store import EventStore, RecordedEvent
+from store.attachments import (
+    AttachmentContent,
+    Attachments,
+    NoCustomerKey,
+    StoredAttachment,
+)
 from workflows.complaint import ComplaintWorkflow
 
 REGISTRATION_WAIT = 10.0  # seconds a submission waits for its workflow to register it
@@ -65,8 +73,18 @@ class Intake:
 
 
 class ComplaintService:
-    def __init__(self, client: Client, task_queue: str, policy: Policy, store: EventStore):
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        policy: Policy,
+        store: EventStore,
+        uploads: UploadRules = DEFAULT_RULES,  # the settings' defaults
+    ):
         self.client, self.task_queue, self.policy, self.store = client, task_queue, policy, store
+        self.uploads = uploads
+        # Sealed with the customers' keys: a store without a vault holds none.
+        self.attachments = Attachments(store.engine, store.vault) if store.vault else None
 
     async def submit(
         self, submission: c.Submission, idempotency_key: str | None = None, *, scope: str
@@ -134,6 +152,59 @@ class ComplaintService:
             raise ActionRefused(
                 f"cannot {action.verb}: complaint {complaint_id} is archived"
             ) from None
+
+    async def attach(
+        self,
+        complaint_id: str,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        source: Literal["page", "email", "staff"],
+    ) -> StoredAttachment:
+        """Check, store (sealed) and join an attachment to the complaint. `content_type` is the
+        sender's word, kept out of every decision: the type is read from the content. Raises
+        UploadRefused (size, type, name), ComplaintNotFound, ActionRefused (the domain's no;
+        the stored content stays, harmless and sealed, and a retry finds it)."""
+        del content_type  # never trusted (engine.uploads says why)
+        kind = self.uploads.check(filename, data)
+        if self.attachments is None:
+            raise RuntimeError("attachments need a store with a vault (the customers' keys)")
+        try:
+            stored, _ = await asyncio.to_thread(
+                self.attachments.put, complaint_id, filename, kind, data, source
+            )
+        except NoCustomerKey:
+            raise ComplaintNotFound(complaint_id) from None
+        # The same file again is the same attachment: it is joined once.
+        if stored.sha256 not in await self._joined(complaint_id):
+            await self.act(
+                complaint_id,
+                c.AddAttachment(
+                    attachment_id=stored.sha256,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                    source=source,
+                ),
+            )
+        return stored
+
+    async def attachments_of(self, complaint_id: str) -> list[StoredAttachment]:
+        """The attachments the complaint's stream has joined (AttachmentAdded). Content stored
+        for an attachment the domain then refused stays in the store, unlisted."""
+        if self.attachments is None:
+            return []
+        joined = await self._joined(complaint_id)
+        stored = await asyncio.to_thread(self.attachments.list, complaint_id)
+        return [a for a in stored if a.sha256 in joined]
+
+    async def attachment(self, complaint_id: str, sha256: str) -> AttachmentContent | None:
+        if self.attachments is None or sha256 not in await self._joined(complaint_id):
+            return None
+        return await asyncio.to_thread(self.attachments.get, complaint_id, sha256)
+
+    async def _joined(self, complaint_id: str) -> set[str]:
+        records = await asyncio.to_thread(self.events, complaint_id)
+        return {r.data["attachment_id"] for r in records if r.type == "AttachmentAdded"}
 
     async def _registered(self, complaint_id: str) -> ComplaintState:
         """The state once the workflow has registered the complaint (its first step)."""

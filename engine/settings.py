@@ -3,6 +3,7 @@
 Every default here is documented in README.md (Configuration).
 """
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from delivery.directory import Directory, DirectoryError, load_directory
 from domain.policy import Policy, PolicyError, parse_policy
+from engine.uploads import DEFAULT_MAX_SIZE, KNOWN_TYPES, UploadRules, parse_types
+from security.customer_links import CustomerLinks, link_key
 from security.keys import KEY_SETTINGS, KeyMaterial, load_key_material
+from store.event_store import EventStore
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "domain" / "default_policy.toml"
 DEFAULT_PARTIES = Path(__file__).resolve().parent.parent / "domain" / "default_parties.toml"
@@ -53,6 +57,13 @@ class Settings(BaseSettings):
     master_key_id: str = ""
     identity_key: SecretStr = SecretStr("")  # base64: keys the HMAC that identifies a customer
     encryption_key_file: Path | None = None  # empty: <data_dir>/encryption-keys.json
+    # The customer's page (README, The customer's page). A link lives the policy's reopen window
+    # (7 days) plus 30: long enough to reject a resolution sent near the end of its life.
+    customer_link_days: int = Field(default=37, ge=1)
+    public_post_limit: int = Field(default=30, ge=1)  # posts per client address per window
+    public_post_window: int = Field(default=60, ge=1)  # seconds
+    attachment_max_bytes: int = Field(default=DEFAULT_MAX_SIZE, ge=1)
+    attachment_types: str = ",".join(KNOWN_TYPES)  # told by the content, never the name
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
@@ -67,6 +78,21 @@ class Settings(BaseSettings):
             for name, value in ((n, getattr(self, n)) for n in KEY_SETTINGS)
         }
         return load_key_material(values, self.encryption_key_file_path())
+
+    def customer_links(self, store: EventStore) -> CustomerLinks:
+        """Links to the customer's page, bound to the complaint's customer as `store` knows it."""
+        return CustomerLinks(
+            key=link_key(self.key_material().identity),
+            base_url=self.base_url,
+            lifetime=timedelta(days=self.customer_link_days),
+            customer_of=store.customer_key,
+        )
+
+    def upload_rules(self) -> UploadRules:
+        return UploadRules(
+            max_size=self.attachment_max_bytes,
+            allowed=parse_types(self.attachment_types, "COMPLAINTS_ATTACHMENT_TYPES"),
+        )
 
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"

@@ -19,7 +19,7 @@ from store.db import take_write_lock, to_storage
 from store.event_store import EventStore, _stream_version
 from store.records import NewEvent
 from store.tables import CustomerKeyRow, EventRow
-from store.vault import PersonalVault, envelope_key, refers_to
+from store.vault import PersonalVault, complaint_key_id, envelope_key, refers_to
 
 ERASURES_STREAM = "erasures"
 CUSTOMER_DATA_ERASED = "CustomerDataErased"
@@ -103,12 +103,7 @@ def erase_customer(
 
 
 def _refs_of_complaint(connection, complaint_id: str) -> list[str]:
-    personal = connection.scalar(
-        select(EventRow.personal).where(
-            EventRow.stream_id == complaint_id, EventRow.type == "ComplaintRegistered"
-        )
-    )
-    key_id = envelope_key(personal)
+    key_id = complaint_key_id(connection, complaint_id)
     if key_id is None:
         raise CustomerNotFound(
             f"erase-customer: complaint {complaint_id!r} has no sealed personal data"

@@ -19,7 +19,13 @@ from store import intake_keys
 from store.db import for_reading, from_storage, take_write_lock, to_storage
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
-from store.vault import SEALED_PERSONAL, PersonalVault, is_envelope, is_withheld
+from store.vault import (
+    SEALED_PERSONAL,
+    PersonalVault,
+    is_envelope,
+    is_withheld,
+    live_complaint_key_id,
+)
 
 _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.key,
@@ -236,6 +242,17 @@ class EventStore:
             self._vault.fingerprint("intake-body", canonical),
             complaint_id,
         )
+
+    def customer_key(self, stream_id: str) -> str | None:
+        """The complaint's customer, as the id of their live data key; None for an unknown
+        complaint or an erased customer. It is what a customer link is bound to
+        (security.customer_links)."""
+        with self._reader.connect() as connection:
+            return live_complaint_key_id(connection, stream_id)
+
+    @property
+    def vault(self) -> PersonalVault | None:
+        return self._vault
 
     def _seal(self, connection: Connection, stream_id: str, personal: Any) -> Any:
         if personal is None or is_withheld(personal) or is_envelope(personal):

@@ -231,3 +231,23 @@ class InboundMailRow(Base):
     complaint_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     raw_key_id: Mapped[str] = mapped_column(String(32))
     raw_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AttachmentRow(Base):
+    """A photo or document of a complaint (see store.attachments), named by the SHA-256 of its
+    content. The content and the file name are sealed with the customer's data key (`key_id`),
+    so erasing the customer makes both unreadable; type and size stay for the figures."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("complaint_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(36))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(10))
+    sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)

@@ -103,16 +103,23 @@ class PersonalVault:
         Anything not sealed (no personal part, a withheld marker) comes back as it is."""
         if not is_envelope(stored):
             return stored
+        key = self.data_key(connection, stored["key"])
+        if key is None:
+            return dict(ERASED_PERSONAL)
+        plain = unseal(key, base64.b64decode(stored["sealed"]), _aad(stored["key"], stream_id))
+        return json.loads(plain)
+
+    def data_key(self, connection: Connection, key_id: str) -> bytes | None:
+        """A customer's data key, None once erased. Whatever else is sealed for the customer
+        (their attachments: store.attachments) uses it too, so erasure reaches that as well."""
         row = connection.execute(
             select(CustomerKeyRow.wrapped_key, CustomerKeyRow.master_key_id).where(
-                CustomerKeyRow.key_id == stored["key"]
+                CustomerKeyRow.key_id == key_id
             )
         ).one_or_none()
         if row is None or row.wrapped_key is None:
-            return dict(ERASED_PERSONAL)
-        key = self._unwrap(stored["key"], row.wrapped_key, row.master_key_id)
-        plain = unseal(key, base64.b64decode(stored["sealed"]), _aad(stored["key"], stream_id))
-        return json.loads(plain)
+            return None
+        return self._unwrap(key_id, row.wrapped_key, row.master_key_id)
 
     def rewrap(self, connection: Connection) -> int:
         """Wrap every live data key with the current master key (after a master key rotation);
@@ -182,6 +189,29 @@ class PersonalVault:
     def _unwrap(self, key_id: str, wrapped: str, master_key_id: str | None) -> bytes:
         master = self._master.key(master_key_id or "")
         return unseal(master, base64.b64decode(wrapped), b"customer-key:" + key_id.encode())
+
+
+def complaint_key_id(connection: Connection, stream_id: str) -> str | None:
+    """The id of the data key sealing the complaint's personal part, None for an unknown
+    complaint (or one registered before sealing). Erased or not: ask data_key for that."""
+    return envelope_key(
+        connection.scalar(
+            select(EventRow.personal).where(
+                EventRow.stream_id == stream_id, EventRow.type == "ComplaintRegistered"
+            )
+        )
+    )
+
+
+def live_complaint_key_id(connection: Connection, stream_id: str) -> str | None:
+    """complaint_key_id while the customer's key is still there; None once they are erased."""
+    key_id = complaint_key_id(connection, stream_id)
+    if key_id is None:
+        return None
+    wrapped = connection.scalar(
+        select(CustomerKeyRow.wrapped_key).where(CustomerKeyRow.key_id == key_id)
+    )
+    return key_id if wrapped is not None else None
 
 
 def _names_someone(phone: str | None) -> bool:

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -27,10 +29,12 @@ from activities.events import EventActivities
 from api.app import create_app
 from api.health import readiness, select_one
 from api.keys import KeyRing, append_entry, new_key
+from api.rate_limit import RateLimiter
 from engine.binaries import temporal_cli
 from engine.service import ComplaintService
+from security.customer_links import CustomerLinks, link_key
 from store import ComplaintList, EventStore, make_engine, migrate
-from tests.keys import CONVERTER, VAULT
+from tests.keys import CONVERTER, KEYS, VAULT
 from tests.unit.helpers import POLICY
 from worker import ACTIVITY_THREADS, build_projector, build_worker
 from workflows import search
@@ -123,6 +127,12 @@ class Stack:
     http: httpx.AsyncClient  # signed in as admin
     keys: dict[str, str] = field(default_factory=dict)  # holder -> key (KEY_HOLDERS)
     complaint_ids: set[str] = field(default_factory=set)
+    links: CustomerLinks | None = None  # the customer links the API opens
+
+    def customer_path(self, complaint_id: str, now: datetime | None = None) -> str:
+        """The path of the customer's page, as the link in their messages has it."""
+        assert self.links is not None
+        return urlsplit(self.links.url_for(complaint_id, now or datetime.now(UTC))).path
 
     def event_count(self) -> int:
         return len(self.store.read_all(limit=1_000_000))
@@ -144,11 +154,16 @@ async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
     client = temporal.client
     task_queue = f"e2e-{uuid.uuid4().hex}"
     service = ComplaintService(client, task_queue, POLICY, store)
+    links = customer_links(store)
     app = create_app(
         service,
         ready_check=readiness(client, select_one(database)),
         complaint_list=ComplaintList(database),
         api_keys=api_keys[0],
+        links=links,
+        # Every test posts from 127.0.0.1: the session's server must not count them against
+        # each other (the limit has a server of its own in test_customer_page).
+        public_posts=RateLimiter(limit=1_000_000, window=3600),
     )
     # The projector runs beside the worker, as in worker.serve.
     stop_projecting = asyncio.Event()
@@ -164,7 +179,7 @@ async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
                         base_url=url, timeout=20, headers=bearer(api_keys[1]["admin"])
                     ) as http,
                 ):
-                    s = Stack(client, task_queue, store, url, http, keys=api_keys[1])
+                    s = Stack(client, task_queue, store, url, http, api_keys[1], links=links)
                     try:
                         yield s
                     finally:
@@ -172,6 +187,11 @@ async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
     finally:
         stop_projecting.set()
         await projecting
+
+
+def customer_links(store: EventStore, lifetime: timedelta = timedelta(days=37)) -> CustomerLinks:
+    """Links as the settings make them (Settings.customer_links), with the tests' keys."""
+    return CustomerLinks(link_key(KEYS.identity), "http://127.0.0.1", lifetime, store.customer_key)
 
 
 def form(**changes) -> dict:

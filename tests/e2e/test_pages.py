@@ -155,8 +155,10 @@ async def test_a_retried_post_of_one_form_makes_one_complaint(stack: Stack) -> N
         first = await http.post("/", data=body)
         second = await http.post("/", data=body)
     assert first.status_code == second.status_code == 303
-    assert first.headers["location"] == second.headers["location"]
-    stack.complaint_ids.add(first.headers["location"].rsplit("/", 1)[1])
+    # /submitted/<id>/<token>: the same complaint (each answer a private link of its own).
+    reference = first.headers["location"].split("/")[2]
+    assert second.headers["location"].split("/")[2] == reference
+    stack.complaint_ids.add(reference)
 
 
 async def test_responding_adds_first_response_to_the_timeline(page, stack: Stack) -> None:
@@ -262,39 +264,64 @@ async def test_the_dashboard_lists_the_complaint_once_projected(page, stack: Sta
     await expect(page.locator("#complaint-id")).to_have_text(reference)
 
 
-async def test_the_customer_rates_through_the_satisfaction_link(page, stack: Stack) -> None:
-    """The link in the resolution message: a rating closes the complaint; rating twice is
-    refused with the domain's message; an invalid rating names the field."""
+async def test_the_customer_rates_on_their_page(anonymous_page, stack: Stack) -> None:
+    """The customer opens their link, sees what they were told, rates 4 with a comment and is
+    thanked; the rating closes the complaint, and the page offers no second rating."""
     from playwright.async_api import expect
 
+    page = anonymous_page
     reference = (await stack.submit()).json()["id"]
     resolved = await stack.http.post(
         f"/api/complaints/{reference}/actions/resolve",
         json={"by": "agent.chen", "resolution": "Replaced"},
     )
     assert resolved.status_code == 200
-    await page.goto(f"/complaints/{reference}/feedback?lang=en")
+    await page.goto(stack.customer_path(reference))
+    await expect(page.locator("#reference")).to_have_text(reference)
+    await expect(page.locator("#status")).to_have_text("Resolved")
+    await expect(page.locator("#messages article")).not_to_have_count(0)
     await page.check("#rating-4")
     await page.fill("#comment", "Quick, thanks")
     await page.click("#send-feedback")
     await expect(page.locator("#note")).to_contain_text("Thank you")
+    await expect(page.locator("#status")).to_have_text("Closed")
+    await expect(page.locator("#rate-form")).to_have_count(0)
     state = (await stack.http.get(f"/api/complaints/{reference}")).json()
     assert (state["status"], state["rating"]) == ("closed", 4)
 
-    await page.goto(f"/complaints/{reference}/feedback?lang=en")
-    await page.check("#rating-5")
-    await page.click("#send-feedback")
-    await expect(page.locator("#note")).to_contain_text("already rated 4")
 
-
-async def test_the_customer_can_reject_the_resolution(page, stack: Stack) -> None:
+async def test_the_customer_adds_a_photo_and_staff_see_it(anonymous_page, stack: Stack) -> None:
     from playwright.async_api import expect
 
+    page = anonymous_page
     reference = (await stack.submit()).json()["id"]
+    await page.goto(stack.customer_path(reference))
+    await page.set_input_files(
+        "#file", files=[{"name": "scorch.gif", "mimeType": "image/gif", "buffer": b"GIF89a..."}]
+    )
+    await page.click("#send-file")
+    await expect(page.locator("#note")).to_contain_text("Thank you")
+    await expect(page.locator("#files")).to_contain_text("scorch.gif")
+
+    await sign_in(page, stack.keys["admin"], then=f"/complaints/{reference}")
+    await page.goto(f"/complaints/{reference}")
+    await expect(page.locator("#attachments")).to_contain_text("scorch.gif")
+    added = page.locator("#timeline tr[data-type=AttachmentAdded]")
+    await expect(added).to_contain_text("customer")
+    await expect(added).to_contain_text("image/gif")
+
+
+async def test_the_customer_can_reject_the_resolution_in_chinese(anonymous_page, stack) -> None:
+    from playwright.async_api import expect
+
+    page = anonymous_page
+    customer = form()["customer"] | {"locale": "zh"}
+    reference = (await stack.submit(form(customer=customer))).json()["id"]
     await stack.http.post(
         f"/api/complaints/{reference}/actions/resolve", json={"by": "a", "resolution": "Done"}
     )
-    await page.goto(f"/complaints/{reference}/feedback?lang=zh")
+    await page.goto(stack.customer_path(reference))
+    await expect(page.locator("h1")).to_have_text("您的投诉")
     await page.fill("#reason", "还是坏的")
     await page.click("#reopen")
     await expect(page.locator("#note")).to_contain_text("谢谢")

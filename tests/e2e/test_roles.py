@@ -181,7 +181,10 @@ async def test_public_doors_need_no_key(stack: Stack):
     async with httpx.AsyncClient(base_url=stack.url) as http:
         for path in ("/healthz", "/openapi.json", "/", "/login", "/submitted/C-ANYTHING"):
             assert (await http.get(path)).status_code == 200, path
-        assert (await http.get("/complaints/C-ANYTHING/feedback")).status_code == 200
+        # The customer's page needs no key: its link's token opens it (test_customer_page).
+        assert (await http.get("/my/C-ANYTHING/1.x.y")).status_code == 404
+        # The old unsigned feedback page is gone: it let anyone rate, close or reopen.
+        assert (await http.get("/complaints/C-ANYTHING/feedback")).status_code == 404
 
 
 async def test_a_new_key_works_at_once_and_a_removed_one_stops(stack: Stack, api_keys, fire):

@@ -1,7 +1,7 @@
 """Inbound e-mail: every message received and what became of it, the raw message sealed.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 revision: str = "0008"
 # 0006 and 0007 are being written beside this one; the chain is joined when they meet.
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
