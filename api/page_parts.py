@@ -136,6 +136,12 @@ def event_text(data: dict[str, Any]) -> str:
         return f"{data.get('content_type')}, {data.get('size')} B, from the {data.get('source')}"
     if t == "FeedbackRecorded":
         return f"rating {data.get('rating')} {data.get('comment', '')}".strip()
+    if t == "CustomerMessageDelivered":
+        return f"{data.get('kind')} reached the customer ({', '.join(data.get('channels', []))})"
+    if t == "CustomerMessageUndelivered":
+        return f"{data.get('kind')} did not reach the customer: {data.get('reason')}"
+    if t == "ProgressUpdateMissed":
+        return f"the customer was owed word from us by {data.get('due_at')}"
     if "reason" in data:
         return str(data["reason"])
     return ""

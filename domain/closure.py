@@ -13,6 +13,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.state import fold
+from domain.vocabulary import CUSTOMER
 
 _NARRATIVE = {  # the text an event carries, for the timeline
     "FirstResponseGiven": "message",
@@ -23,6 +24,7 @@ _NARRATIVE = {  # the text an event carries, for the timeline
     "ComplaintReopened": "reason",
     "ComplaintReclassified": "reason",
     "NoteAdded": "text",
+    "CustomerMessageUndelivered": "reason",
 }
 
 
@@ -33,6 +35,27 @@ def _timeline_entry(event: ev.Event) -> dict[str, Any]:
     if field := _NARRATIVE.get(event.type):
         entry["text"] = getattr(event, field)
     return entry
+
+
+def _customer_messages(events: Sequence[ev.Event]) -> list[dict[str, Any]]:
+    """Every message to the customer, in the words sent, with what became of it: the proof
+    that the loop was closed (or where it was not)."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if isinstance(e, ev.CustomerMessageDelivered):
+            outcomes[e.key] = {"delivered_at": e.at.isoformat(), "channels": e.channels}
+        elif isinstance(e, ev.CustomerMessageUndelivered):
+            outcomes[e.key] = {"undelivered_at": e.at.isoformat(), "reason": e.reason}
+    return [
+        {
+            "at": e.at.isoformat(),
+            "kind": e.kind,
+            "text": e.details.get("text"),
+            **outcomes.get(e.key, {"outcome": "not reported"}),
+        }
+        for e in events
+        if isinstance(e, ev.NotificationRequested) and e.recipient == CUSTOMER
+    ]
 
 
 def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
@@ -61,7 +84,9 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
             {"rating": feedback[-1].rating, "comment": feedback[-1].comment} if feedback else None
         ),
         "deadlines": [d.model_dump(mode="json") for d in state.deadlines],
-        "breaches": sum(1 for e in events if isinstance(e, ev.DeadlineBreached)),
+        "breaches": sum(
+            1 for e in events if isinstance(e, ev.DeadlineBreached | ev.ProgressUpdateMissed)
+        ),
         "escalations": [
             {"at": e.at.isoformat(), "level": e.level, "to": e.to_role, "reason": e.reason}
             for e in events
@@ -73,6 +98,7 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
             for e in events
             if isinstance(e, ev.NotificationRequested)
         ],
+        "customer_messages": _customer_messages(events),
         "timeline": [
             _timeline_entry(e) for e in events if not isinstance(e, ev.NotificationRequested)
         ],

@@ -6,6 +6,7 @@ from datetime import datetime
 import pytest
 
 from domain import commands as c
+from domain.closure import closure_record
 from domain.decide import DomainError
 from domain.events import NotificationRequested
 from domain.vocabulary import DeadlineKind, Status
@@ -136,3 +137,22 @@ def test_complaints_from_before_the_closed_loop_decide_as_they_did():
     s.when(c.RequestInfo(by="a", question="photo?"), T0 + minutes(31))
     assert s.tick(T0 + minutes(31 + 4 * 24 * 60)) == []  # no reminder, no closing
     assert told_customer(s.events) == [("acknowledgement", ""), ("information_request", "")]
+
+
+def test_the_closure_record_proves_what_the_customer_was_told_and_how_it_went():
+    s = story()
+    ack = next(e for e in s.events if getattr(e, "kind", "") == "acknowledgement")
+    s.when(c.RecordDelivery(key=ack.key, kind=ack.kind, delivered=True, channels=["email"]), T0)
+    reply = s.when(c.Respond(by="a", message="Calling you now"), T0 + minutes(2))[-1]
+    s.when(
+        c.RecordDelivery(key=reply.key, kind="response", delivered=False, reason="SMTP 550"),
+        T0 + minutes(3),
+    )
+    record = closure_record(s.events)
+    assert [
+        (m["kind"], m["text"], m.get("channels"), m.get("reason"))
+        for m in record["customer_messages"]
+    ] == [
+        ("acknowledgement", None, ["email"], None),
+        ("response", "Calling you now", None, "SMTP 550"),
+    ]

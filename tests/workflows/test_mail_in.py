@@ -290,3 +290,25 @@ async def test_a_defect_keeps_the_message_as_failed_for_staff(harness):
         )
         raw = kept.raw(failed.id)  # as the MTA sent it: staff can still handle it
         assert message["Message-ID"].encode() in raw and b"Please help." in raw
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # a PNG's signature: the rules read the content
+PROGRAM = b"MZ\x90\x00" + b"\x00" * 64  # a Windows program, whatever its name says
+
+
+async def test_photos_in_an_email_join_the_complaint_and_a_disguised_program_does_not(
+    harness, inbox: Inbox
+):
+    message = mail("The box arrived crushed; photos attached.")
+    message.add_attachment(PNG, maintype="image", subtype="png", filename="box.png")
+    message.add_attachment(PROGRAM, maintype="image", subtype="jpeg", filename="photo2.jpg")
+    assert await inbox.send(message) == 250
+    kept = inbox.the(message["Message-ID"])
+    assert kept.outcome == "complaint"
+    assert "an attachment was not joined: file: the content is not one of" in kept.reason
+    cid = kept.complaint_id
+    harness.started.append(harness.client.get_workflow_handle(cid))
+    added = [e for e in harness.events(cid) if e.type == "AttachmentAdded"]
+    assert [(e.content_type, e.size, e.source) for e in added] == [("image/png", len(PNG), "email")]
+    (stored,) = await inbox.service.attachments_of(cid)
+    assert stored.filename == "box.png"
