@@ -8,6 +8,9 @@ COPY activities activities
 COPY store store
 COPY engine engine
 COPY api api
+COPY delivery delivery
+COPY security security
+COPY reports reports
 RUN pip install --no-cache-dir .
 USER nobody
 CMD ["complaints", "worker"]
