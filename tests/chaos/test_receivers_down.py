@@ -68,7 +68,9 @@ async def test_notifications_wait_for_receivers_and_arrive_once(make_engine_unde
         service = e.service(store)
         ids = await asyncio.gather(*take_paths(service, COMPLAINTS, COMPLAINTS))
         outbox = [m for cid in ids for m in store.outbox_for(cid)]
-        assert len(outbox) == 4 * COMPLAINTS  # acknowledgement, assignment, escalation, resolution
+        # The acknowledgement, the assignment, the escalation and the customer's word of it,
+        # the agent's response and the resolution.
+        assert len(outbox) == 6 * COMPLAINTS
 
         def deferred() -> set[str]:
             return {
