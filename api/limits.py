@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import Enum
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,18 +58,12 @@ class BodyLimits:
                     await _drain(receive)
                 await _answer(send, 413, self._too_large(), "body")
                 return
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                if more:
-                    await _drain(receive)
-                await _answer(send, 413, self._too_large(), "body")
-                return
+        body = await _read_at_most(receive, self.max_body, DRAIN_MAX)
+        if body is _Unread.DISCONNECTED:
+            return
+        if body is _Unread.TOO_LARGE:
+            await _answer(send, 413, self._too_large(), "body")
+            return
         content_type = headers.get("content-type", "")
         if (
             (body or length not in (None, "0"))
@@ -83,7 +78,7 @@ class BodyLimits:
                 rule="media_type",
             )
             return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, _replay(body, receive), send)
 
     async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
@@ -99,19 +94,13 @@ class BodyLimits:
                 await _drain(receive, UPLOAD_DRAIN_MAX)
             await _answer(send, 413, too_big, "file", rule="max_size")
             return
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > cap:
-                if more:
-                    await _drain(receive, UPLOAD_DRAIN_MAX)
-                await _answer(send, 413, too_big, "file", rule="max_size")
-                return
-        await self.app(scope, _replay(bytes(body), receive), send)
+        body = await _read_at_most(receive, cap, UPLOAD_DRAIN_MAX)
+        if body is _Unread.DISCONNECTED:
+            return
+        if body is _Unread.TOO_LARGE:
+            await _answer(send, 413, too_big, "file", rule="max_size")
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     def _too_large(self) -> str:
         return f"the body exceeds {self.max_body} bytes"
@@ -131,6 +120,29 @@ def _is_form(content_type: str) -> bool:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+class _Unread(Enum):
+    DISCONNECTED = "the client went away"
+    TOO_LARGE = "the body is larger than allowed"
+
+
+async def _read_at_most(receive: Receive, cap: int, drain: int) -> bytes | _Unread:
+    """The whole body, counted as it arrives (a chunked body has no Content-Length, and a client
+    may lie); TOO_LARGE past `cap` (the rest drained up to `drain`, so the client reads the
+    answer), DISCONNECTED if the client went away."""
+    body, more = bytearray(), True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _Unread.DISCONNECTED
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > cap:
+            if more:
+                await _drain(receive, drain)
+            return _Unread.TOO_LARGE
+    return bytes(body)
 
 
 async def _drain(receive: Receive, limit: int = DRAIN_MAX) -> None:

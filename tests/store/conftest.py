@@ -1,9 +1,11 @@
 """Every store test runs once on SQLite and once on PostgreSQL, each time on an empty database."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 
 from store import EventStore, make_engine, migrate
@@ -29,3 +31,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def store(engine: Engine) -> EventStore:
     migrate(engine)
     return EventStore(engine, VAULT)
+
+
+@pytest.fixture
+def logging_as_it_was(monkeypatch: pytest.MonkeyPatch):
+    """The CLI configures logging for the process; put it back for the tests after its own."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    config = structlog.get_config()
+    yield
+    structlog.configure(**config)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import structlog
 
 from engine.cli import main
 from store import make_engine, migrate
@@ -20,15 +18,7 @@ ADDRESS = "zhang.weiming@example.org"
 RAW = f"From: Zhang Weiming <{ADDRESS}>\r\nSubject: [C-ABCDEFGHJKLM]\r\n\r\nClose it.\r\n"
 
 
-@pytest.fixture(autouse=True)
-def logging_as_it_was(monkeypatch: pytest.MonkeyPatch):
-    """The CLI configures logging for the process; put it back for the tests after these."""
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", list(root.handlers))
-    monkeypatch.setattr(root, "level", root.level)
-    config = structlog.get_config()
-    yield
-    structlog.configure(**config)
+pytestmark = pytest.mark.usefixtures("logging_as_it_was")  # tests/store/conftest.py
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 from pathlib import Path
 
 import pytest
-import structlog
 
 from engine.cli import main
 from reports.export import csv_header
@@ -22,15 +20,7 @@ from tests.unit.report_stories import append_all, decisions
 RANGE = ["--from", "2026-11-23", "--to", "2026-12-06"]
 
 
-@pytest.fixture(autouse=True)
-def logging_as_it_was(monkeypatch: pytest.MonkeyPatch):
-    """The CLI configures logging for the process; put it back for the tests after these."""
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", list(root.handlers))
-    monkeypatch.setattr(root, "level", root.level)
-    config = structlog.get_config()
-    yield
-    structlog.configure(**config)
+pytestmark = pytest.mark.usefixtures("logging_as_it_was")  # tests/store/conftest.py
 
 
 @pytest.fixture
