@@ -109,6 +109,7 @@ def fuzz(stack: Stack, complaint_ids: list[str]) -> tuple[Counter, list[str]]:
 
             @settings(
                 max_examples=EXAMPLES,
+                derandomize=True,  # the same cases every run: the suite fails for a reason
                 deadline=None,
                 database=None,
                 suppress_health_check=list(HealthCheck),
