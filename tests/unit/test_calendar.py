@@ -185,7 +185,8 @@ def test_calendars_are_clocks_and_hashable():
 ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Sydney"]
 # Opening hours stay clear of 00:00-04:00, where DST transitions skip or repeat wall times.
 QUARTERS = [time(h, m) for h in range(4, 24) for m in (0, 15, 30, 45)]
-HYPO = settings(max_examples=200, deadline=None)
+# Derandomized: the same cases every run (random campaigns belong outside make test).
+HYPO = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 
 
 @st.composite
