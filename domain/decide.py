@@ -110,14 +110,19 @@ def _tick(d: _Decision) -> None:
 
 
 def _warn(d: _Decision) -> None:
-    """Tell whoever holds the complaint that a deadline is close. A deadline already past is
-    left to the breach that follows: a warning after the fact helps nobody."""
+    """Tell whoever holds the complaint that a deadline is close. A warning the clock owed but
+    that is decided only once its deadline has passed (a herd of deadlines, a server that was
+    down) is still recorded, late, so the record never hides it; nobody is told, as the breach
+    that follows escalates."""
     s = d.state
     for dl in s.current_deadlines():
-        if dl.warning_owed and dl.warn_at <= d.now < dl.due_at:
-            d.emit(
-                ev.DeadlineWarningIssued(at=d.now, round=s.round, kind=dl.kind, due_at=dl.due_at)
-            )
+        if not dl.warning_owed or d.now < dl.warn_at:
+            continue
+        in_time = d.now < dl.due_at
+        if not in_time and not d.policy.closed_loop:
+            continue  # complaints from before this rule dropped a late warning
+        d.emit(ev.DeadlineWarningIssued(at=d.now, round=s.round, kind=dl.kind, due_at=dl.due_at))
+        if in_time:
             role = sla.role_at(d.policy, s.tier, s.escalation_level)
             d.notify(
                 "deadline_warning",

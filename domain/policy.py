@@ -174,8 +174,8 @@ class Policy(_Strict):
     teams: dict[str, Team] = Field(min_length=1)
     performance_review: PerformanceReview = PerformanceReview()
     # Not an operator's setting: False only for complaints registered before the engine carried
-    # the conversation with the customer (the workflow sets it when replaying them), so they
-    # decide exactly as they did when they ran.
+    # the conversation with the customer and recorded late warnings (the workflow sets it when
+    # replaying them), so they decide exactly as they did when they ran.
     closed_loop: bool = True
 
     @model_validator(mode="after")

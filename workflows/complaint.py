@@ -9,7 +9,7 @@ business allows.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -40,7 +40,7 @@ APPEND_RETRY = RetryPolicy(
 APPEND_TIMEOUT = timedelta(seconds=10)
 # Patch ids: each marks a change of decisions that running complaints must replay without.
 DEADLINE_WARNINGS = "deadline-warnings"
-CLOSED_LOOP = "closed-loop"
+CLOSED_LOOP_LEAN = "closed-loop-lean-decisions"
 
 
 class ComplaintInput(BaseModel):
@@ -55,12 +55,19 @@ class ComplaintWorkflow:
     @workflow.init
     def __init__(self, inp: ComplaintInput) -> None:
         self._policy = inp.policy
-        if not workflow.patched(DEADLINE_WARNINGS):
-            # A complaint that began before warnings existed replays without them.
-            self._policy = inp.policy.model_copy(update={"deadline_warning_share": None})
-        if not workflow.patched(CLOSED_LOOP):
-            # Nor did one begun before the engine carried the conversation with the customer.
+        # Each change of decisions is a patch: a complaint begun before it replays without it.
+        # This one brings the closed loop with the customer, late warnings recorded, and a
+        # decision in one workflow task (its append a local activity, a marker in history; the
+        # alarm's timer kept while the alarm stays put). A complaint that has it has every
+        # earlier change too, so it records one marker, not one per change.
+        self._lean = workflow.patched(CLOSED_LOOP_LEAN)
+        if not self._lean:
             self._policy = self._policy.model_copy(update={"closed_loop": False})
+            if not workflow.patched(DEADLINE_WARNINGS):
+                # A complaint that began before warnings existed replays without them.
+                self._policy = self._policy.model_copy(update={"deadline_warning_share": None})
+        self._timer: asyncio.Task | None = None
+        self._timer_alarm: datetime | None = None
         self._state = inp.carried_state or ComplaintState()
         self._lock = asyncio.Lock()  # one decision at a time: updates and timers take turns
         self._changed = False
@@ -108,6 +115,9 @@ class ComplaintWorkflow:
             workflow.logger.info("delivery report not recorded: %s", refused.message)
 
     async def _wait_for_next_alarm(self) -> None:
+        if self._lean:
+            await self._wait_on_kept_timer()
+            return
         alarm = next_alarm(self._state, self._policy)
         self._changed = False
         if alarm is None:
@@ -121,6 +131,27 @@ class ComplaintWorkflow:
             except TimeoutError:
                 pass
         await self._apply(c.Tick())
+
+    async def _wait_on_kept_timer(self) -> None:
+        """One durable timer per alarm: a change that leaves the next alarm where it was (a
+        note, a delivery report) keeps the timer running instead of cancelling it and starting
+        another."""
+        alarm = next_alarm(self._state, self._policy)
+        if alarm != self._timer_alarm:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_alarm = None, alarm
+            if alarm is not None and alarm > workflow.now():
+                self._timer = asyncio.create_task(workflow.sleep(alarm - workflow.now()))
+        if alarm is not None and (self._timer is None or self._timer.done()):
+            self._timer, self._timer_alarm = None, None  # spent: the tick decides what is owed
+            await self._apply(c.Tick())
+            return
+        self._changed = False
+        await workflow.wait_condition(lambda: self._changed or self._timer_rang())
+
+    def _timer_rang(self) -> bool:
+        return self._timer is not None and self._timer.done()
 
     async def _apply(self, command: c.Command) -> ComplaintState:
         async with self._lock:
@@ -142,7 +173,8 @@ class ComplaintWorkflow:
 
     async def _record(self, events: list) -> None:
         archiving = any(isinstance(e, ComplaintArchived) for e in events)
-        await workflow.execute_activity(
+        execute = workflow.execute_local_activity if self._lean else workflow.execute_activity
+        await execute(
             "archive_complaint" if archiving else "append_events",
             AppendRequest(
                 stream_id=workflow.info().workflow_id,

@@ -156,3 +156,13 @@ def test_the_closure_record_proves_what_the_customer_was_told_and_how_it_went():
         ("acknowledgement", None, ["email"], None),
         ("response", "Calling you now", None, "SMTP 550"),
     ]
+
+
+def test_a_warning_decided_after_its_deadline_is_still_recorded_but_tells_nobody():
+    s = story()  # the first response's warning falls at +8 min, the deadline at +10
+    new = s.tick(T0 + minutes(12))  # a herd, or a server that was down: decided late
+    assert types(new)[:2] == ["DeadlineWarningIssued", "DeadlineBreached"]
+    assert not [e for e in new if getattr(e, "kind", "") == "deadline_warning"]
+    before = Story(POLICY.model_copy(update={"closed_loop": False}))
+    before.when(registration(), T0)
+    assert "DeadlineWarningIssued" not in types(before.tick(T0 + minutes(12)))

@@ -119,13 +119,14 @@ def test_no_action_breaches_each_deadline_and_climbs_the_chain():
 def test_an_answer_after_the_deadline_records_the_breach_first():
     s = story()
     new = s.when(c.Respond(by="agent.chen", message="On it"), T0 + minutes(11))
-    assert types(new)[:4] == [
+    assert types(new)[:5] == [
+        "DeadlineWarningIssued",  # owed at +8 min: recorded, late, telling nobody
         "DeadlineBreached",
         "ComplaintEscalated",
         "NotificationRequested",  # the team lead
         "NotificationRequested",  # the customer's progress
     ]
-    assert types(new)[4:] == ["FirstResponseGiven", "DeadlineMet", "NotificationRequested"]
+    assert types(new)[5:] == ["FirstResponseGiven", "DeadlineMet", "NotificationRequested"]
     fr = s.state.deadline(FR)
     assert fr.breached_at and fr.met_at == T0 + minutes(11)
 
@@ -177,6 +178,7 @@ def test_waiting_on_the_customer_pauses_the_clock():
     assert due(s, RES) == T0 + minutes(24 * 60 + 20)
     assert s.state.pauses[0].ended_at == T0 + minutes(24)
     assert types(s.tick(T0 + minutes(30))) == [
+        "DeadlineWarningIssued",  # its warning, owed at +28, decided late with the breach
         "DeadlineBreached",
         "ComplaintEscalated",
         "NotificationRequested",

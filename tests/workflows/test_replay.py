@@ -26,16 +26,16 @@ def test_the_main_paths_are_recorded():
         "reopened",
         "auto_closed",
         "tier3_left_alone_with_warnings",
-        # the closed loop with the customer
-        "tier3_left_alone_with_warnings_closed_loop",
-        "tier3_left_alone_customer_kept_informed",
-        "tier3_answered_in_time_closed_loop",
-        "paused_and_resumed_closed_loop",
-        "reclassified_1_to_3_closed_loop",
-        "reopened_closed_loop",
-        "auto_closed_closed_loop",
-        "closed_loop_no_reply",
-        "closed_loop_undelivered",
+        # the closed loop with the customer, late warnings, a decision in one workflow task
+        "tier3_left_alone_with_warnings_lean",
+        "tier3_left_alone_customer_kept_informed_lean",
+        "tier3_answered_in_time_lean",
+        "paused_and_resumed_lean",
+        "reclassified_1_to_3_lean",
+        "reopened_lean",
+        "auto_closed_lean",
+        "closed_loop_no_reply_lean",
+        "closed_loop_undelivered_lean",
     }
 
 

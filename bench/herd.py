@@ -1,0 +1,192 @@
+"""A herd of deadlines: N first-response deadlines due at one instant, on the embedded engine.
+
+Every morning at 09:30 the complaints received overnight owe their first reply at once. This
+starts `complaints run` (dev server on its SQLite file, worker, API) on free loopback ports with a
+throw-away data directory, registers N tier-3 complaints whose reception is backdated so that
+every first-response deadline (10 minutes) falls at one instant T, waits until each breach is
+recorded, and prints how late they were (p50, p99, max), breaches per second, warnings recorded,
+the history of one complaint, and the memory of the engine and of the Temporal server. Then it
+runs N bare one-activity workflows on the same server, as the yardstick, and prints the ratio.
+
+    .venv/bin/python bench/herd.py [-n 500] [--margin SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from temporalio.worker import Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bare_workflow import BareWorkflow, touch  # noqa: E402
+from intake import free_port, timed  # noqa: E402
+
+from domain import commands as c  # noqa: E402
+from domain.events import CustomerDetails  # noqa: E402
+from domain.policy import parse_policy  # noqa: E402
+from engine.intake import new_complaint_id, submit  # noqa: E402
+from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
+from engine.temporal import connect  # noqa: E402
+
+FIRST_RESPONSE = timedelta(minutes=10)  # tier 3's, in the default policy
+
+
+def herd_policy(path: Path) -> Path:
+    """The default policy, but a backdated tier-3 complaint is acknowledged in time: only the
+    first response (and its warning) fall in the herd."""
+    text = DEFAULT_POLICY.read_text()
+    text = text.replace(
+        'deadlines = { acknowledge = "0m", first_response = "10m"',
+        'deadlines = { acknowledge = "15m", first_response = "10m"',
+    )
+    assert 'acknowledge = "15m"' in text, "the default policy's tier 3 changed: update herd.py"
+    path.write_text(text)
+    return path
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def breaches(database: Path, kind: str) -> list[tuple[datetime, datetime]]:
+    """(recorded at, due at) of every DeadlineBreached of `kind` (or warning, kind "warning")."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as db:
+        wanted = "DeadlineWarningIssued" if kind == "warning" else "DeadlineBreached"
+        rows = db.execute(
+            "SELECT occurred_at, data FROM events WHERE type = ?", (wanted,)
+        ).fetchall()
+    out = []
+    for at, data in rows:
+        fact = json.loads(data)
+        if kind == "warning" or fact["kind"] == kind:
+            recorded = datetime.fromisoformat(at).replace(tzinfo=UTC)
+            out.append((recorded, datetime.fromisoformat(fact["due_at"])))
+    return out
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(n: int, margin: float, concurrency: int) -> None:
+    api_port, temporal_port = free_port(), free_port()
+    data = Path(tempfile.mkdtemp(prefix="bench-herd-"))
+    policy = herd_policy(data / "policy.toml")
+    env = {**os.environ, "COMPLAINTS_LOG_LEVEL": "WARNING", "COMPLAINTS_POLICY": str(policy)}
+    engine = subprocess.Popen(
+        [str(Path(sys.executable).parent / "complaints"), "run", "--port", str(api_port),
+         "--temporal-port", str(temporal_port), "--data-dir", str(data)],
+        env={**env, "COMPLAINTS_MAIL_IN_PORT": "0"},
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
+            for _ in range(240):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.25)
+            else:
+                raise SystemExit("the engine did not become ready")
+        settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+        client = await connect(settings)
+        rules = parse_policy(policy.read_text())
+        due = datetime.now(UTC) + timedelta(seconds=margin)
+        ids = [new_complaint_id() for _ in range(n)]
+
+        async def register(i: int) -> None:
+            registration = c.Register(
+                complaint_id=ids[i], channel="phone", subject="Kettle",
+                description="The kettle caught fire", received_at=due - FIRST_RESPONSE,
+                customer=CustomerDetails(name="Bench Customer"),
+            )  # fmt: skip
+            await submit(client, settings.task_queue, rules, registration)
+
+        _, took = await timed(n, concurrency, register)
+        print(f"{n} complaints registered in {took:.1f} s; their first responses fall due at T")
+        if datetime.now(UTC) >= due:
+            print("warning: registration overran the margin; raise --margin")
+        database = data / "complaints.sqlite3"
+        deadline = time.monotonic() + margin + 1800
+        while len(breaches(database, "first_response")) < n:
+            if time.monotonic() > deadline:
+                raise SystemExit("not every breach was recorded within 30 minutes")
+            await asyncio.sleep(1)
+        late = [
+            (at - due_at).total_seconds() for at, due_at in breaches(database, "first_response")
+        ]
+        cleared = max(late)
+        warnings = len(breaches(database, "warning"))
+        history = await client.get_workflow_handle(ids[0]).fetch_history()
+        server_pid = children(engine.pid)
+        memory = {"engine (worker + API)": rss_mib(engine.pid)} | {
+            f"Temporal dev server (pid {p})": rss_mib(p) for p in server_pid
+        }
+        print(
+            f"lateness of {n} breaches due at one instant: p50 {statistics.median(late):.2f} s, "
+            f"p99 {quantile(late, 0.99):.2f} s, max {cleared:.2f} s"
+        )
+        print(f"breaches per second while clearing: {n / max(cleared, 1e-3):.1f}")
+        print(f"warnings recorded: {warnings} of {n}")
+        print(f"history of one complaint after its breach: {len(history.events)} events")
+        for name, mib in memory.items():
+            print(f"RSS {name}: {mib:.0f} MiB")
+
+        queue = f"bench-{uuid.uuid4().hex}"
+        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
+
+            async def bare(i: int) -> None:
+                await client.execute_workflow(
+                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
+                )
+
+            _, wall = await timed(n, concurrency, bare)
+        bare_rate = n / wall
+        print(f"bare one-activity workflows: {bare_rate:.1f} /s (n={n}, concurrency={concurrency})")
+        print(f"ratio breaches/s ÷ bare workflows/s: {n / max(cleared, 1e-3) / bare_rate:.2f}")
+    finally:
+        engine.send_signal(signal.SIGINT)
+        engine.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=500)
+    parser.add_argument(
+        "--margin", type=float, default=None, help="seconds from now to T (default: fits N)"
+    )
+    parser.add_argument("-c", "--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    # Room to register them all, plus the 2 minutes before T when their warnings (at 80% of
+    # the 10 minutes) form a herd of their own.
+    margin = args.margin if args.margin is not None else 130 + args.n / 8
+    if margin >= FIRST_RESPONSE.total_seconds():
+        raise SystemExit("--margin must stay under 10 minutes (reception cannot be in the future)")
+    asyncio.run(main(args.n, margin, args.concurrency))
