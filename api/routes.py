@@ -61,6 +61,11 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         response_model=ComplaintView,
         responses={
             200: {"model": ComplaintView, "description": "made before with this key"},
+            202: {
+                "model": ComplaintView,
+                "description": "accepted (its id is final) but not yet registered: the server "
+                "is loaded; read it again shortly",
+            },
             409: {"model": ErrorBody, "description": "this key was used for another body"},
         },
     )
@@ -70,14 +75,18 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         who: Submitter,
         idempotency_key: IdempotencyKey = None,
     ) -> ComplaintView:
-        """Register a complaint: 201 when made now, 200 when this key had already made it, 409
+        """Register a complaint: 201 when made now, 200 when this key had already made it, 202
+        when accepted but not yet registered (a loaded server: the id is final, and the complaint
+        will be registered; a retry under the same key finds it), 409
         when this key made one from a different body. A key (or `external_ref`) belongs to the
         API key that sent it: another API key's same key makes its own complaint. Any role may
         submit."""
         intake = await service.submit(
             submission, idempotency_key=idempotency_key or None, scope=api_scope(who.key_id)
         )
-        if not intake.created:
+        if not intake.registered:
+            response.status_code = status.HTTP_202_ACCEPTED
+        elif not intake.created:
             response.status_code = status.HTTP_200_OK
         return view_of(intake.state)
 

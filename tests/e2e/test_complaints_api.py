@@ -160,3 +160,26 @@ async def test_openapi_is_served(stack: Stack):
     schema = (await stack.http.get("/openapi.json")).json()
     assert "/api/complaints/{complaint_id}/actions/request-info" in schema["paths"]
     assert (await stack.http.get("/docs")).status_code == 200
+
+
+async def test_a_loaded_server_answers_202_with_the_id_never_a_5xx(stack: Stack, api_keys):
+    """Its workflow started but no worker registered it within the wait (none polls this
+    queue): the answer is 202 with the final id, and the same key again finds the same one."""
+    import httpx
+
+    from api.app import create_app
+    from engine.service import ComplaintService
+    from tests.e2e.conftest import serving
+    from tests.unit.helpers import POLICY
+
+    idle = ComplaintService(
+        stack.client, f"idle-{stack.task_queue}", POLICY, stack.store, registration_wait=0.3
+    )
+    app = create_app(idle, api_keys=api_keys[0], links=stack.links)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
+        headers = bearer(stack.keys["intake"]) | {"Idempotency-Key": "busy-morning"}
+        first = await http.post("/api/complaints", json=form(), headers=headers)
+        again = await http.post("/api/complaints", json=form(), headers=headers)
+    stack.complaint_ids.add(first.json()["id"])
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["id"] == again.json()["id"] and first.json()["status"] is None

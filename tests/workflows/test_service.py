@@ -120,3 +120,18 @@ async def test_an_archived_complaint_is_read_from_the_log(service, harness):
     assert state.status is Status.ARCHIVED and state.version == len(service.events(cid))
     with pytest.raises(ActionRefused, match="archived"):
         await service.act(cid, c.Reopen(reason="too late"))
+
+
+async def test_a_started_complaint_not_yet_registered_is_accepted_never_refused(harness):
+    """A loaded server: the workflow has started but has not registered the complaint within the
+    wait (here: no worker polls its queue at all). The caller learns its id, not a failure."""
+    idle = ComplaintService(
+        harness.client, f"idle-{harness.task_queue}", harness.policy, harness.store,
+        registration_wait=0.3,
+    )  # fmt: skip
+    first = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
+    harness.started.append(harness.client.get_workflow_handle(first.state.complaint_id))
+    assert (first.created, first.registered, first.state.status) == (True, False, None)
+    again = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
+    assert (again.created, again.registered) == (False, False)
+    assert again.state.complaint_id == first.state.complaint_id
