@@ -99,15 +99,25 @@ def _mark(
     state: ComplaintState,
     event: ev.DeadlineMet | ev.DeadlineBreached | ev.DeadlineWarningIssued,
     field: str,
-) -> None:
-    """Stamp the event's time on the deadline it is about."""
-    for d in state.deadlines:
-        if d.round == event.round and d.kind == event.kind:
-            setattr(d, field, event.at)
+) -> list[DeadlineState]:
+    """The deadlines with the event's time stamped on the one it is about."""
+    return [
+        d.model_copy(update={field: event.at})
+        if d.round == event.round and d.kind == event.kind
+        else d
+        for d in state.deadlines
+    ]
+
+
+def _with_last_pause(state: ComplaintState, **changes: object) -> list[Pause]:
+    return [*state.pauses[:-1], state.pauses[-1].model_copy(update=changes)]
 
 
 def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
-    s = state.model_copy(deep=True)
+    """The state after `event`. Copy on write: `state` is never changed, and the new state
+    shares every part the event leaves alone (a deep copy per event was most of what a decision
+    cost the worker), so nothing may change a state's lists or deadlines in place."""
+    s = state.model_copy()
     s.version += 1
     match event:
         case ev.ComplaintRegistered():
@@ -128,31 +138,31 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
         case ev.DeadlinesScheduled():
             s.deadlines = _schedule(s, event)
         case ev.DeadlineMet():
-            _mark(s, event, "met_at")
+            s.deadlines = _mark(s, event, "met_at")
         case ev.DeadlineWarningIssued():
-            _mark(s, event, "warned_at")
+            s.deadlines = _mark(s, event, "warned_at")
         case ev.DeadlineBreached():
-            _mark(s, event, "breached_at")
+            s.deadlines = _mark(s, event, "breached_at")
             s.breached = True
         case ev.ComplaintEscalated():
             s.escalation_level = event.level
             s.last_escalated_at = event.at
         case ev.InformationRequested():
             s.status = Status.WAITING_ON_CUSTOMER
-            s.pauses.append(Pause(started_at=event.at, question=event.question))
+            s.pauses = [*s.pauses, Pause(started_at=event.at, question=event.question)]
         case ev.CustomerReplied():
             s.status = Status.OPEN
-            s.pauses[-1].ended_at = event.at
+            s.pauses = _with_last_pause(s, ended_at=event.at)
             s.informed_at = event.at
         case ev.CustomerReminded():
-            s.pauses[-1].reminded_at = event.at
+            s.pauses = _with_last_pause(s, reminded_at=event.at)
         case ev.NotificationRequested() if event.recipient == CUSTOMER:
             s.informed_at = event.at
         case ev.ProgressUpdateMissed():
             s.informed_at = event.due_at
             s.breached = True
         case ev.CustomerMessageDelivered() | ev.CustomerMessageUndelivered():
-            s.deliveries_recorded.append(event.key)
+            s.deliveries_recorded = [*s.deliveries_recorded, event.key]
         case ev.ComplaintResolved():
             s.status = Status.RESOLVED
             s.resolved_at = event.at
@@ -167,7 +177,7 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
             s.status = Status.CLOSED
             s.closed_at = event.at
             if s.pauses and s.pauses[-1].ended_at is None:  # closed for want of a reply
-                s.pauses[-1].ended_at = event.at
+                s.pauses = _with_last_pause(s, ended_at=event.at)
         case ev.ComplaintArchived():
             s.status = Status.ARCHIVED
         case (

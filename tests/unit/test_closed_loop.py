@@ -166,3 +166,20 @@ def test_a_warning_decided_after_its_deadline_is_still_recorded_but_tells_nobody
     before = Story(POLICY.model_copy(update={"closed_loop": False}))
     before.when(registration(), T0)
     assert "DeadlineWarningIssued" not in types(before.tick(T0 + minutes(12)))
+
+
+def test_evolve_never_changes_the_state_it_was_given():
+    """Copy on write: every earlier state stays as it was, whatever the events did since."""
+    s = Story()
+    s.when(registration(), T0)
+    seen = []  # each state, and what it held when it was current
+    for command, at in (
+        (c.RequestInfo(by="a", question="photo?"), 4),
+        (c.RecordCustomerReply(message="here"), 6),
+        (c.Tick(), 30),
+        (c.Respond(by="a", message="ok"), 31),
+        (c.Tick(), 60),
+    ):
+        seen.append((s.state, s.state.model_dump()))
+        s.when(command, T0 + minutes(at))
+    assert [state.model_dump() for state, _ in seen] == [then for _, then in seen]
