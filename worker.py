@@ -105,7 +105,11 @@ def build_reporter(client: Client, engine: Engine) -> DeliveryReporter:
 
 
 def build_worker(
-    client: Client, task_queue: str, events: EventActivities, executor: ThreadPoolExecutor
+    client: Client,
+    task_queue: str,
+    events: EventActivities,
+    executor: ThreadPoolExecutor,
+    cached_complaints: int = Settings.model_fields["worker_cached_complaints"].default,
 ) -> Worker:
     return Worker(
         client,
@@ -114,6 +118,10 @@ def build_worker(
         activities=[events.append_events, events.archive_complaint],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        max_concurrent_local_activities=ACTIVITY_THREADS,
+        # A complaint not in the cache is replayed from its whole history before each decision:
+        # a herd larger than the cache pays that for nearly every deadline.
+        max_cached_workflows=cached_complaints,
     )
 
 
@@ -128,7 +136,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         events = EventActivities(EventStore(engine, vault))
-        worker = build_worker(client, settings.task_queue, events, executor)
+        worker = build_worker(
+            client, settings.task_queue, events, executor, settings.worker_cached_complaints
+        )
         background = [asyncio.create_task(build_projector(engine).run_forever(stop))]
         dispatcher = build_dispatcher(settings, engine, directory, vault)
         if dispatcher is not None:

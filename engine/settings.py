@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     delivery_retry_base: float = 30.0  # seconds before the first retry; doubles each time
     delivery_retry_cap: float = 3600.0
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
+    # Open complaints a worker keeps in memory (Temporal's workflow cache): one evicted is
+    # replayed from its history before its next decision, so size it to the open complaints.
+    worker_cached_complaints: int = Field(default=5000, ge=1)
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir
