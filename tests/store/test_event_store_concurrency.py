@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from store import AppendResult, ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
+from store.one_statement_append import PREPARED_NAME
 from tests.store.builders import new_events
 from tests.store.waiting import wait_until
 
@@ -107,7 +108,11 @@ def test_a_reader_never_skips_an_append_that_commits_late(
     b_queued, b_done = threading.Event(), threading.Event()
 
     def spot_b_asking_for_the_write_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        asks_for_lock = statement == "BEGIN IMMEDIATE" or "pg_advisory_xact_lock" in statement
+        asks_for_lock = (
+            statement == "BEGIN IMMEDIATE"
+            or "pg_advisory_xact_lock" in statement
+            or PREPARED_NAME in statement
+        )
         if asks_for_lock and threading.current_thread().name == "writer-b":
             b_queued.set()
 
