@@ -335,3 +335,14 @@ def test_an_append_survives_a_connection_the_server_dropped(
 
     assert store.append("complaint-1", 1, new_events(2)) == AppendResult(version=3, written=2)
     assert store.append("complaint-1", 3, new_events(1)) == AppendResult(version=4, written=1)
+
+
+def test_the_append_pool_closes_with_its_engine(store: EventStore, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL appends through a pool of their own")
+    store.append("complaint-1", 0, new_events(1))
+    assert autocommit_engine(engine).pool.checkedin() == 1
+
+    engine.dispose()
+
+    assert autocommit_engine(engine).pool.checkedin() == 0
