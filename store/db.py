@@ -4,6 +4,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from alembic import command
@@ -42,10 +43,11 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             raise ValueError("schema is only supported on PostgreSQL")
         return _make_sqlite_engine(url)
     if backend == "postgresql":
-        connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-        return create_engine(
-            url, pool_pre_ping=True, connect_args=connect_args, json_deserializer=JSON_DECODER
-        )
+        # In the URL rather than connect_args, so that autocommit_engine can make its own pool.
+        full_url = make_url(url)
+        if schema:
+            full_url = full_url.update_query_dict({"options": f"-csearch_path={schema}"})
+        return create_engine(full_url, pool_pre_ping=True, json_deserializer=JSON_DECODER)
     raise ValueError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
 
 
@@ -84,6 +86,28 @@ def for_reading(engine: Engine) -> Engine:
     """The same engine for read-only work: on SQLite its transactions start with a plain BEGIN,
     so under WAL they read a snapshot instead of queueing behind writers."""
     return engine.execution_options(**{_DEFERRED_BEGIN: True})
+
+
+_AUTOCOMMIT_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """A PostgreSQL engine of its own pool beside `engine`'s, for statements that are each their
+    own transaction (store.one_statement_append); disposed with `engine`.
+
+    Its connections stay in autocommit and are not pinged when checked out: switching a pooled
+    connection to autocommit and back, and the ping, took a third of an append's time. So a
+    connection that went stale (the server restarted) fails its statement instead, and the whole
+    pool is renewed; its caller then answers through `engine`.
+    """
+    sibling = _AUTOCOMMIT_ENGINES.get(engine)
+    if sibling is None:
+        sibling = create_engine(
+            engine.url, isolation_level="AUTOCOMMIT", json_deserializer=JSON_DECODER
+        )
+        event.listen(engine, "engine_disposed", lambda _engine: sibling.dispose())
+        _AUTOCOMMIT_ENGINES[engine] = sibling
+    return sibling
 
 
 def take_write_lock(connection: Connection) -> None:

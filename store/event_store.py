@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.events import PERSONAL_FIELD
 from store import intake_keys
-from store.db import for_reading, from_storage, take_write_lock, to_storage
+from store.db import autocommit_engine, for_reading, from_storage, take_write_lock, to_storage
+from store.one_statement_append import append_in_one_statement
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
 from store.tables import OUTBOX_PENDING, ClosureRecordRow, EventRow, OutboxRow
 from store.vault import (
@@ -41,6 +42,9 @@ class EventStore:
     def __init__(self, engine: Engine, vault: PersonalVault | None = None) -> None:
         self._engine = engine
         self._reader = for_reading(engine)
+        self._one_statement = engine.dialect.name == "postgresql"
+        if self._one_statement:
+            self._autocommit = autocommit_engine(engine)
         self._vault = vault
 
     @property
@@ -65,6 +69,11 @@ class EventStore:
         written=0. Raises ConcurrencyConflict if the stream is not at `expected_version` or holds
         only some of the events.
         """
+        done = self._append_in_one_statement(
+            stream_id, expected_version, events, outbox, closure_record, archived_at
+        )
+        if done is not None:
+            return done
         try:
             with self._engine.begin() as connection:
                 return self.append_in(
@@ -101,11 +110,8 @@ class EventStore:
     ) -> AppendResult:
         """append() within the caller's transaction, which the caller commits. A clash on a unique
         constraint is raised as IntegrityError and leaves that transaction unusable."""
-        if not events:
-            raise ValueError("an append needs at least one event")
+        _check_batch(events)
         event_ids = [event.event_id for event in events]
-        if len(set(event_ids)) != len(event_ids):
-            raise ValueError("the events of one append must have distinct ids")
 
         # Positions come from a sequence when a row is inserted, but PostgreSQL transactions
         # commit in any order. A reader polling "position > checkpoint" could see position 11
@@ -145,6 +151,49 @@ class EventStore:
                 connection, stream_id, closure_record, archived_at or recorded_at
             )
         return AppendResult(version=expected_version + len(events), written=len(events))
+
+    def _append_in_one_statement(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        outbox: Sequence[OutboxMessage],
+        closure_record: dict[str, Any] | None,
+        archived_at: datetime | None,
+    ) -> AppendResult | None:
+        """append()'s common case in one round trip (see store.one_statement_append); None when
+        it wrote nothing, for the careful path to say why. Only on PostgreSQL, and only with
+        nothing to seal: sealing may make a customer's key, under the careful path's lock."""
+        personal = [event.personal for event in events]
+        if closure_record is not None:
+            personal.append(closure_record.get(PERSONAL_FIELD))
+        if not self._one_statement or not all(
+            part is None or is_withheld(part) or is_envelope(part) for part in personal
+        ):
+            return None
+        _check_batch(events)
+        recorded_at = datetime.now(UTC)
+        try:
+            with self._autocommit.connect() as connection:
+                written = append_in_one_statement(
+                    connection,
+                    stream_id,
+                    expected_version,
+                    events,
+                    outbox,
+                    closure_record,
+                    recorded_at,
+                    archived_at or recorded_at,
+                )
+        except IntegrityError:
+            return None  # a clash on a unique constraint wrote nothing
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # A stale connection (see store.db.autocommit_engine): whether or not the statement
+            # committed, the careful path finds out.
+            return None
+        return AppendResult(expected_version + len(events), len(events)) if written else None
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         return self._read_events(
@@ -272,6 +321,13 @@ class EventStore:
                 OutboxMessage(**{**row._mapping, "created_at": from_storage(row.created_at)})
                 for row in connection.execute(query)
             ]
+
+
+def _check_batch(events: Sequence[NewEvent]) -> None:
+    if not events:
+        raise ValueError("an append needs at least one event")
+    if len({event.event_id for event in events}) != len(events):
+        raise ValueError("the events of one append must have distinct ids")
 
 
 def _earlier_outcome(

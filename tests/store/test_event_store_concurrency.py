@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from store import AppendResult, ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
+from store.one_statement_append import PREPARED_NAME
 from tests.store.builders import new_events
 from tests.store.waiting import wait_until
 
@@ -106,11 +107,18 @@ def test_a_reader_never_skips_an_append_that_commits_late(
     a_inserted, release_a = threading.Event(), threading.Event()
     b_queued, b_done = threading.Event(), threading.Event()
 
-    @event.listens_for(engine, "before_cursor_execute")
     def spot_b_asking_for_the_write_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        asks_for_lock = statement == "BEGIN IMMEDIATE" or "pg_advisory_xact_lock" in statement
+        asks_for_lock = (
+            statement == "BEGIN IMMEDIATE"
+            or "pg_advisory_xact_lock" in statement
+            or PREPARED_NAME in statement
+        )
         if asks_for_lock and threading.current_thread().name == "writer-b":
             b_queued.set()
+
+    # On every engine: on PostgreSQL an append's own statement runs in a pool of its own
+    # (store.db.autocommit_engine).
+    event.listen(Engine, "before_cursor_execute", spot_b_asking_for_the_write_lock)
 
     def append_and_hold_a() -> None:
         with engine.begin() as connection:
@@ -134,6 +142,7 @@ def test_a_reader_never_skips_an_append_that_commits_late(
         reader.poll()
     finally:
         release_a.set()
+        event.remove(Engine, "before_cursor_execute", spot_b_asking_for_the_write_lock)
     while writer_a.is_alive() or writer_b.is_alive():
         reader.poll()
         writer_b.join(timeout=0.01)

@@ -4,9 +4,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from store import AppendResult, ConcurrencyConflict, EventStore, event_store
+from store.db import autocommit_engine
 from tests.store.builders import OCCURRED_AT, new_event, new_events, outbox_message
 
 
@@ -261,3 +263,86 @@ def test_a_version_clash_that_reaches_the_constraints_is_a_conflict(
         store.append("complaint-1", 0, new_events(1))
 
     assert (conflict.value.expected_version, conflict.value.actual_version) == (0, 1)
+
+
+def test_a_batch_clashing_in_the_middle_writes_none_of_it(store: EventStore) -> None:
+    first, second = new_events(2)
+    store.append("complaint-1", 0, [first, second])
+    before, after = new_events(2)
+
+    # Only the middle event is stored already, at another version: a retry can never complete
+    # half a batch, nor write its outbox message.
+    with pytest.raises(ConcurrencyConflict, match="1 of the 3 events to append are already stored"):
+        store.append(
+            "complaint-1", 2, [before, second, after], outbox=[outbox_message("complaint-1")]
+        )
+
+    assert [event.event_id for event in store.read_all()] == [first.event_id, second.event_id]
+    assert store.outbox_for("complaint-1") == []
+
+
+def test_an_append_ahead_of_the_stream_writes_nothing(store: EventStore) -> None:
+    store.append("complaint-1", 0, new_events(2))
+
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        store.append(
+            "complaint-1",
+            3,
+            new_events(2),
+            outbox=[outbox_message("complaint-1")],
+            closure_record={"outcome": "upheld"},
+        )
+
+    assert (conflict.value.expected_version, conflict.value.actual_version) == (3, 2)
+    assert store.stream_version("complaint-1") == 2
+    assert store.outbox_for("complaint-1") == []
+    assert store.closure_record("complaint-1") is None
+
+
+def test_positions_follow_the_versions_of_a_batch(store: EventStore) -> None:
+    store.append("complaint-1", 0, new_events(5))
+
+    events = store.read_all()
+    assert [event.version for event in events] == [1, 2, 3, 4, 5]
+    assert [event.position for event in events] == sorted(event.position for event in events)
+
+
+def test_personal_data_sealed_already_is_stored_as_it_comes(store: EventStore) -> None:
+    sealed = store.seal_personal("complaint-1", {"name": "Ada Lovelace", "email": "ada@x.org"})
+    registered = new_event("ComplaintRegistered", personal=sealed)
+
+    store.append("complaint-1", 0, [registered], closure_record={"customer": sealed})
+
+    (event,) = store.read_stream("complaint-1")
+    assert event.personal == {"name": "Ada Lovelace", "email": "ada@x.org"}
+    assert store.closure_record("complaint-1") == {
+        "customer": {"name": "Ada Lovelace", "email": "ada@x.org"}
+    }
+
+
+def test_an_append_survives_a_connection_the_server_dropped(
+    store: EventStore, engine: Engine
+) -> None:
+    """On PostgreSQL an append's statement runs on a pool whose connections are not pinged
+    (store.db.autocommit_engine); one the server has dropped must not fail the append."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    store.append("complaint-1", 0, new_events(1))
+    with autocommit_engine(engine).connect() as pooled:
+        backend = pooled.scalar(select(func.pg_backend_pid()))
+    with engine.begin() as connection:
+        connection.execute(select(func.pg_terminate_backend(backend)))
+
+    assert store.append("complaint-1", 1, new_events(2)) == AppendResult(version=3, written=2)
+    assert store.append("complaint-1", 3, new_events(1)) == AppendResult(version=4, written=1)
+
+
+def test_the_append_pool_closes_with_its_engine(store: EventStore, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL appends through a pool of their own")
+    store.append("complaint-1", 0, new_events(1))
+    assert autocommit_engine(engine).pool.checkedin() == 1
+
+    engine.dispose()
+
+    assert autocommit_engine(engine).pool.checkedin() == 0
