@@ -42,8 +42,8 @@ def run(capsys, *argv: str) -> str:
 
 def test_rebuild_then_report_in_every_format(database, capsys) -> None:
     rebuilt = run(capsys, "projections", "rebuild")
-    assert "complaint_list: rebuilt from 95 events" in rebuilt
-    assert "reports: rebuilt from 95 events" in rebuilt
+    assert "complaint_list: rebuilt from 98 events" in rebuilt
+    assert "reports: rebuilt from 98 events" in rebuilt
 
     as_json = json.loads(run(capsys, "report", "--group-by", "tier", "--format", "json", *RANGE))
     assert [(r["period"], r["group"], r["volume"]) for r in as_json["rows"]] == [
