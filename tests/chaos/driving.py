@@ -40,13 +40,16 @@ PATH_ACTIONS = [RESPOND, RESOLVE]
 
 
 async def submit(service: ComplaintService, key: str) -> str:
-    """Submit, and again under the same idempotency key when registration does not come in time
-    (no worker, or no database): intake makes one complaint of both."""
+    """Submit, and again under the same idempotency key until the complaint is registered (no
+    worker, or no database, delays it): intake makes one complaint of them all."""
     while True:
         try:
-            return (await service.submit(FIRE, key, scope="chaos")).state.complaint_id
+            intake = await service.submit(FIRE, key, scope="chaos")
         except TimeoutError:
-            continue  # the workflow itself exists already; its first append is still to come
+            continue  # the server did not answer in time; the key finds what it started
+        if intake.registered:
+            return intake.state.complaint_id
+        # Accepted (the API's 202): its workflow runs, its first append is still to come.
 
 
 async def take_path(service: ComplaintService, key: str, intake: asyncio.Semaphore) -> str:
