@@ -142,7 +142,9 @@ def test_the_image_files_install_import_and_run(tmp_path):
             time.sleep(0.5)
         assert run.poll() is None, run.stdout.read().decode()[-3000:]
         assert ready is not None and ready.status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        # Package data too: templates, the pages' static files, the docs' assets.
+        for path in ("/", "/static/pages.css", "/docs", "/static/docs/swagger-ui-bundle.js"):
+            assert httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
     finally:
         os.killpg(run.pid, signal.SIGINT)
         try:
