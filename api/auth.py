@@ -102,6 +102,18 @@ async def principal(
     return found
 
 
+async def holder_if_any(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Principal | None:
+    """The key's holder, or None instead of 401: for public answers that say more to staff."""
+    try:
+        return await principal(request, bearer, cookie)
+    except Denied:
+        return None
+
+
 def permits(who: Principal, *roles: Role) -> bool:
     return who.role is Role.ADMIN or who.role in roles
 

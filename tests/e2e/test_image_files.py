@@ -16,6 +16,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -145,6 +146,12 @@ def test_the_image_files_install_import_and_run(tmp_path):
         # Package data too: templates, the pages' static files, the docs' assets.
         for path in ("/", "/static/pages.css", "/docs", "/static/docs/swagger-ui-bundle.js"):
             assert httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
+        # Its data directory (complaints, Temporal's histories, keys, logs) is owner-only.
+        data = tmp_path / "data"
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        made = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.rglob("*")}
+        assert {"complaints.sqlite3", "temporal.sqlite3", "encryption-keys.json"} <= set(made)
+        assert {name: m for name, m in made.items() if m & 0o077} == {}, made
     finally:
         os.killpg(run.pid, signal.SIGINT)
         try:
