@@ -96,6 +96,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_temporal_port() -> int:
+    """A free port whose +1000 (where `complaints run` puts the Web UI) is free too."""
+    while True:
+        port = free_port()
+        if port + 1000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1000))
+            except OSError:
+                continue
+        return port
+
+
 def test_the_image_files_install_import_and_run(tmp_path):
     source, venv = tmp_path / "app", tmp_path / "venv"
     source.mkdir()
@@ -120,7 +134,7 @@ def test_the_image_files_install_import_and_run(tmp_path):
     assert imported.stdout.strip() == "ok", imported.stdout
 
     # And it runs: dev server, worker and API from the installed console script.
-    port, temporal_port = free_port(), free_port()
+    port, temporal_port = free_port(), free_temporal_port()
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
            "COMPLAINTS_MAIL_IN_PORT": "0", "COMPLAINTS_DATA_DIR": str(tmp_path / "data")}
     env.pop("PYTHONPATH", None)
