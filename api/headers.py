@@ -63,10 +63,7 @@ class SecurityHeaders:
                 ]
                 if not path.startswith(STATIC):
                     headers.append((b"cache-control", b"no-store"))
-                    names = {b"cache-control"}
-                else:
-                    names = set()
-                names |= {name for name, _ in headers}
+                names = {name for name, _ in headers}  # ours replace any the route set
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
                 message = {**message, "headers": kept + headers}
             await send(message)
