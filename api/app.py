@@ -15,7 +15,9 @@ from sqlalchemy import Engine
 
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
 from api.customer_pages import UPLOAD_PATH, HideLinkTokens, customer_routes
+from api.docs import install_static_and_docs
 from api.errors import install_error_handlers
+from api.headers import SecurityHeaders
 from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
@@ -57,6 +59,8 @@ def create_app(
         title="Complaints",
         summary="Submit complaints, read their state and history, and act on them.",
         version="0.1.0",
+        docs_url=None,  # api/docs.py serves /docs and /redoc with their own assets
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_auth(app, api_keys or KeyRing(None))
@@ -76,7 +80,9 @@ def create_app(
             200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
         },
     )
+    install_static_and_docs(app)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
     return app
 
 

@@ -102,6 +102,16 @@ async def principal(
     return found
 
 
+async def holder_if_any(request: Request) -> Principal | None:
+    """The key's holder, or None instead of 401: for public answers that say more to staff.
+    The schemes are called here, not declared as dependencies, so the schema keeps the route
+    public (OpenAPI has no "optional" security that clients and fuzzers agree on)."""
+    try:
+        return await principal(request, await _bearer(request), await _cookie(request))
+    except Denied:
+        return None
+
+
 def permits(who: Principal, *roles: Role) -> bool:
     return who.role is Role.ADMIN or who.role in roles
 

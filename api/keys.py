@@ -23,11 +23,14 @@ import os
 import re
 import secrets
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 import structlog
+
+from security.private_files import private_dir
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +97,7 @@ def new_key(name: str, role: Role | str, team: str = "") -> tuple[str, str]:
 
 def append_entry(path: Path, entry: str) -> None:
     """Add an entry to the key file, making it (readable by its owner only) when missing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as out:
         out.write((FILE_HEADER if out.tell() == 0 else "") + "\n" + entry)
@@ -158,6 +161,9 @@ def _principal(table: dict, where: str) -> Principal:
         raise KeyFileError(f"{where}id: must read ck- and 12 hex digits")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise KeyFileError(f"{where}name: required, 1 to 100 characters")
+    # A newline in a name once broke the file's TOML and so locked every key out.
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise KeyFileError(f"{where}name: must not contain control characters")
     try:
         role = Role(table.get("role"))
     except ValueError:

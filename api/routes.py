@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Staff, Submitter, complaint_for, require
+from api.auth import Staff, Submitter, complaint_for, holder_if_any, permits, require
 from api.errors import error_response
 from api.health import ReadyCheck
 from api.keys import Principal, Role
@@ -239,9 +239,12 @@ def health_routes(ready_check: ReadyCheck) -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", responses={503: {"model": ErrorBody}})
-    async def readyz():
-        """200 when Temporal and the database both answer; 503 naming what is down."""
+    async def readyz(who: Annotated[Principal | None, Depends(holder_if_any)]):
+        """200 when Temporal and the database both answer, else 503. Only an admin's key is
+        told which is down and why: the problems name hosts, ports and files."""
         problems = await ready_check()
+        if who is None or not permits(who):
+            return error_response(503, "not ready") if problems else {"status": "ready"}
         if problems:
             detail = [
                 {"field": k, "rule": "unavailable", "message": v} for k, v in problems.items()

@@ -141,8 +141,12 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """For receivers: does `header` (X-Complaints-Signature) sign exactly `body` with `secret`?"""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header)
+    """For receivers: does `header` (X-Complaints-Signature) sign exactly `body` with `secret`?
+    Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters, and
+    a header is whatever the sender put there."""
+    if not header:
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.encode("utf-8", "replace"))
 
 
 class WebhookSender:

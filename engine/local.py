@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine.mail_in import start as start_mail_in
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
 from security.keys import ensure_key_file
+from security.private_files import DIR_MODE, FILE_MODE, UMASK, private_dir
 
 log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
@@ -32,9 +34,10 @@ def start_dev_server(
     """`temporal server start-dev` on 127.0.0.1:`port`, its state in data_dir/temporal.sqlite3 (a
     restart keeps every workflow and pending timer) and its log in data_dir/temporal.log; with
     the Web UI on `ui_port`, or headless when None."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     ui = ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
-    with (data_dir / "temporal.log").open("ab") as server_log:
+    log_fd = os.open(data_dir / "temporal.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    with os.fdopen(log_fd, "ab") as server_log:
         return subprocess.Popen(
             [
                 temporal_cli(),
@@ -55,6 +58,7 @@ def start_dev_server(
             stdout=server_log,
             stderr=server_log,
             start_new_session=True,  # the caller's Ctrl-C is its own; it stops the server itself
+            umask=UMASK,  # its SQLite file holds every complaint's history: owner-only
         )
 
 
@@ -77,6 +81,9 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     from api.keys import first_admin_key
 
     settings.load_policy()  # a malformed policy stops us before anything starts
+    # The data directory is ours alone (security.private_files); one made before that rule
+    # was 0755, so tighten it here rather than only when it is created.
+    private_dir(settings.data_dir).chmod(DIR_MODE)
     # The embedded default: encryption keys made in the data directory on first start (keys set
     # in the environment win over the file). Back the file up apart from the data: README.
     if ensure_key_file(settings.encryption_key_file_path()):

@@ -29,6 +29,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from security.private_files import FILE_MODE, private_dir
+
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # AES-GCM's standard nonce; random per message
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -201,9 +203,9 @@ def ensure_key_file(path: Path) -> bool:
         "master_key_id": f"master-{stamp}",
         "identity_key": new_key(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -216,16 +217,29 @@ def _encode_cursor(last: ListedComplaint) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+_CURSOR_ID = re.compile(r"[\x21-\x7e]{1,100}")  # a complaint id: printable ASCII
+
+
 def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
+    # A cursor comes back from the client: anything that is not exactly what _encode_cursor
+    # wrote is a 422, never a 500 (a date at the edge of the calendar overflows when moved to
+    # UTC; a NUL in the id is refused by PostgreSQL; nesting can exhaust the decoder's stack).
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = json.loads(raw)
+        if not isinstance(decoded, dict) or decoded.keys() != {"due", "id"}:
+            raise TypeError
         due, complaint_id = decoded["due"], decoded["id"]
-        if not isinstance(complaint_id, str) or not (due is None or isinstance(due, str)):
+        if not isinstance(complaint_id, str) or not _CURSOR_ID.fullmatch(complaint_id):
+            raise TypeError
+        if not (due is None or isinstance(due, str)):
             raise TypeError
         moment = None if due is None else datetime.fromisoformat(due)
         if moment is not None and moment.tzinfo is None:
             raise TypeError
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
+        return (to_storage(moment) if moment else None), complaint_id
+    except (
+        binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, OverflowError,
+        RecursionError,
+    ) as error:
         raise ValueError("cursor: malformed; pass a next_cursor from an earlier page") from error
-    return (to_storage(moment) if moment else None), complaint_id

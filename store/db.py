@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from security.private_files import private_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # JSON columns are decoded with orjson: a projection rebuild decodes every event of the log, and
 # the standard library's decoder was the largest share of its time. (Encoding stays json's.)
@@ -54,7 +56,9 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
 def _make_sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Made here, owner-only, before SQLite makes it under the umask (0644): it holds the
+        # complaints. SQLite gives its -wal and -shm files the database file's mode.
+        private_file(Path(database))
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},

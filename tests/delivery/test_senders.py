@@ -81,3 +81,8 @@ def test_webhook_unreachable_is_temporary():
     with pytest.raises(TemporaryFailure, match="ConnectError"):
         sender.send(person(webhook=f"http://127.0.0.1:{free_port()}/hook"), OUT)
     sender.close()
+
+
+@pytest.mark.parametrize("header", ["sha256=é", "sha256=" + "ü" * 64, "\udcff", "中文"])
+def test_a_non_ascii_signature_is_false_not_an_error(header: str) -> None:
+    assert verify_signature(SECRET, b"{}", header) is False

@@ -261,8 +261,9 @@ async def test_a_form_sent_again_with_other_content_is_not_the_first_complaint(s
     stack.complaint_ids.update(r.headers["location"].rsplit("/", 1)[1] for r in (first, second))
 
 
-async def test_not_ready_names_what_is_down(tmp_path):
-    """A real client aimed at a closed port and a database file that cannot be opened."""
+async def test_not_ready_names_what_is_down_to_an_admin_only(tmp_path, api_keys):
+    """A real client aimed at a closed port and a database file that cannot be opened. The
+    public hears "not ready"; the names and reasons (hosts, ports, files) need an admin key."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
@@ -270,11 +271,18 @@ async def test_not_ready_names_what_is_down(tmp_path):
     unopenable = make_engine(f"sqlite:///{tmp_path}")  # a directory, not a database file
     service = ComplaintService(client, "nowhere", POLICY, EventStore(unopenable))
     try:
-        async with serving(create_app(service)) as url, httpx.AsyncClient(base_url=url) as http:
+        app = create_app(service, api_keys=api_keys[0])
+        async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
             assert (await http.get("/healthz")).status_code == 200
-            response = await http.get("/readyz")
+            public = await http.get("/readyz")
+            supervisor = await http.get("/readyz", headers=bearer(api_keys[1]["supervisor"]))
+            response = await http.get("/readyz", headers=bearer(api_keys[1]["admin"]))
     finally:
         unopenable.dispose()
+    for told_little in (public, supervisor):
+        assert told_little.status_code == 503
+        assert told_little.json()["error"] == "not ready"
+        assert "temporal" not in told_little.text and "database" not in told_little.text
     assert response.status_code == 503
     assert {field for field, _ in fields_and_rules(response)} == {"temporal", "database"}
     assert "temporal" in response.json()["error"] and "database" in response.json()["error"]
