@@ -1,9 +1,9 @@
 """ComplaintWorkflow: one durable workflow per complaint. Orchestration only.
 
-The domain decides (pure `decide`), one local activity appends the decision's events (and the
-outbox rows they imply) in one transaction, and one durable timer waits for the next thing the
-clock owes. A decision costs one workflow task, so a complaint costs the server as few round
-trips as the business allows.
+The domain decides (pure `decide`), one activity appends the decision's events (and the outbox
+rows they imply) in one transaction, and one durable timer waits for the next thing the clock
+owes. Every step costs one activity, so a complaint costs the server as few round trips as the
+business allows.
 """
 
 from __future__ import annotations
@@ -61,9 +61,8 @@ class ComplaintWorkflow:
     def __init__(self, inp: ComplaintInput) -> None:
         self._policy = inp.policy
         # Each change of decisions is a patch: a complaint begun before it replays without it.
-        # This one brings the closed loop with the customer, late warnings recorded, and a
-        # decision in one workflow task (its append a local activity, a marker in history; the
-        # alarm's timer kept while the alarm stays put). A complaint that has it has every
+        # This one brings the closed loop with the customer, late warnings recorded, and the
+        # alarm's timer kept while the alarm stays put. A complaint that has it has every
         # earlier change too, so it records one marker, not one per change.
         self._lean = workflow.patched(CLOSED_LOOP_LEAN)
         if not self._lean:
@@ -178,8 +177,12 @@ class ComplaintWorkflow:
 
     async def _record(self, events: list) -> None:
         archiving = any(isinstance(e, ComplaintArchived) for e in events)
-        execute = workflow.execute_local_activity if self._lean else workflow.execute_activity
-        await execute(
+        # A regular activity, not a local one, though the append is short and idempotent: its
+        # input (this decision's events) is then in history before it runs, so every retry
+        # writes exactly what was decided. A local activity's decision is made again if its
+        # workflow task is lost (a worker killed mid-append), at a later time, and may differ
+        # from what the lost attempt already committed (found by the kill -9 fault test).
+        await workflow.execute_activity(
             "archive_complaint" if archiving else "append_events",
             AppendRequest(
                 stream_id=workflow.info().workflow_id,
