@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
-from intake import free_port, timed  # noqa: E402
+from intake import free_port, start_engine, timed, wait_ready  # noqa: E402
 
 from domain import commands as c  # noqa: E402
 from domain.events import CustomerDetails  # noqa: E402
@@ -97,24 +95,10 @@ async def main(n: int, margin: float, concurrency: int) -> None:
     api_port, temporal_port = free_port(), free_port()
     data = Path(tempfile.mkdtemp(prefix="bench-herd-"))
     policy = herd_policy(data / "policy.toml")
-    env = {**os.environ, "COMPLAINTS_LOG_LEVEL": "WARNING", "COMPLAINTS_POLICY": str(policy)}
-    engine = subprocess.Popen(
-        [str(Path(sys.executable).parent / "complaints"), "run", "--port", str(api_port),
-         "--temporal-port", str(temporal_port), "--data-dir", str(data)],
-        env={**env, "COMPLAINTS_MAIL_IN_PORT": "0"},
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    engine = start_engine(data, api_port, temporal_port, COMPLAINTS_POLICY=str(policy))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
-            for _ in range(240):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
-            else:
-                raise SystemExit("the engine did not become ready")
+            await wait_ready(http)
         settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
         client = await connect(settings)
         rules = parse_policy(policy.read_text())

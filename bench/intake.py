@@ -67,39 +67,39 @@ def summary(name: str, latencies: list[float], wall: float) -> dict:
     return row
 
 
+def start_engine(data: Path, api_port: int, temporal_port: int, **env: str) -> subprocess.Popen:
+    """`complaints run` on loopback ports with `data` as its data directory (and `env` as extra
+    COMPLAINTS_* settings); no inbound mail receiver, so no fixed port is taken."""
+    command = [str(Path(sys.executable).parent / "complaints"), "run", "--port", str(api_port),
+               "--temporal-port", str(temporal_port), "--data-dir", str(data)]  # fmt: skip
+    settings = {"COMPLAINTS_LOG_LEVEL": "WARNING", "COMPLAINTS_MAIL_IN_PORT": "0", **env}
+    return subprocess.Popen(command, env={**os.environ, **settings}, stdout=subprocess.DEVNULL)
+
+
+async def wait_ready(http: httpx.AsyncClient) -> None:
+    """Until the engine answers /readyz with 200 (a minute at most)."""
+    for _ in range(240):
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.25)
+    raise SystemExit("the engine did not become ready")
+
+
 async def main(n: int, concurrency: int) -> None:
     api_port, temporal_port = free_port(), free_port()
     data = tempfile.mkdtemp(prefix="bench-intake-")
     # An intake key, as a web form's back end or a channel would hold (the API needs one).
     key, entry = new_key("bench", Role.INTAKE)
     append_entry(Path(data) / "api_keys.toml", entry)
-    engine = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "complaints"),
-            "run",
-            "--port",
-            str(api_port),
-            "--temporal-port",
-            str(temporal_port),
-            "--data-dir",
-            data,
-        ],
-        env={**os.environ, "COMPLAINTS_LOG_LEVEL": "WARNING"},
-        stdout=subprocess.DEVNULL,
-    )
+    engine = start_engine(Path(data), api_port, temporal_port)
     base = f"http://127.0.0.1:{api_port}"
     try:
         auth = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=base, timeout=30, headers=auth) as http:
-            for _ in range(240):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
-            else:
-                raise SystemExit("the engine did not become ready")
+            await wait_ready(http)
 
             async def submit(i: int) -> None:
                 body = {

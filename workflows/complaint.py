@@ -52,10 +52,10 @@ class ComplaintInput(BaseModel):
 
 # Without Temporal's sandbox: it re-creates the workflow's modules for every complaint in the
 # cache, and in a 2,000-deadline herd the engine held 692 MiB with it against 533 MiB without,
-# and cleared the herd later (p99 81 s against 74 s; bench/herd.py, measured while appends
-# were local activities, the same for both). Determinism rests on the
-# house rules instead: decisions are domain/'s pure functions, time and ids come only from
-# workflow.now() and workflow.uuid4(), no I/O, and the replay suite replays every main path.
+# and cleared the herd later (p99 81 s against 74 s; bench/herd.py, measured while appends were
+# local activities, the same for both). Determinism rests on the house rules instead: decisions
+# are domain/'s pure functions, time and ids come only from workflow.now() and workflow.uuid4(),
+# no I/O, and the replay suite replays every main path.
 @workflow.defn(sandboxed=False)
 class ComplaintWorkflow:
     @workflow.init
@@ -65,8 +65,8 @@ class ComplaintWorkflow:
         # This one brings the closed loop with the customer, late warnings recorded, and the
         # alarm's timer kept while the alarm stays put. A complaint that has it has every
         # earlier change too, so it records one marker, not one per change.
-        self._lean = workflow.patched(CLOSED_LOOP_LEAN)
-        if not self._lean:
+        self._keeps_timer = workflow.patched(CLOSED_LOOP_LEAN)
+        if not self._keeps_timer:
             self._policy = self._policy.model_copy(update={"closed_loop": False})
             if not workflow.patched(DEADLINE_WARNINGS):
                 # A complaint that began before warnings existed replays without them.
@@ -120,7 +120,7 @@ class ComplaintWorkflow:
             workflow.logger.info("delivery report not recorded: %s", refused.message)
 
     async def _wait_for_next_alarm(self) -> None:
-        if self._lean:
+        if self._keeps_timer:
             await self._wait_on_kept_timer()
             return
         alarm = next_alarm(self._state, self._policy)
