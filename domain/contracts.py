@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.policy import Policy
+from domain.report_times import ReportTimes
 from domain.vocabulary import DEFAULT_CONTRACT
 
 VERSION_LENGTH = 16  # hex digits of the SHA-256: 64 bits, far beyond an accidental collision
@@ -44,6 +45,8 @@ class Contract:
     mail_to: tuple[str, ...] = ()
     # A retired contract takes no new complaints; its open ones run to their end.
     retired: bool = False
+    # When its weekly and monthly reports go out, in its policy's time zone.
+    reports: ReportTimes = ReportTimes()
 
 
 def terms_version(policy: Policy, parties: dict[str, Any]) -> str:

@@ -10,6 +10,9 @@ COMPLAINTS_CONTRACTS names a contracts file:
     parties = "acme/parties.toml"
     mail_to = ["complaints@acme.example"]
     report_recipients = ["ops@acme.example"]
+    [contracts.reports]              # optional; these are the defaults (domain.report_times)
+    weekly = "fri 16:30"
+    monthly = "1 09:00"
     [contracts.targets]
     resolution_rate = 0.9
 
@@ -36,6 +39,7 @@ from domain.contracts import (
     terms_version,
 )
 from domain.policy import Policy, PolicyError, parse_policy
+from domain.report_times import ReportTimeError, parse_report_times
 from domain.vocabulary import DEFAULT_CONTRACT, ContractId
 
 
@@ -113,6 +117,7 @@ class _ContractEntry(_Strict):
     mail_to: list[Email] = []
     report_recipients: list[Email] = []
     targets: QualityTargets = QualityTargets()
+    reports: dict[str, str] = {}  # parsed by domain.report_times, which names the broken rule
     retired: bool = False
 
 
@@ -186,6 +191,10 @@ def load_contracts(path: Path) -> ContractBook:
     contracts: dict[str, Contract] = {}
     directories: dict[str, Directory] = {}
     for entry in listed.contracts:
+        try:
+            reports = parse_report_times(entry.reports)
+        except ReportTimeError as exc:
+            raise ContractError(f"{path}: contract {entry.id!r}: {exc}") from None
         contract, directory = load_contract(
             entry.id,
             entry.name,
@@ -195,6 +204,7 @@ def load_contracts(path: Path) -> ContractBook:
             report_recipients=tuple(entry.report_recipients),
             mail_to=tuple(entry.mail_to),
             retired=entry.retired,
+            reports=reports,
         )
         contracts[entry.id], directories[entry.id] = contract, directory
     if contracts[default_id].retired:

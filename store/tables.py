@@ -257,3 +257,43 @@ class AttachmentRow(Base):
     sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class SentReportRow(Base):
+    """A contract's report as it was built and sent (store.sent_reports). Its content (figures,
+    CSV, PDF, their hash) is written once and never updated, so the report of a past week reads
+    as it was sent even after late events changed the live figures; only `sent_at` is stamped,
+    once, when it was delivered. No personal data: figures, category names, frequent terms."""
+
+    __tablename__ = "sent_reports"
+    __table_args__ = (Index("ix_sent_reports_contract_period_start", "contract", "period_start"),)
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # report:<contract>:<kind>:<period>
+    contract: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    period: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    period_end: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    built_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of figures, CSV and PDF
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    csv: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReportNoticeRow(Base):
+    """A notice about the reports, sent once per key: a team flagged for review (per flag), a
+    report that could not be delivered (per report). Claimed before it is sent."""
+
+    __tablename__ = "report_notices"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    contract: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)  # never personal data
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
