@@ -1,0 +1,246 @@
+"""A contract's periodic report, as figures: what the weekly demand summary and the monthly
+service-execution report say (README, Scheduled reports).
+
+Built from the report read model (reports.metrics' own figures, over the complaints of this
+contract received in the period, in its time zone), the deadline ledger and the registrations'
+words (reports.demand). The result is plain data, JSON-able: it is archived as sent, rendered
+to the e-mail, the PDF and the CSV (reports.contract_report_render).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine
+
+from domain.contracts import Contract, QualityTargets
+from domain.report_times import ReportPeriod
+from domain.vocabulary import DeadlineKind
+from reports.demand import demand_summary
+from reports.metrics import RATINGS, Figures, figures, sla_report
+from reports.periods import label, period_start
+from store.complaint_texts import registration_texts
+from store.report_model import ComplaintFacts, ReportFacts
+
+# How far back the review looks for a team's run of weeks below the threshold, so a long run is
+# seen whole (and notified once, by its first week).
+REVIEW_LOOKBACK_WEEKS = 8
+# A complaint's first response falls due within days of its receipt (business hours, weekends
+# and holidays included); the ledger is read this far past the period for it.
+FIRST_RESPONSE_SLACK = timedelta(days=14)
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Durations(_Fact):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class TierDeadlines(_Fact):
+    tier: int
+    met: int
+    breached: int
+
+
+class TargetOutcome(_Fact):
+    name: str  # a QualityTargets field
+    target: float
+    actual: float | None  # None: nothing to measure it on in the period
+    met: bool | None
+
+
+class FlaggedTeam(_Fact):
+    team: str
+    weeks: list[str]
+    resolution_rates: list[float]
+
+
+class Term(_Fact):
+    term: str
+    count: int
+    previous: int
+
+
+class DemandSummary(_Fact):
+    categories: dict[str, int]
+    previous_categories: dict[str, int]
+    terms: list[Term]
+    rising: list[Term]
+    falling: list[Term]
+
+
+class ContractReport(_Fact):
+    contract: str
+    contract_name: str
+    kind: str
+    period: str
+    start: datetime  # local, in `timezone`
+    end: datetime
+    timezone: str
+    volume: int
+    previous_volume: int
+    by_channel: dict[str, int]
+    by_category: dict[str, int]
+    deadlines_by_tier: list[TierDeadlines]
+    first_response: Durations
+    resolution: Durations
+    resolved: int
+    first_contact_resolution_rate: float | None
+    reopen_rate: float | None
+    resolution_rate: float | None
+    first_response_in_time: float | None
+    satisfaction_average: float | None
+    satisfaction_distribution: dict[int, int]
+    targets: list[TargetOutcome]
+    flagged_teams: list[FlaggedTeam]
+    demand: DemandSummary
+
+
+def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> ContractReport:
+    """The report of `contract` for `period` (a period with no complaints is a report that says
+    so: zero volume, rates None)."""
+    facts = ReportFacts(engine)
+    mine = _received(facts, contract, period.start, period.end)
+    previous_period = period.previous()
+    before = _received(facts, contract, previous_period.start, previous_period.end)
+    whole = figures(period.label, period.start.date(), "all", mine)
+    texts = registration_texts(engine, [f.complaint_id for f in mine + before])
+    demand = demand_summary(
+        (texts.get(f.complaint_id, "") for f in mine),
+        (texts.get(f.complaint_id, "") for f in before),
+    )
+    first_response_in_time = _first_response_in_time(facts, mine, period)
+    return ContractReport(
+        contract=contract.id,
+        contract_name=contract.name,
+        kind=period.kind,
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        timezone=contract.policy.timezone,
+        volume=whole.volume,
+        previous_volume=len(before),
+        by_channel=_count(mine, "channel"),
+        by_category=_count(mine, "category"),
+        deadlines_by_tier=[
+            TierDeadlines(tier=tier, met=f.deadlines_met, breached=f.deadlines_breached)
+            for tier, f in sorted(_by_tier(mine, period).items())
+        ],
+        first_response=_durations(whole.time_to_first_response),
+        resolution=_durations(whole.time_to_resolution),
+        resolved=whole.resolved,
+        first_contact_resolution_rate=whole.first_contact_resolution_rate,
+        reopen_rate=whole.reopen_rate,
+        resolution_rate=whole.resolution_rate,
+        first_response_in_time=first_response_in_time,
+        satisfaction_average=whole.satisfaction_average,
+        satisfaction_distribution={r: whole.satisfaction_distribution[r] for r in RATINGS},
+        targets=targets_met_or_missed(contract.targets, whole, first_response_in_time),
+        flagged_teams=flagged_teams(facts, contract, period.end),
+        demand=DemandSummary(
+            categories=_count(mine, "category"),
+            previous_categories=_count(before, "category"),
+            terms=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.terms],
+            rising=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.rising],
+            falling=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.falling],
+        ),
+    )
+
+
+# merge: use reports' targets once the contract-reports branch lands
+def targets_met_or_missed(
+    targets: QualityTargets, whole: Figures, first_response_in_time: float | None
+) -> list[TargetOutcome]:
+    """Each target the contract sets, against the period's figure: a share is met at or above
+    its target, as is the satisfaction average; None when nothing in the period measures it."""
+    actual = {
+        "first_contact_resolution": whole.first_contact_resolution_rate,
+        "csat": whole.satisfaction_average,
+        "resolution_rate": whole.resolution_rate,
+        "first_response_in_time": first_response_in_time,
+    }
+    return [
+        TargetOutcome(
+            name=name,
+            target=target,
+            actual=actual[name],
+            met=None if actual[name] is None else actual[name] >= target,
+        )
+        for name, target in targets.model_dump().items()
+        if target is not None
+    ]
+
+
+def flagged_teams(facts: ReportFacts, contract: Contract, until: datetime) -> list[FlaggedTeam]:
+    """Teams of the contract flagged for review (policy performance_review) by the complete
+    weeks before `until`: only runs that reach the last complete week, the flags standing now."""
+    zone = until.tzinfo
+    this_week = period_start(until.date(), "week")
+    first = this_week - timedelta(weeks=REVIEW_LOOKBACK_WEEKS)
+    start = datetime.combine(first, datetime.min.time(), zone)
+    end = datetime.combine(this_week, datetime.min.time(), zone)
+    review = sla_report(
+        _received(facts, contract, start, end),
+        period="week",
+        group_by="team",
+        first_day=first,
+        last_day=this_week - timedelta(days=1),
+        zone=zone,  # type: ignore[arg-type]
+        review=contract.policy.performance_review,
+    )
+    last_week = label(this_week - timedelta(weeks=1), "week")
+    return [
+        FlaggedTeam(team=f.team, weeks=f.weeks, resolution_rates=f.resolution_rates)
+        for f in review.flagged_teams
+        if f.weeks[-1] == last_week
+    ]
+
+
+def _received(
+    facts: ReportFacts, contract: Contract, start: datetime, end: datetime
+) -> list[ComplaintFacts]:
+    return [f for f in facts.received_between(start, end) if f.contract == contract.id]
+
+
+def _count(facts: list[ComplaintFacts], field: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for f in facts:
+        key = str(getattr(f, field)) or "unclassified"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _by_tier(facts: list[ComplaintFacts], period: ReportPeriod) -> dict[int, Figures]:
+    tiers: dict[int, list[ComplaintFacts]] = {}
+    for f in facts:
+        tiers.setdefault(f.tier, []).append(f)
+    start: date = period.start.date()
+    return {tier: figures(period.label, start, str(tier), group) for tier, group in tiers.items()}
+
+
+def _durations(spread) -> Durations:
+    return Durations(count=spread.count, median_seconds=spread.median, p90_seconds=spread.p90)
+
+
+def _first_response_in_time(
+    facts: ReportFacts, mine: list[ComplaintFacts], period: ReportPeriod
+) -> float | None:
+    """Among the period's complaints' first-round first-response deadlines that are settled,
+    the share met (the contract's "first response in time")."""
+    ids = {f.complaint_id for f in mine}
+    settled = [
+        entry
+        for entry in facts.ledger_due_between(period.start, period.end + FIRST_RESPONSE_SLACK)
+        if entry.complaint_id in ids
+        and entry.round == 1
+        and entry.kind == DeadlineKind.FIRST_RESPONSE.value
+        and (entry.met_at or entry.breached_at)
+    ]
+    if not settled:
+        return None
+    return sum(1 for e in settled if not e.breached_at) / len(settled)
