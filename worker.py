@@ -14,12 +14,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
+from activities.reports import ReportActivities
 from delivery.dispatcher import OutboxDispatcher
 from delivery.reporting import DeliveryReporter
 from delivery.senders import SmtpSender, WebhookSender
 from domain.commands import RecordDelivery
 from engine.contracts import ContractBook
 from engine.logs import configure_logging
+from engine.report_schedules import ensure_schedules
 from engine.settings import Settings
 from engine.temporal import connect
 from store import (
@@ -32,8 +34,9 @@ from store import (
 )
 from store.vault import PersonalVault
 from workflows.complaint import ComplaintWorkflow
+from workflows.reports import ContractReportWorkflow, ScheduledReportWorkflow
 
-WORKFLOWS = [ComplaintWorkflow]
+WORKFLOWS = [ComplaintWorkflow, ScheduledReportWorkflow, ContractReportWorkflow]
 # Activities are synchronous (SQLAlchemy); they run on this many threads.
 ACTIVITY_THREADS = 16
 
@@ -57,19 +60,8 @@ def build_dispatcher(
     """Delivery of the outbox over the configured channels; None when none is configured, so
     messages wait in the outbox instead of failing (and escalating) for want of a channel."""
     senders = []
-    if settings.smtp_host:
-        reply_key = settings.key_material().reply_key
-        senders.append(
-            SmtpSender(
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.smtp_starttls,
-                settings.smtp_username or None,
-                settings.smtp_password.get_secret_value() or None,
-                settings.smtp_from,
-                reply_key=reply_key,
-            )
-        )
+    if smtp := build_smtp(settings):
+        senders.append(smtp)
     if secret := settings.webhook_secret.get_secret_value():
         senders.append(WebhookSender(secret))
     if not senders:
@@ -86,6 +78,21 @@ def build_dispatcher(
         vault=vault,  # the customer's address is sealed in the store
         customer_link=customer_link_of(settings, engine, vault),
         directories=contracts.directories,
+    )
+
+
+def build_smtp(settings: Settings) -> SmtpSender | None:
+    """The outgoing mail server, shared by notifications and reports; None when not set."""
+    if not settings.smtp_host:
+        return None
+    return SmtpSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_starttls,
+        settings.smtp_username or None,
+        settings.smtp_password.get_secret_value() or None,
+        settings.smtp_from,
+        reply_key=settings.key_material().reply_key,
     )
 
 
@@ -111,12 +118,17 @@ def build_worker(
     events: EventActivities,
     executor: ThreadPoolExecutor,
     cached_complaints: int = Settings.model_fields["worker_cached_complaints"].default,
+    reports: ReportActivities | None = None,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[events.append_events, events.archive_complaint],
+        activities=[
+            events.append_events,
+            events.archive_complaint,
+            *(reports.all() if reports else []),
+        ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_concurrent_local_activities=ACTIVITY_THREADS,
@@ -137,9 +149,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         events = EventActivities(EventStore(engine, vault))
+        reports = ReportActivities(engine, contracts, build_smtp(settings))
         worker = build_worker(
-            client, settings.task_queue, events, executor, settings.worker_cached_complaints
-        )
+            client, settings.task_queue, events, executor, settings.worker_cached_complaints,
+            reports,
+        )  # fmt: skip
+        # The contracts' report schedules, as the files say now (created, moved or removed).
+        await ensure_schedules(client, contracts, settings)
         background = [asyncio.create_task(build_projector(engine).run_forever(stop))]
         dispatcher = build_dispatcher(settings, engine, contracts, vault)
         if dispatcher is not None:

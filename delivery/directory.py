@@ -107,6 +107,19 @@ class Directory:
             ids = []
         return [r for r in (self.person(i) for i in ids) if r is not None]
 
+    def supervisors(self) -> list[Recipient]:
+        """Every team's supervisor, each once: who answers for the contract's reports."""
+        ids = dict.fromkeys(i for t in self._parties.teams.values() for i in _ids(t.supervisor))
+        return [r for r in (self.person(i) for i in ids) if r is not None]
+
+    def locale_of(self, email: str) -> str | None:
+        """The language of the person with this address, if the directory knows them."""
+        wanted = email.strip().lower()
+        for person in self._parties.people.values():
+            if person.email and person.email.lower() == wanted:
+                return person.locale
+        return None
+
     def next_role(self, tier: int, role: str) -> str | None:
         """The role above `role` in the tier's escalation chain; the chain's first role for a
         role outside it (the customer); None at the top."""

@@ -104,6 +104,11 @@ class SmtpSender:
         mail["Message-ID"] = self._message_id(recipient, outgoing)
         mail[KEY_HEADER] = outgoing.key
         mail.set_content(outgoing.message.body)  # utf-8 where needed
+        self.send_mail(mail)
+
+    def send_mail(self, mail: EmailMessage) -> None:
+        """Send a message made elsewhere (a contract's report) over this server, failures told
+        apart as for notifications."""
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     delivery_retry_base: float = 30.0  # seconds before the first retry; doubles each time
     delivery_retry_cap: float = 3600.0
     delivery_max_attempts: int = 12  # then a temporary failure counts as permanent
+    # A contract's report missed while Temporal was down runs when it is back, if it was due
+    # at most this long ago (README, Scheduled reports).
+    report_catchup_hours: float = Field(default=72, gt=0)
     # Open complaints a worker keeps in memory (Temporal's workflow cache): one evicted is
     # replayed from its history before its next decision, so size it to the open complaints.
     worker_cached_complaints: int = Field(default=5000, ge=1)
