@@ -31,6 +31,7 @@ from api.routes import (
     list_routes,
     single_valued_query,
 )
+from api.sent_reports import sent_report_routes
 from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
@@ -80,6 +81,7 @@ def create_app(
             200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
         },
     )
+    app.include_router(sent_report_routes(service.store.engine), responses=ERROR_RESPONSES)
     install_static_and_docs(app)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
-from engine import mail_commands, report_commands
+from engine import mail_commands, report_commands, sent_report_commands
 from engine.contracts import ContractError
 from engine.logs import configure_logging
 from engine.service import (
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
     report_commands.add_commands(sub)
+    sent_report_commands.add_commands(sub)
     mail_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
             mail_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
+        elif args.command in sent_report_commands.COMMANDS:
+            sent_report_commands.run(settings, args)
         elif args.command in ("erase-customer", "rewrap-customer-keys"):
             _customer_keys(settings, args)
         elif args.command == "api":

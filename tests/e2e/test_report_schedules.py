@@ -130,3 +130,36 @@ async def _triggers_done(client, task_queue: str) -> None:
             await client.count_workflows(f"{mine} AND ExecutionStatus = 'Running'")
         ).count:
             await asyncio.sleep(0.2)
+
+
+async def test_a_sent_report_is_listed_and_downloadable_as_sent(stack, database):
+    from store.sent_reports import ArchivedReport, SentReports
+    from tests.e2e.conftest import bearer
+
+    archive = SentReports(database)
+    kept = archive.archive(
+        ArchivedReport(
+            key=f"report:api-{uuid.uuid4().hex[:6]}:weekly:2026-W48",
+            contract="acme",
+            kind="weekly",
+            period="2026-W48",
+            period_start=FRIDAY - timedelta(days=7),
+            period_end=FRIDAY,
+            recipients=[CLIENT],
+            built_at=FRIDAY,
+            content_hash="ab" * 32,
+            figures={"volume": 4},
+            csv="section,item\n",
+            pdf=b"%PDF-1.4 as sent",
+        )
+    )
+
+    listed = (await stack.http.get("/reports/sent")).json()
+    pdf = await stack.http.get(f"/reports/sent/{kept.id}.pdf")
+    intake = await stack.http.get("/reports/sent", headers=bearer(stack.keys["intake"]))
+    missing = await stack.http.get("/reports/sent/999999.csv")
+
+    assert any(r["key"] == kept.key and r["sent_at"] is None for r in listed)
+    assert pdf.content == b"%PDF-1.4 as sent"
+    assert pdf.headers["x-content-hash"] == "ab" * 32
+    assert intake.status_code == 403 and missing.status_code == 404
