@@ -212,9 +212,16 @@ class ComplaintService:
     ) -> AmendmentEffect:
         """What `amend` would do at `at`, recording nothing (a refusal is in the answer)."""
         handle = self.client.get_workflow_handle(complaint_id)
-        return await handle.query(
-            ComplaintWorkflow.preview_amendment, AmendmentPreview(amendment=amendment, at=at)
-        )
+        try:
+            return await handle.query(
+                ComplaintWorkflow.preview_amendment, AmendmentPreview(amendment=amendment, at=at)
+            )
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise ActionRefused(
+                f"cannot {amendment.verb}: complaint {complaint_id} is archived"
+            ) from None
 
     async def attach(
         self,
