@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from api.page_parts import event_text
 from domain import commands as c
 from domain.amendment import effect_of
 from domain.closure import closure_record
@@ -138,6 +139,14 @@ def test_the_closure_record_lists_the_amendments():
     assert [d["kind"] for d in entry["deadlines"]] == ["first_response", "initial_solution",
                                                        "resolution"]  # fmt: skip
     assert record["policy_version"] == "v2"
+
+
+def test_the_timeline_names_the_versions_and_the_moves():
+    s = story()
+    (amended, _) = s.when(amend(LONGER), T0 + minutes(5))
+    text = event_text(amended.model_dump(mode="json"))
+    assert text.startswith("terms None -> v2: first_response ")
+    assert "first_response 2026-11-25T02:10:00Z -> 2026-11-25T02:20:00Z, " in text  # T0 + 20m
 
 
 def _resolved_and_closed(s: Story) -> None:
