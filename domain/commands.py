@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from domain.events import CustomerDetails, SealedPersonal
+from domain.policy import Policy
 from domain.vocabulary import CategoryName, Channel, ContractId
 
 SUBJECT_MAX = 200
@@ -224,6 +225,17 @@ class RecordDelivery(_Command):
     reason: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
+class AmendPolicy(_Command):
+    """New terms of the complaint's contract, applied on purpose (`complaints contracts apply`);
+    not an agent's action, so not in `Action`: it reaches the workflow by its `amend` update."""
+
+    verb = "amend the terms"
+    contract: ContractId  # whose terms: a complaint of another contract refuses them
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    policy: Policy
+    by: Actor
+
+
 class Tick(_Command):
     """Time has passed: decide whatever the clock owes (breaches, escalations, closing)."""
 
@@ -276,5 +288,6 @@ Command = (
     | AddNote
     | AddAttachment
     | RecordDelivery
+    | AmendPolicy
     | Tick
 )
