@@ -140,6 +140,12 @@ def event_text(data: dict[str, Any]) -> str:
         return f"{data.get('kind')} reached the customer ({', '.join(data.get('channels', []))})"
     if t == "CustomerMessageUndelivered":
         return f"{data.get('kind')} did not reach the customer: {data.get('reason')}"
+    if t == "PolicyAmended":
+        moved = ", ".join(
+            f"{d['kind']} {d['old_due_at']} -> {d['new_due_at']}" for d in data.get("deadlines", [])
+        )
+        terms = f"terms {data.get('from_version')} -> {data.get('to_version')}"
+        return f"{terms}: {moved or 'no deadline moved'}"
     if t == "ProgressUpdateMissed":
         return f"the customer was owed word from us by {data.get('due_at')}"
     if "reason" in data:

@@ -66,7 +66,8 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
     closed = [e for e in events if isinstance(e, ev.ComplaintClosed)]
     return {
         "complaint_id": state.complaint_id,
-        # Which terms governed it: an auditor finds the version in the contract's history.
+        # Which terms governed it at the end (the amendments below name any earlier ones): an
+        # auditor finds each version in the contract's history.
         "contract": state.contract or DEFAULT_CONTRACT,
         "policy_version": state.policy_version,
         ev.PERSONAL_FIELD: registered.customer.model_dump(mode="json"),
@@ -94,6 +95,12 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
             {"at": e.at.isoformat(), "level": e.level, "to": e.to_role, "reason": e.reason}
             for e in events
             if isinstance(e, ev.ComplaintEscalated)
+        ],
+        # New terms that reached it while it ran, and the deadlines each moved.
+        "amendments": [
+            e.model_dump(mode="json", exclude={"type"})
+            for e in events
+            if isinstance(e, ev.PolicyAmended)
         ],
         "pauses": [p.model_dump(mode="json") for p in state.pauses],
         "notifications": [

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from domain.events import CustomerDetails, SealedPersonal
+from domain.policy import Policy
 from domain.vocabulary import CategoryName, Channel, ContractId
 
 SUBJECT_MAX = 200
@@ -43,8 +44,10 @@ def _no_control_characters(text: object) -> object:
 def _text(max_length: int, min_length: int = 1) -> object:
     return Annotated[
         str,
-        BeforeValidator(_no_control_characters),
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        # Last, so it runs first: on the text as sent, before stripping (and the length rules
+        # keep their own names, string_too_short / string_too_long).
+        BeforeValidator(_no_control_characters),
         # The same rule in the OpenAPI schema, for clients and the API's fuzz test.
         Field(json_schema_extra={"pattern": f"^[^{_CONTROL_CHARACTERS}]*$"}),
     ]
@@ -74,8 +77,10 @@ def _one_line(text: object) -> object:
 def _line(max_length: int, min_length: int = 0) -> object:
     return Annotated[
         str,
-        BeforeValidator(_one_line),
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        # Last, so it runs first: on the text as sent, before stripping (and the length rules
+        # keep their own names, string_too_short / string_too_long).
+        BeforeValidator(_one_line),
         Field(json_schema_extra={"pattern": f"^[^{_LINE_CONTROL_CHARACTERS}]*$"}),
     ]
 
@@ -220,6 +225,17 @@ class RecordDelivery(_Command):
     reason: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
+class AmendPolicy(_Command):
+    """New terms of the complaint's contract, applied on purpose (`complaints contracts apply`);
+    not an agent's action, so not in `Action`: it reaches the workflow by its `amend` update."""
+
+    verb = "amend the terms"
+    contract: ContractId  # whose terms: a complaint of another contract refuses them
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    policy: Policy
+    by: Actor
+
+
 class Tick(_Command):
     """Time has passed: decide whatever the clock owes (breaches, escalations, closing)."""
 
@@ -272,5 +288,6 @@ Command = (
     | AddNote
     | AddAttachment
     | RecordDelivery
+    | AmendPolicy
     | Tick
 )

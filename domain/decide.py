@@ -9,12 +9,14 @@ reclassification can make a deadline already due.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection
 from datetime import datetime
 
 from domain import commands as c
 from domain import events as ev
 from domain import sla
 from domain.classify import classify
+from domain.contracts import contract_of
 from domain.policy import Policy
 from domain.state import ComplaintState, evolve
 from domain.vocabulary import CUSTOMER, DeadlineKind, Status, kinds_met_by
@@ -361,6 +363,57 @@ def _reclassify(d: _Decision, cmd: c.Reclassify) -> None:
     _schedule(d, "reclassified")
 
 
+def _amend(d: _Decision, cmd: c.AmendPolicy) -> None:
+    """New terms reach the complaint on purpose: from now on they decide, and the round's open
+    deadlines are re-timed under them from the time already spent (reclassification's formula).
+    A deadline moved into the past is breached by the trailing tick, at once, like any other."""
+    _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.RESOLVED)
+    s = d.state
+    owed = {dl.kind: dl for dl in s.current_deadlines() if dl.pending}
+    _check_amendment(s, cmd, owed)
+    d.policy = cmd.policy
+    plan: list[ev.ScheduledDeadline] = []
+    # Paused, the clock is stopped: the customer's reply re-times them under these terms.
+    if s.status is Status.OPEN:
+        fresh = sla.schedule(d.policy, s.tier, s.round_started_at, s.round_pauses()) or []
+        plan = [x for x in fresh if x.kind in owed]
+    moved = [
+        ev.DeadlineMoved(kind=x.kind, old_due_at=owed[x.kind].due_at, new_due_at=x.due_at)
+        for x in plan
+        if x.due_at != owed[x.kind].due_at
+    ]
+    d.emit(
+        ev.PolicyAmended(
+            at=d.now, by=cmd.by, from_version=s.policy_version, to_version=cmd.version,
+            deadlines=moved,
+        )
+    )  # fmt: skip
+    # Rescheduled only if something changed: a fresh schedule owes its warnings again.
+    if any((x.due_at, x.warn_at) != (owed[x.kind].due_at, owed[x.kind].warn_at) for x in plan):
+        d.emit(ev.DeadlinesScheduled(at=d.now, round=s.round, reason="amended", deadlines=plan))
+
+
+def _check_amendment(s: ComplaintState, cmd: c.AmendPolicy, owed: Collection[DeadlineKind]) -> None:
+    """Terms the complaint cannot live under are refused, naming what they lack."""
+    why = ""
+    new = cmd.policy
+    if contract_of(s.contract) != cmd.contract:
+        why = f"it belongs to contract {contract_of(s.contract)!r}, not {cmd.contract!r}"
+    elif cmd.version == s.policy_version:
+        why = f"it is already on version {cmd.version}"
+    elif s.category not in new.categories:
+        why = f"the new terms' categories lack its category {s.category!r} (reclassify it first)"
+    elif s.team not in new.teams:
+        why = f"the new terms' teams lack its team {s.team!r} (reassign it first)"
+    elif dropped := [k.value for k in owed if k not in new.tier(s.tier).deadlines]:
+        why = (
+            f"the new terms' tier {s.tier} has no {', '.join(dropped)} deadline, which it still "
+            "owes (an amendment re-times deadlines; it never drops one)"
+        )
+    if why:
+        raise DomainError(f"cannot amend the terms of complaint {s.complaint_id}: {why}")
+
+
 def _note(d: _Decision, cmd: c.AddNote) -> None:
     d.emit(ev.NoteAdded(at=d.now, by=cmd.by, text=cmd.text))
 
@@ -411,5 +464,6 @@ _HANDLERS = {
     c.AddNote: _note,
     c.AddAttachment: _attach,
     c.RecordDelivery: _record_delivery,
+    c.AmendPolicy: _amend,
     c.Tick: lambda d, cmd: None,
 }

@@ -106,7 +106,7 @@ class DeadlinesScheduled(_Fact):
 
     type: Literal["DeadlinesScheduled"] = "DeadlinesScheduled"
     round: int
-    reason: Literal["registered", "resumed", "reclassified", "reopened"]
+    reason: Literal["registered", "resumed", "reclassified", "reopened", "amended"]
     deadlines: list[ScheduledDeadline]
 
 
@@ -233,6 +233,26 @@ class ComplaintReclassified(_Fact):
     reason: str
 
 
+class DeadlineMoved(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: DeadlineKind
+    old_due_at: datetime
+    new_due_at: datetime  # may be past already: the deadline is then breached at once
+
+
+class PolicyAmended(_Fact):
+    """New terms of the complaint's contract reached it on purpose (`complaints contracts
+    apply`): from now on they govern it. `deadlines` are the round's open deadlines whose due
+    time moved, from the time already spent (a complaint waiting on the customer moves none:
+    its deadlines are re-timed under the new terms when the customer replies)."""
+
+    type: Literal["PolicyAmended"] = "PolicyAmended"
+    by: str
+    from_version: str | None  # None: registered before contracts pinned a version
+    to_version: str
+    deadlines: list[DeadlineMoved]
+
+
 class ComplaintReassigned(_Fact):
     type: Literal["ComplaintReassigned"] = "ComplaintReassigned"
     by: str
@@ -295,7 +315,8 @@ Event = Annotated[
     | CustomerMessageDelivered
     | CustomerMessageUndelivered
     | ProgressUpdateMissed
-    | CustomerReminded,
+    | CustomerReminded
+    | PolicyAmended,
     Field(discriminator="type"),
 ]
 

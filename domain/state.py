@@ -183,6 +183,8 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
                 s.pauses = _with_last_pause(s, ended_at=event.at)
         case ev.ComplaintArchived():
             s.status = Status.ARCHIVED
+        case ev.PolicyAmended():
+            s.policy_version = event.to_version
         case (
             ev.NotificationRequested()
             | ev.FirstResponseGiven()

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
-from engine import mail_commands, report_commands, sent_report_commands
+from engine import contract_commands, mail_commands, report_commands, sent_report_commands
 from engine.contracts import ContractError
 from engine.logs import configure_logging
 from engine.service import (
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     report_commands.add_commands(sub)
     sent_report_commands.add_commands(sub)
     mail_commands.add_command(sub)
+    contract_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
             "api",
             "keys",
             mail_commands.COMMAND,
+            contract_commands.COMMAND,
             *report_commands.COMMANDS,
         ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
             _keys(settings, args)
         elif args.command == mail_commands.COMMAND:
             mail_commands.run(settings, args)
+        elif args.command == contract_commands.COMMAND:
+            contract_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
         elif args.command in sent_report_commands.COMMANDS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -15,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as c
+from domain.amendment import AmendmentEffect
 from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
@@ -28,7 +30,7 @@ from store.attachments import (
     NoCustomerKey,
     StoredAttachment,
 )
-from workflows.complaint import ComplaintWorkflow
+from workflows.complaint import AmendmentPreview, ComplaintWorkflow
 
 REGISTRATION_WAIT = 10.0  # seconds a submission waits for its workflow to register it
 
@@ -189,6 +191,36 @@ class ComplaintService:
                 raise ComplaintNotFound(complaint_id) from None
             raise ActionRefused(
                 f"cannot {action.verb}: complaint {complaint_id} is archived"
+            ) from None
+
+    async def amend(self, complaint_id: str, amendment: c.AmendPolicy) -> AmendmentEffect:
+        """Record new terms on a running complaint; ActionRefused with the domain's reason."""
+        handle = self.client.get_workflow_handle(complaint_id)
+        try:
+            return await handle.execute_update(ComplaintWorkflow.amend, amendment)
+        except WorkflowUpdateFailedError as failed:
+            raise ActionRefused(_message(failed)) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise ActionRefused(
+                f"cannot {amendment.verb}: complaint {complaint_id} is archived"
+            ) from None
+
+    async def preview_amendment(
+        self, complaint_id: str, amendment: c.AmendPolicy, at: datetime
+    ) -> AmendmentEffect:
+        """What `amend` would do at `at`, recording nothing (a refusal is in the answer)."""
+        handle = self.client.get_workflow_handle(complaint_id)
+        try:
+            return await handle.query(
+                ComplaintWorkflow.preview_amendment, AmendmentPreview(amendment=amendment, at=at)
+            )
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise ActionRefused(
+                f"cannot {amendment.verb}: complaint {complaint_id} is archived"
             ) from None
 
     async def attach(

@@ -139,6 +139,14 @@ class ListPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class PinnedTerms:
+    complaint_id: str
+    contract: str
+    status: str
+    policy_version: str | None  # None: registered before contracts pinned a version
+
+
 _LISTED_COLUMNS = tuple(
     getattr(ComplaintListRow, name) for name in ListedComplaint.__dataclass_fields__
 )
@@ -194,6 +202,21 @@ class ComplaintList:
         items = [_listed(r._mapping) for r in rows[:limit]]
         more = len(rows) > limit
         return ListPage(items, _encode_cursor(items[-1]) if more else None)
+
+    def not_closed(self, contract: str | None = None) -> list[PinnedTerms]:
+        """Every complaint not closed yet (open, waiting on the customer, resolved), by id, with
+        the version of the terms it is on: what an amendment can reach. None: every contract."""
+        row = ComplaintListRow
+        version = row.state["policy_version"].as_string()
+        query = (
+            select(row.complaint_id, row.contract, row.status, version)
+            .where(row.status.not_in(_NOT_OPEN))
+            .order_by(row.complaint_id)
+        )
+        if contract is not None:
+            query = query.where(row.contract == contract)
+        with self._reader.connect() as connection:
+            return [PinnedTerms(*r) for r in connection.execute(query)]
 
     def counts_by_tier(
         self, *, open_only: bool = True, contracts: Collection[str] | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -19,8 +20,9 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import AppendOutcome, AppendRequest, StampedEvent
     from domain import commands as c
+    from domain.amendment import AmendmentEffect, effect_of
     from domain.decide import DomainError, decide, decide_with_state
-    from domain.events import ComplaintArchived
+    from domain.events import ComplaintArchived, Event
     from domain.policy import Policy
     from domain.sla import next_alarm
     from domain.state import ComplaintState
@@ -48,6 +50,17 @@ class ComplaintInput(BaseModel):
     registration: c.Register | None = None  # the first run
     carried_state: ComplaintState | None = None  # a continued run
     history_limit: int = 10_000  # continue as new beyond this many history events
+    # The policy settings this complaint's own history set (see __init__), carried through
+    # continue-as-new, where the carried policy has them already and __init__ sets none.
+    own_settings: dict[str, Any] = {}
+
+
+class AmendmentPreview(BaseModel):
+    """The dry run of an amendment: what it would do at `at`."""
+
+    amendment: c.AmendPolicy
+    # The caller's clock: a workflow's own stands still between its tasks.
+    at: datetime
 
 
 # Without Temporal's sandbox: it re-creates the workflow's modules for every complaint in the
@@ -77,6 +90,7 @@ class ComplaintWorkflow:
         self._lock = asyncio.Lock()  # one decision at a time: updates and timers take turns
         self._changed = False
         self._published: list | None = None
+        self._own_settings = {**inp.own_settings, **_settings_changed(inp.policy, self._policy)}
 
     @workflow.run
     async def run(self, inp: ComplaintInput) -> ComplaintState:
@@ -90,6 +104,7 @@ class ComplaintWorkflow:
                         policy=self._policy,
                         carried_state=self._state,
                         history_limit=inp.history_limit,
+                        own_settings=self._own_settings,
                     )
                 )
             await self._wait_for_next_alarm()
@@ -108,6 +123,39 @@ class ComplaintWorkflow:
     def _validate_act(self, request: c.ActionRequest) -> None:
         # Rejected here, an action leaves no trace in history and writes nothing.
         decide(self._state, request.action, workflow.now(), self._policy)
+
+    # No patch guards these: histories from before never call them, and no other decision
+    # changes (the replay suite holds every recorded path to that).
+    @workflow.update
+    async def amend(self, amendment: c.AmendPolicy) -> AmendmentEffect:
+        """New terms of the complaint's contract (`complaints contracts apply`)."""
+        events = await self._decide(self._as_own(amendment))
+        return effect_of(self._state.complaint_id, self._state.status, events)
+
+    @amend.validator
+    def _validate_amend(self, amendment: c.AmendPolicy) -> None:
+        decide(self._state, self._as_own(amendment), workflow.now(), self._policy)
+
+    @workflow.query
+    def preview_amendment(self, preview: AmendmentPreview) -> AmendmentEffect:
+        """What `amend` would do, decided and not recorded: the dry run asks every complaint."""
+        at = max(preview.at, workflow.now())
+        try:
+            events, after = decide_with_state(
+                self._state, self._as_own(preview.amendment), at, self._policy
+            )
+        except DomainError as refused:
+            return AmendmentEffect(
+                complaint_id=self._state.complaint_id, status=self._state.status,
+                refused=str(refused),
+            )  # fmt: skip
+        return effect_of(self._state.complaint_id, after.status, events)
+
+    def _as_own(self, amendment: c.AmendPolicy) -> c.AmendPolicy:
+        """The new terms with this complaint's own settings kept (those its history turned off,
+        so it decides as it ran): an amendment changes the contract's terms, not them."""
+        policy = amendment.policy.model_copy(update=self._own_settings)
+        return amendment.model_copy(update={"policy": policy})
 
     @workflow.signal
     async def delivery_reported(self, report: c.RecordDelivery) -> None:
@@ -159,6 +207,11 @@ class ComplaintWorkflow:
         return self._timer is not None and self._timer.done()
 
     async def _apply(self, command: c.Command) -> ComplaintState:
+        await self._decide(command)
+        return self._state
+
+    async def _decide(self, command: c.Command) -> list[Event]:
+        """Decide and record `command`; the events recorded (none: nothing to record)."""
         async with self._lock:
             try:
                 events, after = decide_with_state(
@@ -172,9 +225,11 @@ class ComplaintWorkflow:
             if events:
                 await self._record(events)
                 self._state = after
+                if isinstance(command, c.AmendPolicy):
+                    self._policy = command.policy  # the new terms decide from now on
                 self._changed = True
                 self._publish()
-            return self._state
+            return events
 
     async def _record(self, events: list) -> None:
         archiving = any(isinstance(e, ComplaintArchived) for e in events)
@@ -205,3 +260,12 @@ class ComplaintWorkflow:
     def _history_full(self, limit: int) -> bool:
         info = workflow.info()
         return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
+
+
+def _settings_changed(pinned: Policy, deciding: Policy) -> dict[str, Any]:
+    """The policy settings __init__ set for this complaint alone (a patch's flag)."""
+    return {
+        name: getattr(deciding, name)
+        for name in Policy.model_fields
+        if getattr(deciding, name) != getattr(pinned, name)
+    }

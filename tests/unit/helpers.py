@@ -59,6 +59,8 @@ class Story:
     def when(self, command: c.Command, at: datetime) -> list[Event]:
         new, self.state = decide_with_state(self.state, command, at, self.policy)
         self.events += new
+        if isinstance(command, c.AmendPolicy):
+            self.policy = command.policy  # as the workflow does: the new terms decide from now
         return new
 
     def tick(self, at: datetime) -> list[Event]:

@@ -36,6 +36,8 @@ def test_the_main_paths_are_recorded():
         "auto_closed_lean",
         "closed_loop_no_reply_lean",
         "closed_loop_undelivered_lean",
+        # new terms reached it while it ran (PolicyAmended), its timer moved with them
+        "policy_amended_lean",
     }
 
 
