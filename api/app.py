@@ -81,7 +81,11 @@ def create_app(
             200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
         },
     )
-    app.include_router(sent_report_routes(service.store.engine), responses=ERROR_RESPONSES)
+    app.include_router(
+        sent_report_routes(service.store.engine),
+        dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # as the reports
+        responses=ERROR_RESPONSES,
+    )
     install_static_and_docs(app)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them

@@ -3,9 +3,9 @@ report as it was sent (its PDF, CSV or figures as JSON), whatever the live figur
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,8 @@ from api.auth import Supervisor
 from api.errors import error_response
 from store.sent_reports import SentReports
 
+# Ids are database integers: a larger number names no report (and SQLite cannot even bind it).
+ReportId = Annotated[int, Path(ge=1, le=2**62)]
 _TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 
@@ -35,7 +37,7 @@ def sent_report_routes(engine: Engine) -> APIRouter:
 
     @router.get("/reports/sent/{report_id}.{form}")
     async def sent_report(
-        _who: Supervisor, report_id: int, form: Literal["pdf", "csv", "json"]
+        _who: Supervisor, report_id: ReportId, form: Literal["pdf", "csv", "json"]
     ) -> Response:
         """One sent report as it was sent: its PDF, its CSV, or its figures as JSON."""
         report = await run_in_threadpool(archive.by_id, report_id)
