@@ -142,20 +142,19 @@ def read_day_events(text: str, source: str) -> list[DayEvent]:
     stack: list[tuple[str, int]] = []
     events, props = [], []
     for line in lines:
+        if not stack and line is not lines[0]:
+            raise ICalendarError(f"{source}, line {line.number}: text after END:VCALENDAR")
         if line.name == "BEGIN":
             stack.append((line.value.upper(), line.number))
             props = [] if line.value.upper() == "VEVENT" else props
         elif line.name == "END":
-            if not stack or stack[-1][0] != line.value.upper():
-                open_ = stack[-1][0] if stack else "nothing"
+            if stack[-1][0] != line.value.upper():
                 raise ICalendarError(
-                    f"{source}, line {line.number}: END:{line.value} closes {open_}"
+                    f"{source}, line {line.number}: END:{line.value} closes {stack[-1][0]}"
                 )
             name, begin = stack.pop()
             if name == "VEVENT":
                 events.append(_event(begin, props, source))
-            if not stack and line is not lines[-1]:
-                raise ICalendarError(f"{source}, line {line.number}: text after END:VCALENDAR")
         elif stack and stack[-1][0] == "VEVENT":
             props.append(line)  # properties of a VALARM inside an event are not the event's
     if stack:

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
 
     def load_policy(self) -> Policy:
         text = _read(self.policy, "COMPLAINTS_POLICY", PolicyError)
-        return parse_policy(text, source=str(self.policy))
+        return parse_policy(text, source=str(self.policy), base_dir=self.policy.parent)
 
 
 def _read(path: Path, variable: str, error: type[ValueError]) -> str:
