@@ -11,6 +11,7 @@ COPY api api
 COPY delivery delivery
 COPY security security
 COPY reports reports
+COPY contracts contracts
 RUN pip install --no-cache-dir .
 USER nobody
 CMD ["complaints", "worker"]

@@ -14,11 +14,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
-from delivery.directory import Directory
 from delivery.dispatcher import OutboxDispatcher
 from delivery.reporting import DeliveryReporter
 from delivery.senders import SmtpSender, WebhookSender
 from domain.commands import RecordDelivery
+from engine.contracts import ContractBook
 from engine.logs import configure_logging
 from engine.settings import Settings
 from engine.temporal import connect
@@ -52,7 +52,7 @@ def build_projector(engine: Engine) -> ProjectionRunner:
 
 
 def build_dispatcher(
-    settings: Settings, engine: Engine, directory: Directory, vault: PersonalVault
+    settings: Settings, engine: Engine, contracts: ContractBook, vault: PersonalVault
 ) -> OutboxDispatcher | None:
     """Delivery of the outbox over the configured channels; None when none is configured, so
     messages wait in the outbox instead of failing (and escalating) for want of a channel."""
@@ -77,7 +77,7 @@ def build_dispatcher(
         return None
     return OutboxDispatcher(
         engine,
-        directory,
+        contracts.directory_of(None),
         senders,
         settings.base_url,
         retry_base=settings.delivery_retry_base,
@@ -85,6 +85,7 @@ def build_dispatcher(
         max_attempts=settings.delivery_max_attempts,
         vault=vault,  # the customer's address is sealed in the store
         customer_link=customer_link_of(settings, engine, vault),
+        directories=contracts.directories,
     )
 
 
@@ -127,8 +128,8 @@ def build_worker(
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run a worker until `stop` is set; in-flight activities finish before it returns."""
-    # A malformed policy or parties file stops start-up here, with its message.
-    directory = settings.load_directory(settings.load_policy())
+    # A malformed contract (its policy, its parties) stops start-up here, with its message.
+    contracts = settings.load_contracts()
     # So does a missing or malformed key (naming its setting).
     vault = PersonalVault.of(settings.key_material())
     engine = make_engine(settings.store_url())
@@ -140,7 +141,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             client, settings.task_queue, events, executor, settings.worker_cached_complaints
         )
         background = [asyncio.create_task(build_projector(engine).run_forever(stop))]
-        dispatcher = build_dispatcher(settings, engine, directory, vault)
+        dispatcher = build_dispatcher(settings, engine, contracts, vault)
         if dispatcher is not None:
             background.append(asyncio.create_task(dispatcher.run_forever(stop)))
             reporter = build_reporter(client, engine)

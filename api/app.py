@@ -101,13 +101,15 @@ async def build_service(settings: Settings) -> ComplaintService:
 
 
 async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
-    policy = settings.load_policy()  # a malformed policy stops start-up here, with its message
+    contracts = settings.load_contracts()  # a malformed contract stops start-up, with its message
     engine = make_engine(settings.store_url())
     migrate(engine)
     client = await connect(settings)
     # The complaint page shows the customer: this store opens their sealed personal data.
     store = EventStore(engine, PersonalVault.of(settings.key_material()))
-    service = ComplaintService(client, settings.task_queue, policy, store, settings.upload_rules())
+    service = ComplaintService(
+        client, settings.task_queue, contracts, store, settings.upload_rules()
+    )
     return service, engine
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from domain.contracts import UnknownContract
 from engine.service import ActionRefused, ComplaintNotFound, IdempotencyConflict
 
 # Locations FastAPI puts in front of the field path; the client only needs the field.
@@ -75,12 +76,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ActionRefused)
     async def _refused(_request: Request, exc: ActionRefused) -> JSONResponse:
+        if exc.field:  # the value of a field, not the complaint's state: bad input
+            return error_response(422, str(exc), [_note(exc.field, "unknown_value", str(exc))])
         return error_response(409, str(exc), [_note("action", "refused", str(exc))])
 
     @app.exception_handler(IdempotencyConflict)
     async def _key_reused(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
         field = "Idempotency-Key" if exc.source == "key" else "external_ref"
         return error_response(409, str(exc), [_note(field, "reused_with_another_body", str(exc))])
+
+    @app.exception_handler(UnknownContract)
+    async def _unknown_contract(_request: Request, exc: UnknownContract) -> JSONResponse:
+        rule = "retired_contract" if exc.retired else "unknown_contract"
+        return error_response(422, str(exc), [_note("contract", rule, str(exc))])
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_request: Request, exc: RPCError) -> JSONResponse:

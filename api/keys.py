@@ -8,6 +8,7 @@ bytes. The file (COMPLAINTS_API_KEYS, TOML) holds one `[[keys]]` table per key:
     name = "agent.chen"
     role = "agent"          # intake | agent | supervisor | admin
     team = "quality"        # agents only: the team whose complaints they may act on
+    contracts = ["acme"]    # the client contracts it serves; absent: every one (provider level)
     hash = "sha256$<salt hex>$<hex of sha256(salt + secret)>"
 
 Why salted SHA-256 and not a slow password hash: the secret is 256 random bits, so nobody can
@@ -35,8 +36,9 @@ from security.private_files import private_dir
 log = structlog.get_logger(__name__)
 
 _KEY = re.compile(r"^(ck-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$")
+_CONTRACT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _HASH = re.compile(r"^sha256\$([0-9a-f]{32})\$([0-9a-f]{64})$")
-_FIELDS = {"id", "name", "role", "team", "hash"}
+_FIELDS = {"id", "name", "role", "team", "contracts", "hash"}
 FILE_HEADER = (
     "# API keys of the complaint engine (made by `complaints keys new`). Only salted hashes\n"
     "# are stored; delete a key's [[keys]] table to revoke it (the API rereads this file).\n"
@@ -62,6 +64,12 @@ class Principal:
     name: str
     role: Role
     team: str = ""
+    # The client contracts whose complaints it may see and act on; None: every contract (a
+    # provider-level key). Another contract's complaint is as unknown to it as a made-up id.
+    contracts: frozenset[str] | None = None
+
+    def serves(self, contract: str) -> bool:
+        return self.contracts is None or contract in self.contracts
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,13 @@ def _digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode()).digest()
 
 
-def new_key(name: str, role: Role | str, team: str = "") -> tuple[str, str]:
-    """A fresh key and the TOML entry that admits it: (key, entry). Show the key once."""
-    principal = _principal(
-        {"id": f"ck-{secrets.token_hex(6)}", "name": name, "role": role, "team": team}, "--"
-    )
+def new_key(
+    name: str, role: Role | str, team: str = "", contracts: list[str] | None = None
+) -> tuple[str, str]:
+    """A fresh key and the TOML entry that admits it: (key, entry). Show the key once.
+    `contracts`: the contracts it serves; None or empty: every one."""
+    fields = {"id": f"ck-{secrets.token_hex(6)}", "name": name, "role": role, "team": team}
+    principal = _principal(fields | ({"contracts": contracts} if contracts else {}), "--")
     secret, salt = secrets.token_urlsafe(32), secrets.token_bytes(16)
     entry = (
         "[[keys]]\n"
@@ -90,6 +100,11 @@ def new_key(name: str, role: Role | str, team: str = "") -> tuple[str, str]:
         f"name = {_toml_string(principal.name)}\n"
         f'role = "{principal.role}"\n'
         + (f"team = {_toml_string(principal.team)}\n" if principal.team else "")
+        + (
+            f"contracts = [{', '.join(_toml_string(c) for c in sorted(principal.contracts))}]\n"
+            if principal.contracts is not None
+            else ""
+        )
         + f'hash = "sha256${salt.hex()}${_digest(salt, secret).hex()}"\n'
     )
     return f"{principal.key_id}.{secret}", entry
@@ -175,7 +190,23 @@ def _principal(table: dict, where: str) -> Principal:
         raise KeyFileError(f"{where}team: an agent's key names the team it acts for")
     if role is not Role.AGENT and team:
         raise KeyFileError(f"{where}team: only an agent's key has a team")
-    return Principal(key_id, name.strip(), role, team.strip())
+    return Principal(key_id, name.strip(), role, team.strip(), _contracts(table, where))
+
+
+def _contracts(table: dict, where: str) -> frozenset[str] | None:
+    if "contracts" not in table:
+        return None
+    listed = table["contracts"]
+    if (
+        not isinstance(listed, list)
+        or not listed
+        or not all(isinstance(c, str) and _CONTRACT_ID.fullmatch(c) for c in listed)
+    ):
+        raise KeyFileError(
+            f"{where}contracts: a list of one or more contract ids (lower case letters, digits "
+            "and dashes); leave it out for a key that serves every contract"
+        )
+    return frozenset(listed)
 
 
 def _toml_string(value: str) -> str:

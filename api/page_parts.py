@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,7 +16,6 @@ from pydantic import ValidationError
 from api.errors import field_errors
 from api.schemas import ACTIONS
 from domain import commands as c
-from domain.vocabulary import Category
 
 VALID_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 VALID_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -147,8 +147,10 @@ def event_text(data: dict[str, Any]) -> str:
     return ""
 
 
-def _action_forms() -> list[dict[str, Any]]:
-    """One small form per action, its fields taken from the command's own model."""
+@lru_cache(maxsize=64)
+def action_forms(categories: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One small form per action, its fields taken from the command's own model; a category is
+    chosen among the complaint's contract's `categories`."""
     forms = []
     for name, (command, body) in ACTIONS.items():
         fields = []
@@ -158,7 +160,7 @@ def _action_forms() -> list[dict[str, Any]]:
             if field in _TEXTAREAS:
                 kind = "textarea"
             elif field == "category":
-                kind, choices = "select", [""] + [x.value for x in Category]
+                kind, choices = "select", ["", *categories]
             elif field in ("rating", "tier"):
                 kind = "number"
             fields.append(
@@ -168,7 +170,6 @@ def _action_forms() -> list[dict[str, Any]]:
     return forms
 
 
-FORMS = _action_forms()
 
 
 def action_of(name: str, form: dict[str, str]) -> c.Action:

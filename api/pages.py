@@ -24,9 +24,9 @@ from api.auth import Staff, complaint_for, require
 from api.customer_pages import PRIVATE
 from api.keys import Principal, Role
 from api.page_parts import (
-    FORMS,
     VALID_ID,
     VALID_TOKEN,
+    action_forms,
     action_of,
     due_iso,
     error_line,
@@ -203,7 +203,7 @@ def page_routes(
             description=description,
             timeline=timeline,
             files=files,
-            forms=FORMS,
+            forms=action_forms(tuple(service.policy_of(state).categories)),
             error=error,
         )
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from domain import commands as c
 from domain.state import ComplaintState
-from domain.vocabulary import Category, Channel, DeadlineKind, Status
+from domain.vocabulary import Channel, DeadlineKind, Status
 from store import RecordedEvent
 
 
@@ -31,7 +31,7 @@ class ComplaintView(BaseModel):
     channel: Channel | None
     urgent: bool
     tier: int
-    category: Category | None
+    category: str | None
     team: str
     assignee: str
     deadlines: list[DeadlineView]  # the current round's

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +82,9 @@ class OutboxDispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         vault: PersonalVault | None = None,  # opens the customer's address; none: no customer
         customer_link: Callable[[str], str] | None = None,  # complaint id -> the customer's page
+        # Each contract's own parties, by contract id; `directory` serves complaints naming none
+        # (registered before contracts) or one missing here.
+        directories: Mapping[str, Directory] | None = None,
     ) -> None:
         channels = [s.channel for s in senders]
         if len(set(channels)) != len(channels):
@@ -91,6 +94,7 @@ class OutboxDispatcher:
         self._store = EventStore(engine, vault)
         self._outbox = Outbox(engine)
         self._directory = directory
+        self._directories = dict(directories or {})
         self._senders = list(senders)
         self._base_url = base_url
         self._retry_base, self._retry_cap = retry_base, retry_cap
@@ -122,6 +126,10 @@ class OutboxDispatcher:
         channels = [s.channel for s in self._senders]
         await poll_until_stopped("dispatcher", self.run_once, stop, interval, channels=channels)
 
+    def _directory_of(self, details: Mapping[str, Any]) -> Directory:
+        """The parties of the complaint's contract, which the notification names."""
+        return self._directories.get(str(details.get("contract")), self._directory)
+
     # --- one message ---------------------------------------------------------------------------
 
     def _deliver(self, message: ClaimedMessage) -> None:
@@ -133,12 +141,13 @@ class OutboxDispatcher:
         customer = history[0].personal if role == CUSTOMER and history else None
         if history and "due_at" not in details:
             details.update(_breached_deadline(history, details, message.created_at))
+        directory = self._directory_of(details)
         team = details.get("team")
         if team:
-            details.setdefault("department", self._directory.department(str(team)))
+            details.setdefault("department", directory.department(str(team)))
 
         already = self._already_sent(complaint_id, message.key)
-        recipients = self._directory.resolve(role, details, customer)
+        recipients = directory.resolve(role, details, customer)
         attempt = _Attempt()
         if is_withheld(customer):
             # Erased, or sealed from a dispatcher given no vault: a permanent failure, recorded.
@@ -207,7 +216,7 @@ class OutboxDispatcher:
             self._base_url,
             recipient_name=to.name,
             now=self._clock(),
-            timezone=self._directory.policy.timezone,
+            timezone=self._directory_of(details).policy.timezone,
             customer_link=link,
         )
 
@@ -289,7 +298,9 @@ class OutboxDispatcher:
             return None  # reported to the complaint's workflow, whose domain decides who is told
         tier = message.payload.get("tier")
         try:
-            next_role = self._directory.next_role(int(tier), message.recipient)
+            next_role = self._directory_of(message.payload).next_role(
+                int(tier), message.recipient
+            )
         except (TypeError, ValueError, KeyError):
             next_role = None
         if next_role is None:

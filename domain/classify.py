@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from domain.policy import Classification, ClassificationRule
-from domain.vocabulary import Category, Channel
+from domain.vocabulary import Channel
 
 DEFAULT_RULE = "default"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    category: Category
+    category: str
     tier: int
     rule: str
     urgent_raised: bool

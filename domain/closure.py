@@ -13,7 +13,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.state import fold
-from domain.vocabulary import CUSTOMER
+from domain.vocabulary import CUSTOMER, DEFAULT_CONTRACT
 
 _NARRATIVE = {  # the text an event carries, for the timeline
     "FirstResponseGiven": "message",
@@ -66,10 +66,13 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
     closed = [e for e in events if isinstance(e, ev.ComplaintClosed)]
     return {
         "complaint_id": state.complaint_id,
+        # Which terms governed it: an auditor finds the version in the contract's history.
+        "contract": state.contract or DEFAULT_CONTRACT,
+        "policy_version": state.policy_version,
         ev.PERSONAL_FIELD: registered.customer.model_dump(mode="json"),
         "channel": state.channel.value,
         "subject": registered.subject,
-        "category": state.category.value,
+        "category": state.category,
         "tier": state.tier,
         "classified_by_rule": state.classified_by_rule,
         "team": state.team,

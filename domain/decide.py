@@ -26,6 +26,11 @@ class DomainError(Exception):
     """A command the complaint's state forbids; the message says which and why."""
 
 
+class UnknownCategory(DomainError):
+    """A reclassification to a category the complaint's contract does not have: bad input (the
+    category field), where other refusals are the state's."""
+
+
 class _Decision:
     """Collects new events and keeps the state they lead to, so each step sees the last."""
 
@@ -51,6 +56,9 @@ class _Decision:
                 recipient=recipient,
                 not_before=held,
                 details={
+                    # The contract names whose parties are told (complaints from before
+                    # contracts name none: the default contract's).
+                    **({"contract": s.contract} if s.contract else {}),
                     "complaint_id": s.complaint_id,
                     "tier": s.tier,
                     "team": s.team,
@@ -219,6 +227,8 @@ def _register(d: _Decision, cmd: c.Register) -> None:
             external_ref=cmd.external_ref,
             received_at=received,
             customer=cmd.customer,
+            contract=cmd.contract,
+            policy_version=cmd.policy_version,
         ),
         ev.ComplaintClassified(
             at=d.now,
@@ -337,10 +347,15 @@ def _reclassify(d: _Decision, cmd: c.Reclassify) -> None:
     _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
     s = d.state
     category = cmd.category or s.category
+    if category not in d.policy.categories:
+        raise UnknownCategory(
+            f"cannot reclassify: category {category!r} is not one of this contract's categories "
+            f"({', '.join(d.policy.categories)})"
+        )
     if (cmd.tier, category) == (s.tier, s.category):
         raise DomainError(
             f"cannot reclassify: complaint {s.complaint_id} is already tier "
-            f"{s.tier}, {category.value}"
+            f"{s.tier}, {category}"
         )
     d.emit(
         ev.ComplaintReclassified(

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from domain.vocabulary import Category, Channel, DeadlineKind
+from domain.vocabulary import Channel, DeadlineKind
 
 PERSONAL_FIELD = "customer"
 
@@ -74,11 +74,15 @@ class ComplaintRegistered(_Fact):
     # Sealed as the workflow carries it (in clear in histories from before intake sealed it);
     # in clear, or withheld, as the store's readers get it back.
     customer: CustomerDetails | SealedPersonal | PersonalDataWithheld
+    # The contract the complaint belongs to and the version (content hash) of the terms that
+    # govern it; absent for complaints registered before contracts (the "default" contract).
+    contract: str | None = None
+    policy_version: str | None = None
 
 
 class ComplaintClassified(_Fact):
     type: Literal["ComplaintClassified"] = "ComplaintClassified"
-    category: Category
+    category: str  # one of the contract's categories
     tier: int
     rule: str
     urgent_raised: bool
@@ -227,7 +231,7 @@ class ComplaintReopened(_Fact):
 class ComplaintReclassified(_Fact):
     type: Literal["ComplaintReclassified"] = "ComplaintReclassified"
     by: str
-    category: Category
+    category: str
     tier: int
     reason: str
 

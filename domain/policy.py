@@ -26,7 +26,7 @@ from pydantic import (
 
 from domain.calendar import BusinessCalendar, Clock, RoundTheClock
 from domain.icalendar import ICalendarError, read_day_events, split_days
-from domain.vocabulary import Category, Channel, DeadlineKind
+from domain.vocabulary import DEFAULT_CATEGORIES, CategoryName, Channel, DeadlineKind
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -155,12 +155,12 @@ class ClassificationRule(_Strict):
     name: str = Field(min_length=1)
     any_words: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     channels: list[Channel] = []  # empty: any channel
-    category: Category
+    category: CategoryName
     tier: Literal[1, 2, 3]
 
 
 class Classification(_Strict):
-    default_category: Category = Category.OTHER
+    default_category: CategoryName = "other"
     default_tier: Literal[1, 2, 3] = 1
     # The customer's urgent flag raises the tier by this many steps (capped at 3).
     urgent_raises_tier_by: int = Field(default=1, ge=0, le=2)
@@ -181,8 +181,9 @@ class Team(_Strict):
 
 
 class Routing(_Strict):
-    default_team: str
-    categories: dict[Category, str] = {}
+    # None: every category must be routed by name (a category no route reaches is an error).
+    default_team: str | None = None
+    categories: dict[CategoryName, str] = {}
 
 
 class PerformanceReview(_Strict):
@@ -200,6 +201,8 @@ class Policy(_Strict):
     confirmation_window: Duration = "3d"
     reopen_window: Duration = "7d"
     business_hours: BusinessHours
+    # The contract's own categories: classification, routing and reclassification use only these.
+    categories: list[CategoryName] = Field(default=list(DEFAULT_CATEGORIES), min_length=1)
     tiers: dict[Literal["1", "2", "3"], TierPolicy]
     classification: Classification = Classification()
     routing: Routing
@@ -219,15 +222,36 @@ class Policy(_Strict):
         missing = [t for t in ("1", "2", "3") if t not in self.tiers]
         if missing:
             raise ValueError(f"tiers: every tier 1, 2 and 3 must be defined; missing {missing}")
+        self._check_categories()
         routed = {"routing.default_team": self.routing.default_team} | {
             f"routing.categories.{c}": team for c, team in self.routing.categories.items()
         }
         for key, team in routed.items():
-            if team not in self.teams:
+            if team is not None and team not in self.teams:
                 raise ValueError(f"{key}: team {team!r} is not defined under [teams]")
         if self.reopen_window_span() < self.confirmation_window_span():
             raise ValueError("reopen_window must not be shorter than confirmation_window")
         return self
+
+    def _check_categories(self) -> None:
+        known = set(self.categories)
+        if len(known) != len(self.categories):
+            raise ValueError("categories: each category may be listed once")
+        used = {"classification.default_category": self.classification.default_category} | {
+            f"classification.rules.{r.name}.category": r.category
+            for r in self.classification.rules
+        } | {f"routing.categories.{c}": c for c in self.routing.categories}
+        for key, category in used.items():
+            if category not in known:
+                raise ValueError(f"{key}: {category!r} is not one of the policy's categories")
+        if self.routing.default_team is None:
+            unrouted = [c for c in self.categories if c not in self.routing.categories]
+            if unrouted:
+                raise ValueError(
+                    f"routing: no route reaches categor{'y' if len(unrouted) == 1 else 'ies'} "
+                    f"{', '.join(unrouted)} (route each in [routing.categories] or set "
+                    "routing.default_team)"
+                )
 
     # --- derived views, so every rule about units lives here ---
 
@@ -275,8 +299,10 @@ class Policy(_Strict):
     def reopen_window_span(self) -> timedelta:
         return round_the_clock_span(self.reopen_window)
 
-    def team_for(self, category: Category) -> str:
-        return self.routing.categories.get(category, self.routing.default_team)
+    def team_for(self, category: str) -> str:
+        team = self.routing.categories.get(category, self.routing.default_team)
+        assert team is not None, "every category is routed (checked when the policy is read)"
+        return team
 
 
 class PolicyError(ValueError):

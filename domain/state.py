@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain import events as ev
-from domain.vocabulary import CUSTOMER, Category, Channel, DeadlineKind, Status
+from domain.vocabulary import CUSTOMER, Channel, DeadlineKind, Status
 
 
 class DeadlineState(BaseModel):
@@ -49,8 +49,10 @@ class ComplaintState(BaseModel):
     received_at: datetime | None = None
     registered_at: datetime | None = None
     urgent: bool = False
+    contract: str | None = None  # None: registered before contracts (the "default" contract)
+    policy_version: str | None = None
     tier: int = 0
-    category: Category | None = None
+    category: str | None = None
     classified_by_rule: str = ""
     team: str = ""
     assignee: str = ""
@@ -127,6 +129,7 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
             s.received_at = event.received_at
             s.registered_at = event.at
             s.urgent = event.urgent
+            s.contract, s.policy_version = event.contract, event.policy_version
             s.round = 1
             s.round_started_at = event.received_at
         case ev.ComplaintClassified() | ev.ComplaintReclassified():

@@ -1,10 +1,13 @@
-"""The fixed words of the business: channels, categories, deadline kinds.
+"""The fixed words of the business: channels, deadline kinds, statuses (categories are data).
 
 Deadline kinds are ordered: an action that meets one also meets every earlier one (an initial
 solution is also a first response; a resolution answers everything before it).
 """
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 
 class Channel(StrEnum):
@@ -16,14 +19,23 @@ class Channel(StrEnum):
     API = "api"
 
 
-class Category(StrEnum):
-    PRODUCT_QUALITY = "product_quality"
-    DELIVERY = "delivery"
-    BILLING = "billing"
-    SERVICE_ATTITUDE = "service_attitude"
-    PRIVACY = "privacy"
-    TECHNICAL = "technical"
-    OTHER = "other"
+# Categories are each contract's own (its policy's `categories`); these are the default policy's,
+# and every policy pinned by a complaint from before contracts had exactly these.
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "product_quality",
+    "delivery",
+    "billing",
+    "service_attitude",
+    "privacy",
+    "technical",
+    "other",
+)
+# A client contract's id (contracts.toml); complaints from before contracts belong to "default".
+ContractId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+DEFAULT_CONTRACT = "default"
+
+# A category's name as a policy, a reclassification or a filter writes it.
+CategoryName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
 class DeadlineKind(StrEnum):

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
-from domain.policy import PolicyError
 from engine import mail_commands, report_commands
+from engine.contracts import ContractError
 from engine.logs import configure_logging
 from engine.service import (
     CLI_SCOPE,
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             asyncio.run(_client_command(settings, args))
     except (
-        PolicyError,
+        ContractError,
         ValidationError,
         ComplaintNotFound,
         ActionRefused,
@@ -180,7 +180,7 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "act":  # refuse a malformed action before reaching for the server
         action = c.parse_action(args.action, dict(_field(f) for f in args.fields))
     service = ComplaintService(
-        await connect(settings), settings.task_queue, settings.load_policy(), store,
+        await connect(settings), settings.task_queue, settings.load_contracts(), store,
         settings.upload_rules(),
     )  # fmt: skip
     if args.command == "submit":
@@ -275,7 +275,7 @@ def _print_state(state, as_json: bool) -> None:
         return
     print(
         f"{state.complaint_id}  {state.status.value}  tier {state.tier}  "
-        f"{state.category.value}  {state.team}/{state.assignee}  "
+        f"{state.category}  {state.team}/{state.assignee}  "
         f"escalation level {state.escalation_level}"
     )
     for d in state.current_deadlines():
@@ -316,7 +316,7 @@ def _keys(settings: Settings, args: argparse.Namespace) -> None:
         for p in KeyRing(path).principals():
             print(f"{p.key_id}  {p.role:<10} {p.team or '-':<18} {p.name}")
         return
-    teams = sorted(settings.load_policy().teams)
+    teams = sorted({t for contract in settings.load_contracts() for t in contract.policy.teams})
     if args.team and args.team not in teams:
         raise ValueError(f"--team: unknown team {args.team!r}; the policy's teams: {teams}")
     key, entry = new_key(args.name, args.role, args.team)

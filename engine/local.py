@@ -80,7 +80,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     import worker
     from api.keys import first_admin_key
 
-    settings.load_policy()  # a malformed policy stops us before anything starts
+    settings.load_contracts()  # a malformed contract stops us before anything starts
     # The data directory is ours alone (security.private_files); one made before that rule
     # was 0755, so tighten it here rather than only when it is created.
     private_dir(settings.data_dir).chmod(DIR_MODE)

@@ -175,7 +175,7 @@ async def start(settings: Settings, client: Client | None = None) -> Receiving:
     engine = make_engine(settings.store_url())
     migrate(engine)
     service = ComplaintService(
-        client or await connect(settings), settings.task_queue, settings.load_policy(),
+        client or await connect(settings), settings.task_queue, settings.load_contracts(),
         EventStore(engine, vault), settings.upload_rules(),
     )  # fmt: skip
     intake = MailIntake(service, InboundMailStore(engine, keys.master), vault, keys.reply_key)

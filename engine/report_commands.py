@@ -85,7 +85,7 @@ def _progress_bar(name: str):
 
 
 def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
-    policy = settings.load_policy()
+    policy = settings.load_contracts().default.policy
     got = report(
         ReportFacts(engine),
         policy,
@@ -104,7 +104,7 @@ def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
 
 
 def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:
-    current = settings.load_policy()
+    current = settings.load_contracts().default.policy
     try:
         text = args.policy.read_text(encoding="utf-8")
         other = parse_policy(text, str(args.policy), base_dir=args.policy.parent)

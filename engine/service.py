@@ -18,6 +18,7 @@ from domain import commands as c
 from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
+from engine.contracts import ContractBook
 from engine.intake import idempotency_key_of, new_complaint_id, submit
 from engine.uploads import DEFAULT_RULES, UploadRules
 from store import EventStore, RecordedEvent
@@ -39,7 +40,16 @@ class ComplaintNotFound(LookupError):
 
 
 class ActionRefused(Exception):
-    """The complaint's state forbids the action; the message is the domain's."""
+    """The complaint's state forbids the action; the message is the domain's. `field` names the
+    action's field when the domain found its value bad (a category the contract lacks)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Domain refusals that are about a field's value (domain.decide), by their failure type.
+_BAD_VALUES = {"UnknownCategory": "category"}
 
 
 class IdempotencyConflict(Exception):
@@ -81,12 +91,15 @@ class ComplaintService:
         self,
         client: Client,
         task_queue: str,
-        policy: Policy,
+        contracts: ContractBook | Policy,  # a policy: one contract, "default", of it
         store: EventStore,
         uploads: UploadRules = DEFAULT_RULES,  # the settings' defaults
         registration_wait: float = REGISTRATION_WAIT,
     ):
-        self.client, self.task_queue, self.policy, self.store = client, task_queue, policy, store
+        self.client, self.task_queue, self.store = client, task_queue, store
+        self.contracts = (
+            contracts if isinstance(contracts, ContractBook) else ContractBook.serving(contracts)
+        )
         self.uploads = uploads
         self.registration_wait = registration_wait
         # Sealed with the customers' keys: a store without a vault holds none.
@@ -98,6 +111,7 @@ class ComplaintService:
         """Register `submission` once. `scope` names the caller (the scopes above): its
         idempotency key, or else the submission's external_ref, finds only what that caller made
         before. Raises IdempotencyConflict for a key reused with another body."""
+        contract = self.contracts.for_intake(submission.contract)  # UnknownContract: refused
         key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
         complaint_id = new_complaint_id()
         if key is not None:
@@ -121,14 +135,26 @@ class ComplaintService:
         register = c.Register(
             complaint_id=complaint_id,
             customer=sealed,
-            **submission.model_dump(exclude_unset=True, exclude={"customer"}),
+            **submission.model_dump(exclude_unset=True, exclude={"customer", "contract"}),
+            contract=contract.id,
+            policy_version=contract.version,
         )
-        started = await submit(self.client, self.task_queue, self.policy, register)
+        started = await submit(self.client, self.task_queue, contract.policy, register)
         try:
             return Intake(await self._registered(started.complaint_id), started.created)
         except TimeoutError:
             accepted = ComplaintState(complaint_id=started.complaint_id)
             return Intake(accepted, started.created, registered=False)
+
+    @property
+    def policy(self) -> Policy:
+        """The default contract's policy: what a door shows where no complaint is at hand."""
+        return self.contracts.default.policy
+
+    def policy_of(self, state: ComplaintState) -> Policy:
+        """The policy of the complaint's contract as served now (for display: the complaint's
+        own decisions follow the version it pinned)."""
+        return self.contracts.of(state.contract).policy
 
     async def state(self, complaint_id: str) -> ComplaintState:
         """Live state from the workflow while it runs; the event log's fold once it has ended."""
@@ -153,7 +179,9 @@ class ComplaintService:
                 ComplaintWorkflow.act, c.ActionRequest(action=action)
             )
         except WorkflowUpdateFailedError as failed:
-            raise ActionRefused(_message(failed)) from None
+            cause = failed.cause
+            field = _BAD_VALUES.get(cause.type) if isinstance(cause, ApplicationError) else None
+            raise ActionRefused(_message(failed), field) from None
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise

@@ -10,8 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from delivery.directory import Directory, DirectoryError, load_directory
-from domain.policy import Policy, PolicyError, parse_policy
+from engine.contracts import ContractBook, load_contracts, single_contract
 from engine.uploads import DEFAULT_MAX_SIZE, KNOWN_TYPES, UploadRules, parse_types
 from security.customer_links import CustomerLinks, link_key
 from security.keys import KEY_SETTINGS, KeyMaterial, load_key_material
@@ -29,6 +28,8 @@ class Settings(BaseSettings):
     task_queue: str = "complaints"
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: a SQLite file in data_dir
+    # The contracts file (README, Contracts); None: one contract, "default", of these two files.
+    contracts: Path | None = None
     policy: Path = DEFAULT_POLICY
     parties: Path = DEFAULT_PARTIES
     base_url: str = "http://127.0.0.1:8000"  # links in messages point here
@@ -100,18 +101,9 @@ class Settings(BaseSettings):
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"
 
-    def load_directory(self, policy: Policy) -> Directory:
-        text = _read(self.parties, "COMPLAINTS_PARTIES", DirectoryError)
-        return load_directory(text, policy, source=str(self.parties))
-
-    def load_policy(self) -> Policy:
-        text = _read(self.policy, "COMPLAINTS_POLICY", PolicyError)
-        return parse_policy(text, source=str(self.policy), base_dir=self.policy.parent)
-
-
-def _read(path: Path, variable: str, error: type[ValueError]) -> str:
-    """An operator's data file, or the error start-up reports: which setting, which file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"{variable}: cannot read {path}: {exc.strerror}") from exc
+    def load_contracts(self) -> ContractBook:
+        """The contracts served; ContractError (naming the contract, key and rule) if any is
+        malformed: start-up stops on it."""
+        if self.contracts is not None:
+            return load_contracts(self.contracts)
+        return single_contract(self.policy, self.parties)

@@ -12,15 +12,17 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
+from domain.contracts import contract_of
 from domain.events import ComplaintRegistered, join_personal
 from domain.state import ComplaintState, evolve
-from domain.vocabulary import DEADLINE_ORDER, Status
+from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, Status
 from store.db import for_reading, from_storage, to_storage
 from store.projections import complaint_events_by_stream
 from store.records import RecordedEvent
@@ -94,9 +96,10 @@ def _columns(state: ComplaintState, subject: str, updated_at: datetime) -> dict[
     assert state.status is not None and state.channel is not None
     assert state.received_at is not None
     return {
+        "contract": contract_of(state.contract),
         "status": state.status.value,
         "tier": state.tier,
-        "category": state.category.value if state.category else "",
+        "category": state.category or "",
         "team": state.team,
         "assignee": state.assignee,
         "channel": state.channel.value,
@@ -127,6 +130,7 @@ class ListedComplaint:
     next_due_kind: str | None
     received_at: datetime
     updated_at: datetime
+    contract: str = DEFAULT_CONTRACT
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class ComplaintList:
         tier: int | None = None,
         breached: bool | None = None,
         team: str | None = None,
+        contracts: Collection[str] | None = None,  # None: every contract
         limit: int = 50,
         cursor: str | None = None,
     ) -> ListPage:
@@ -170,6 +175,8 @@ class ComplaintList:
             query = query.where(row.breached == breached)
         if team is not None:
             query = query.where(row.team == team)
+        if contracts is not None:
+            query = query.where(row.contract.in_(list(contracts)))
         if cursor is not None:
             after_due, after_id = _decode_cursor(cursor)
             if after_due is None:
@@ -188,7 +195,9 @@ class ComplaintList:
         more = len(rows) > limit
         return ListPage(items, _encode_cursor(items[-1]) if more else None)
 
-    def counts_by_tier(self, *, open_only: bool = True) -> dict[int, int]:
+    def counts_by_tier(
+        self, *, open_only: bool = True, contracts: Collection[str] | None = None
+    ) -> dict[int, int]:
         """How many complaints per tier: {1: n, 2: n, 3: n}, zeros included. open_only leaves
         out closed and archived ones. (A complaint not yet classified is in no tier.)"""
         query = (
@@ -198,6 +207,8 @@ class ComplaintList:
         )
         if open_only:
             query = query.where(ComplaintListRow.status.not_in(_NOT_OPEN))
+        if contracts is not None:
+            query = query.where(ComplaintListRow.contract.in_(list(contracts)))
         with self._reader.connect() as connection:
             counted = {tier: n for tier, n in connection.execute(query)}
         return {tier: 0 for tier in TIERS} | dict(sorted(counted.items()))

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
+from domain.contracts import contract_of
 from domain.events import DEADLINE_ANSWERED_BY
-from domain.vocabulary import DeadlineKind, kinds_met_by
+from domain.vocabulary import DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
 from store.projections import complaint_events_by_stream
 from store.records import RecordedEvent
@@ -131,6 +132,7 @@ def _flat(ledgers: dict[str, dict], copy: bool = False) -> dict[tuple, dict]:
 def _registered(stream_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "complaint_id": stream_id,
+        "contract": contract_of(data.get("contract")),
         "version": 0,
         "channel": data["channel"],
         "tier": 0,
@@ -253,6 +255,7 @@ class ComplaintFacts:
     deadlines_met: int
     deadlines_breached: int
     resolved_in_time: bool | None
+    contract: str = DEFAULT_CONTRACT
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,11 @@ class ComplaintListRow(Base):
         Index("ix_complaint_list_status", "status"),
         Index("ix_complaint_list_tier", "tier"),
         Index("ix_complaint_list_team", "team"),
+        Index("ix_complaint_list_contract", "contract"),
     )
 
     complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    contract: Mapped[str] = mapped_column(String(40), server_default="default")
     status: Mapped[str] = mapped_column(String(30))
     tier: Mapped[int] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(40))
@@ -139,9 +141,13 @@ class ReportComplaintRow(Base):
     """
 
     __tablename__ = "report_complaints"
-    __table_args__ = (Index("ix_report_complaints_received_at", "received_at"),)
+    __table_args__ = (
+        Index("ix_report_complaints_received_at", "received_at"),
+        Index("ix_report_complaints_contract", "contract"),
+    )
 
     complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    contract: Mapped[str] = mapped_column(String(40), server_default="default")
     version: Mapped[int] = mapped_column(Integer)  # events of the stream folded in so far
     channel: Mapped[str] = mapped_column(String(20))
     tier: Mapped[int] = mapped_column(Integer)

@@ -173,7 +173,7 @@ class ComplaintWorkflow:
             except DomainError as refused:
                 # The state moved between validation and our turn at the lock.
                 raise ApplicationError(
-                    str(refused), type="DomainError", non_retryable=True
+                    str(refused), type=type(refused).__name__, non_retryable=True
                 ) from refused
             if events:
                 await self._record(events)

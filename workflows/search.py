@@ -7,8 +7,9 @@ TIER = SearchAttributeKey.for_int("ComplaintTier")
 CATEGORY = SearchAttributeKey.for_keyword("ComplaintCategory")
 TEAM = SearchAttributeKey.for_keyword("ComplaintTeam")
 BREACHED = SearchAttributeKey.for_bool("ComplaintBreached")
+CONTRACT = SearchAttributeKey.for_keyword("ComplaintContract")
 
-ALL = (STATUS, TIER, CATEGORY, TEAM, BREACHED)
+ALL = (STATUS, TIER, CATEGORY, TEAM, BREACHED, CONTRACT)
 
 
 def search_attributes_for(state) -> list[SearchAttributePair]:
@@ -16,7 +17,10 @@ def search_attributes_for(state) -> list[SearchAttributePair]:
     return [
         SearchAttributePair(STATUS, state.status.value),
         SearchAttributePair(TIER, state.tier),
-        SearchAttributePair(CATEGORY, state.category.value),
+        SearchAttributePair(CATEGORY, state.category),
         SearchAttributePair(TEAM, state.team),
         SearchAttributePair(BREACHED, state.breached),
+        # Only complaints that name a contract publish it: one from before contracts replays
+        # with the very upserts it made.
+        *([SearchAttributePair(CONTRACT, state.contract)] if state.contract else []),
     ]

@@ -107,7 +107,7 @@ ACTIONS = [
     pytest.param(
         "reclassify",
         {"by": "a", "tier": 1, "category": "x", "reason": "r"},
-        ("category", "enum"),
+        ("category", "unknown_value"),
         id="unknown-category",
     ),
 ]

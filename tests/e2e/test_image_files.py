@@ -136,7 +136,9 @@ def test_the_image_files_install_import_and_run(tmp_path):
     # And it runs: dev server, worker and API from the installed console script.
     port, temporal_port = free_port(), free_temporal_port()
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
-           "COMPLAINTS_MAIL_IN_PORT": "0", "COMPLAINTS_DATA_DIR": str(tmp_path / "data")}
+           "COMPLAINTS_MAIL_IN_PORT": "0", "COMPLAINTS_DATA_DIR": str(tmp_path / "data"),
+           # The shipped example of two client contracts, as the image holds it.
+           "COMPLAINTS_CONTRACTS": str(source / "contracts" / "example" / "contracts.toml")}
     env.pop("PYTHONPATH", None)
     run = subprocess.Popen(
         [venv / "bin" / "complaints", "run", "--port", str(port), "--temporal-port",

@@ -14,6 +14,7 @@ AT = datetime(2026, 11, 25, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 def row(complaint_id: str, team: str, **changes) -> dict:
     return {
         "complaint_id": complaint_id,
+        "contract": "acme",
         "version": 3,
         "channel": "web",
         "tier": 3,

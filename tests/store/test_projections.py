@@ -175,7 +175,7 @@ def test_each_row_is_the_fold_of_its_stream(
         assert (item.status, item.tier, item.category, item.team, item.assignee) == (
             state.status.value,
             state.tier,
-            state.category.value,
+            state.category,
             state.team,
             state.assignee,
         )
