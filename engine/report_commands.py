@@ -106,7 +106,8 @@ def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
 def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:
     current = settings.load_contracts().default.policy
     try:
-        other = parse_policy(args.policy.read_text(encoding="utf-8"), str(args.policy))
+        text = args.policy.read_text(encoding="utf-8")
+        other = parse_policy(text, str(args.policy), base_dir=args.policy.parent)
     except OSError as err:
         raise ValueError(f"--policy: cannot read {args.policy}: {err.strerror}") from None
     start, end = day_bounds(args.first_day, args.last_day, ZoneInfo(current.timezone))

@@ -35,6 +35,7 @@ _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.recipient,
     OutboxRow.payload,
     OutboxRow.created_at,
+    OutboxRow.next_attempt_at.label("not_before"),
 )
 
 
@@ -318,7 +319,13 @@ class EventStore:
     def _read_outbox(self, query: Select[Any]) -> list[OutboxMessage]:
         with self._reader.connect() as connection:
             return [
-                OutboxMessage(**{**row._mapping, "created_at": from_storage(row.created_at)})
+                OutboxMessage(
+                    **{
+                        **row._mapping,
+                        "created_at": from_storage(row.created_at),
+                        "not_before": from_storage(row.not_before) if row.not_before else None,
+                    }
+                )
                 for row in connection.execute(query)
             ]
 
@@ -380,6 +387,11 @@ def _add_new_outbox_messages(connection: Connection, messages: Sequence[OutboxMe
                     "recipient": message.recipient,
                     "payload": message.payload,
                     "created_at": to_storage(message.created_at),
+                    # A held message (quiet hours) is not due before then; the dispatcher
+                    # claims only rows whose next_attempt_at has come.
+                    "next_attempt_at": (
+                        to_storage(message.not_before) if message.not_before else None
+                    ),
                 }
                 for message in new_messages
             ],

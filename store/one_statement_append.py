@@ -54,12 +54,16 @@ _APPEND = """
     ),
     new_outbox AS (
         -- A key names one notification, so a message already in the outbox is not queued twice.
-        INSERT INTO outbox (key, stream_id, kind, recipient, payload, created_at)
-        SELECT o.key, o.stream_id, o.kind, o.recipient, CAST(o.payload AS json), o.created_at
+        INSERT INTO outbox
+            (key, stream_id, kind, recipient, payload, created_at, next_attempt_at)
+        SELECT o.key, o.stream_id, o.kind, o.recipient, CAST(o.payload AS json), o.created_at,
+               o.not_before
         FROM unnest(CAST(:outbox_keys AS varchar[]), CAST(:outbox_streams AS varchar[]),
                     CAST(:outbox_kinds AS varchar[]), CAST(:outbox_recipients AS varchar[]),
-                    CAST(:outbox_payloads AS text[]), CAST(:outbox_created_at AS timestamptz[]))
-                 WITH ORDINALITY AS o(key, stream_id, kind, recipient, payload, created_at, n)
+                    CAST(:outbox_payloads AS text[]), CAST(:outbox_created_at AS timestamptz[]),
+                    CAST(:outbox_not_before AS timestamptz[]))
+                 WITH ORDINALITY
+                 AS o(key, stream_id, kind, recipient, payload, created_at, not_before, n)
         WHERE EXISTS (SELECT 1 FROM new_events)
         ORDER BY o.n
         ON CONFLICT (key) DO NOTHING
@@ -92,6 +96,7 @@ _PARAMETER_TYPES = {
     "outbox_recipients": "varchar[]",
     "outbox_payloads": "text[]",
     "outbox_created_at": "timestamptz[]",
+    "outbox_not_before": "timestamptz[]",
     "closure_record": "text",
     "archived_at": "timestamptz",
 }
@@ -138,6 +143,7 @@ def append_in_one_statement(
             "outbox_recipients": [message.recipient for message in outbox],
             "outbox_payloads": [json.dumps(message.payload) for message in outbox],
             "outbox_created_at": [to_storage(message.created_at) for message in outbox],
+            "outbox_not_before": [_storage_or_null(message.not_before) for message in outbox],
             "closure_record": _json_or_null(closure_record),
             "archived_at": to_storage(archived_at),
         },
@@ -147,3 +153,7 @@ def append_in_one_statement(
 
 def _json_or_null(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
+
+
+def _storage_or_null(moment: datetime | None) -> datetime | None:
+    return None if moment is None else to_storage(moment)

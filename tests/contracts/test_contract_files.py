@@ -2,6 +2,7 @@
 content hashes, and every malformed contract stops start-up naming the contract, key and rule."""
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,24 @@ def test_inbound_mail_finds_its_contract_by_the_address_it_was_sent_to():
     assert book.for_mail(["Beschwerden@Globex.example"]).id == "globex"
     assert book.for_mail(["someone@else.example"]).id == "acme"
     assert book.for_intake(None).id == "acme"
+
+
+def test_a_contracts_calendar_file_is_found_next_to_its_policy(example: Path, monkeypatch):
+    shutil.copy(DEFAULT_POLICY.parent / "cn-2026.ics", example / "acme" / "cn-2026.ics")
+    edit(
+        example / "acme" / "policy.toml",
+        "[business_hours]\n",
+        '[business_hours]\ncalendar_file = "cn-2026.ics"\n',
+    )
+    monkeypatch.chdir(example.parent)  # not where the file is
+    calendar = load_contracts(example / "contracts.toml").of("acme").policy.calendar()
+    assert calendar.is_working_day(date(2026, 2, 14))  # a make-up Saturday, from the file
+    assert not calendar.is_working_day(date(2026, 2, 23))
+
+    (example / "acme" / "cn-2026.ics").write_text(
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nRRULE:FREQ=YEARLY\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    with pytest.raises(
+        ContractError, match=r"contract 'acme'.*calendar_file: .*cn-2026\.ics, line 3: RRULE"
+    ):
+        load_contracts(example / "contracts.toml")
