@@ -102,7 +102,8 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         except ValueError as error:
             return _refused(error)
         if format == "csv":
-            name = f"sla-{got.period}-{got.group_by}-{got.first_day}-{got.last_day}.csv"
+            whose = f"{got.contract}-" if contract else ""  # ids are file-name safe
+            name = f"sla-{whose}{got.period}-{got.group_by}-{got.first_day}-{got.last_day}.csv"
             return Response(
                 as_csv(got),
                 media_type="text/csv; charset=utf-8",

@@ -19,7 +19,7 @@ from engine.settings import Settings
 from reports.export import as_csv, as_json, as_table
 from reports.metrics import GROUP_BYS
 from reports.periods import PERIODS, day_bounds
-from reports.query import ContractNotFound, report
+from reports.query import ContractNotFound, coverage, report
 from reports.simulate import BREACHED, MET, PENDING, Simulation, simulate
 from store import EventStore, ReportFacts, make_engine, migrate
 
@@ -118,11 +118,11 @@ def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:
     """One contract's complaints (received on its local days from..to), replayed under its
     current policy or --policy: one contract's, as its tiers and categories are its own."""
     book = settings.load_contracts()
-    contract_id = args.contract or book.default_id
     try:
-        contract = book.contracts[contract_id]
-    except KeyError:
-        raise ValueError(f"--contract: no contract {contract_id!r}") from None
+        scope = coverage(book, contract=args.contract or book.default_id, serves=None)
+    except ContractNotFound as error:
+        raise ValueError(f"--{error}") from None
+    contract = book.contracts[scope.one]
     policy, under = contract.policy, f"contract {contract.id}'s current policy"
     if args.policy is not None:
         try:
