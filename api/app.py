@@ -72,7 +72,7 @@ def create_app(
     app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
-        report_routes(ReportFacts(service.store.engine), service.policy),
+        report_routes(ReportFacts(service.store.engine), service.contracts),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={
