@@ -75,7 +75,10 @@ def entry(**fields) -> str:
         ("[[keys]\n", "f: not valid TOML"),
         ("colour = 1\n" + entry(), "f: colour: unknown key (only [[keys]] tables)"),
         ("keys = 3\n", "f: keys: must be [[keys]] tables"),
-        (entry(colour="red"), "f: keys[0].colour: unknown field (allowed: contracts, hash, id, name, role"),
+        (
+            entry(colour="red"),
+            "f: keys[0].colour: unknown field (allowed: contracts, hash, id, name, role",
+        ),
         (entry(id="key-1"), "f: keys[0].id: must read ck- and 12 hex digits"),
         (entry(name=None), "f: keys[0].name: required, 1 to 100 characters"),
         (entry(role="root"), "f: keys[0].role: must be one of intake, agent, supervisor, admin"),
