@@ -255,7 +255,7 @@ async def test_a_port_in_use_is_named_not_a_traceback():
         await first.wait_closed()
 
 
-async def _never_called(raw: bytes, envelope_from: str) -> str:
+async def _never_called(raw: bytes, envelope_from: str, envelope_to: tuple[str, ...]) -> str:
     raise AssertionError("no message was sent")
 
 
