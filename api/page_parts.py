@@ -74,13 +74,11 @@ def field_messages(error: ValidationError, labels: dict[str, str]) -> dict[str, 
     for detail in field_errors(error.errors(include_input=False), drop_prefix=False):
         field = detail["field"].removeprefix("customer.")
         rule = detail["rule"]
-        # "too_short"/"too_long": pydantic's names for a length rule checked after a
-        # validator of the field's own (the control-character check runs before stripping).
-        if rule in ("missing", "string_too_short", "too_short"):
+        if rule in ("missing", "string_too_short"):
             text = labels["required"]
         elif rule == "string_pattern_mismatch":
             text = labels["bad_format"]
-        elif rule in ("string_too_long", "too_long"):
+        elif rule == "string_too_long":
             text = f"{labels['too_long']}: {detail['message']}"
         else:
             text = detail["message"]

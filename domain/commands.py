@@ -43,8 +43,10 @@ def _no_control_characters(text: object) -> object:
 def _text(max_length: int, min_length: int = 1) -> object:
     return Annotated[
         str,
-        BeforeValidator(_no_control_characters),
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        # After the constraints, so it wraps them: it runs first (on the text as sent, before
+        # stripping) and the lengths keep their string rules (string_too_short, ...).
+        BeforeValidator(_no_control_characters),
         # The same rule in the OpenAPI schema, for clients and the API's fuzz test.
         Field(json_schema_extra={"pattern": f"^[^{_CONTROL_CHARACTERS}]*$"}),
     ]
@@ -74,8 +76,8 @@ def _one_line(text: object) -> object:
 def _line(max_length: int, min_length: int = 0) -> object:
     return Annotated[
         str,
-        BeforeValidator(_one_line),
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        BeforeValidator(_one_line),  # first, as in _text
         Field(json_schema_extra={"pattern": f"^[^{_LINE_CONTROL_CHARACTERS}]*$"}),
     ]
 
