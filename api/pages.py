@@ -125,8 +125,8 @@ def page_routes(
         )
 
     def no_form(request: Request, refused: UnknownContract) -> Response:
-        return render(request, "no_contract.html", 404, contract_id=refused.contract_id,
-                      retired=refused.retired)  # fmt: skip
+        context = {"contract_id": refused.contract_id, "retired": refused.retired}
+        return render(request, "no_contract.html", 404, **context)
 
     async def show_form(request: Request, contract_id: str | None, lang: str | None) -> Response:
         try:
