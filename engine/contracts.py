@@ -2,7 +2,7 @@
 
 COMPLAINTS_CONTRACTS names a contracts file:
 
-    default = "acme"                 # intake that names no contract (the form at /complaint)
+    default = "acme"                 # intake that names no contract (the form at /)
     [[contracts]]
     id = "acme"
     name = "ACME Retail"
