@@ -58,12 +58,28 @@ def test_the_version_is_the_content_not_the_layout(example: Path):
         example / "globex" / "policy.toml", "# Globex Energy", "# A comment changed; Globex Energy"
     )
     edit(example / "globex" / "parties.toml", 'name = "Ben Kraus"', 'name    =    "Ben Kraus"')
+    # A setting written out at its default value is the same terms as one left out.
+    edit(
+        example / "globex" / "policy.toml",
+        "default_tier = 1",
+        "default_tier = 1\nurgent_raises_tier_by = 1",
+    )
     assert load_contracts(example / "contracts.toml").of("globex").version == before
     edit(example / "globex" / "policy.toml", 'resolution = "8h"', 'resolution = "6h"')
     assert load_contracts(example / "contracts.toml").of("globex").version != before
     edit(example / "globex" / "policy.toml", 'resolution = "6h"', 'resolution = "8h"')
     edit(example / "globex" / "parties.toml", "ben@globex.example", "benk@globex.example")
     assert load_contracts(example / "contracts.toml").of("globex").version != before
+
+
+def test_acme_works_its_make_up_saturdays_and_globex_does_not():
+    from datetime import date
+
+    book = load_contracts(EXAMPLE / "contracts.toml")
+    saturday = date(2026, 10, 10)  # a make-up working day after China's National Day week
+    assert book.of("acme").policy.calendar().is_working_day(saturday)
+    assert not book.of("globex").policy.calendar().is_working_day(saturday)
+    assert not book.of("acme").policy.calendar().is_working_day(date(2026, 10, 5))  # holiday
 
 
 def test_the_default_contract_is_the_same_version_wherever_it_is_loaded():
