@@ -97,9 +97,10 @@ class SealedClosure:
     stream_id: str
     record: dict[str, Any]
     archived_at: datetime
-    last_event_version: int
-    last_event_hash: str
-    hash: str
+    # None for records archived before the chain existed.
+    last_event_version: int | None
+    last_event_hash: str | None
+    hash: str | None
 
 
 def sealed_closure(

@@ -292,14 +292,32 @@ class EventStore:
             return _stream_version(connection, stream_id)
 
     def closure_record(self, stream_id: str) -> dict[str, Any] | None:
+        closure = self.closure(stream_id)
+        return None if closure is None else closure.record
+
+    def closure(self, stream_id: str) -> SealedClosure | None:
+        """The stream's closure record with its place in the hash chain (None before it is
+        archived); the customer opened, as for events."""
         with self._reader.connect() as connection:
-            record = connection.scalar(
-                select(ClosureRecordRow.record).where(ClosureRecordRow.stream_id == stream_id)
-            )
-            if record is not None and PERSONAL_FIELD in record:
+            row = connection.execute(
+                select(
+                    ClosureRecordRow.stream_id,
+                    ClosureRecordRow.record,
+                    ClosureRecordRow.archived_at,
+                    ClosureRecordRow.last_event_version,
+                    ClosureRecordRow.last_event_hash,
+                    ClosureRecordRow.hash,
+                ).where(ClosureRecordRow.stream_id == stream_id)
+            ).one_or_none()
+            if row is None:
+                return None
+            record = row.record
+            if PERSONAL_FIELD in record:
                 customer = self._open(connection, stream_id, record[PERSONAL_FIELD])
                 record = {**record, PERSONAL_FIELD: customer}
-            return record
+        return SealedClosure(
+            **{**row._mapping, "record": record, "archived_at": from_storage(row.archived_at)}
+        )
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxMessage]:
         return self._read_outbox(
