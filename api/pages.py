@@ -55,6 +55,7 @@ from engine.service import (
 )
 from security.customer_links import CustomerLinks
 from store import ComplaintList
+from store.access_log import ATTACHMENT_DOWNLOAD, COMPLAINT_PAGE, AccessLog
 
 MAX_NAMED = 100  # characters of an unknown contract's id the 404 page repeats
 
@@ -69,9 +70,11 @@ def page_routes(
     complaint_list: ComplaintList,
     links: CustomerLinks | None,
     limiter: RateLimiter,
+    access_log: AccessLog,
 ) -> APIRouter:
     """The pages. `complaint_list` feeds the dashboard (the worker's projector keeps it);
-    `links` makes the private link the confirmation shows; `limiter` counts the form's posts."""
+    `links` makes the private link the confirmation shows; `limiter` counts the form's posts;
+    `access_log` records each view of a customer's data (the complaint page, a download)."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     def zone_of(contract_id: str | None) -> ZoneInfo:
@@ -242,6 +245,14 @@ def page_routes(
                 customer = r.personal or {}
                 subject, description = r.data.get("subject", ""), r.data.get("description", "")
         files = await service.attachments_of(complaint_id)
+        closure = await run_in_threadpool(service.store.closure, complaint_id)
+        await run_in_threadpool(
+            access_log.record,
+            complaint_id,
+            key_id=who.key_id,
+            viewer=who.name,
+            surface=COMPLAINT_PAGE,
+        )
         timeline = [
             {
                 "version": r.version,
@@ -263,6 +274,7 @@ def page_routes(
             description=description,
             timeline=timeline,
             files=files,
+            closure=closure,
             forms=action_forms(tuple(service.policy_of(state).categories)),
             error=error,
         )
@@ -284,6 +296,13 @@ def page_routes(
         found = await service.attachment(complaint_id, sha256)
         if found is None:
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        await run_in_threadpool(
+            access_log.record,
+            complaint_id,
+            key_id=who.key_id,
+            viewer=who.name,
+            surface=ATTACHMENT_DOWNLOAD,
+        )
         return Response(found.content, media_type=found.info.content_type, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.info.filename)}",
             "X-Content-Type-Options": "nosniff",

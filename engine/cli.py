@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
 from domain.contracts import UnknownContract
-from engine import contract_commands, mail_commands, report_commands
+from engine import archive_commands, contract_commands, mail_commands, report_commands
 from engine.contracts import ContractError
 from engine.logs import configure_logging
 from engine.service import (
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--contract", help="the client contract's id (default: the deployment's default)"
     )
     report_commands.add_commands(sub)
+    archive_commands.add_commands(sub)
     mail_commands.add_command(sub)
     contract_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
             contract_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
+        elif args.command in archive_commands.COMMANDS:
+            archive_commands.run(settings, args)
         elif args.command in ("erase-customer", "rewrap-customer-keys"):
             _customer_keys(settings, args)
         elif args.command == "api":
