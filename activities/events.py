@@ -40,6 +40,7 @@ def _outbox(req: AppendRequest) -> list[OutboxMessage]:
             recipient=e.recipient,
             payload=e.details,
             created_at=e.at,
+            not_before=e.not_before,
         )
         for e in (s.event for s in req.events)
         if isinstance(e, NotificationRequested)

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from api.archive_routes import archive_routes
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
 from api.customer_pages import UPLOAD_PATH, HideLinkTokens, customer_routes
 from api.docs import install_static_and_docs
@@ -38,6 +39,7 @@ from engine.settings import Settings
 from engine.temporal import connect
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
+from store.access_log import AccessLog
 from store.vault import PersonalVault
 
 
@@ -68,12 +70,14 @@ def create_app(
     app.include_router(health_routes(ready_check or service_readiness(service)))
     app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
+    access_log = AccessLog(service.store.engine)
+    app.include_router(archive_routes(service, access_log))
     limiter = public_posts or _default_limiter()
-    app.include_router(page_routes(service, complaint_list, links, limiter))
+    app.include_router(page_routes(service, complaint_list, links, limiter, access_log))
     app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
-        report_routes(ReportFacts(service.store.engine), service.policy),
+        report_routes(ReportFacts(service.store.engine), service.contracts),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={

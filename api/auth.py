@@ -10,6 +10,10 @@ the HttpOnly cookie /login sets.
 | supervisor | all of that on every complaint; reclassify; the list and the reports |
 | admin      | everything                                                           |
 
+A key may be scoped to client contracts (`contracts = [..]` in the key file): it then submits
+only to those, and every other contract's complaint is to it exactly as an unknown id (404, the
+same body), so ids leak nothing. A key without `contracts` is provider level: every contract.
+
 401: no key, or one the key file does not know. 403: a role or a team that may not. The error
 names the rule; it never echoes the key. Routers that need a role get it at include time:
 
@@ -23,6 +27,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -30,8 +35,9 @@ from api.errors import error_response
 from api.keys import KeyRing, Principal, Role
 from api.page_parts import forbidden, same_origin
 from api.rendering import TEMPLATES
+from domain.contracts import contract_of
 from domain.state import ComplaintState
-from engine.service import ComplaintService
+from engine.service import ComplaintNotFound, ComplaintService
 
 log = structlog.get_logger(__name__)
 
@@ -149,9 +155,10 @@ SUPERVISOR_ONLY = [Depends(_reports)]
 async def complaint_for(
     who: Principal, service: ComplaintService, complaint_id: str, action: str | None = None
 ) -> ComplaintState | None:
-    """Refuse unless `who` may read the complaint (action None) or take `action` on it. An agent
-    acts only on its team's complaints, so its check reads the state, which it returns (None
-    when no read was needed). An unknown complaint raises ComplaintNotFound (404)."""
+    """Refuse unless `who` may read the complaint (action None) or take `action` on it; the one
+    place for who sees which complaint. A key scoped to contracts, and an agent (its team), need
+    the state to decide, which is returned (None when no read was needed). An unknown complaint,
+    and one of a contract the key does not serve, raise ComplaintNotFound (404)."""
     if action in SUPERVISOR_ACTIONS and not permits(who, Role.SUPERVISOR):
         raise Denied(
             403,
@@ -159,10 +166,13 @@ async def complaint_for(
             "role",
             "role_forbidden",
         )
-    if permits(who, Role.SUPERVISOR):
+    if permits(who, Role.SUPERVISOR) and who.contracts is None:
         return None
     state = await service.state(complaint_id)
-    if state.team != who.team:
+    if not who.serves(contract_of(state.contract)):
+        # Not 403: that would tell the key holder the id exists under another client.
+        raise ComplaintNotFound(complaint_id)
+    if not permits(who, Role.SUPERVISOR) and state.team != who.team:
         raise Denied(
             403,
             f"complaint {complaint_id} belongs to team {state.team!r}; "
@@ -171,6 +181,35 @@ async def complaint_for(
             "team_forbidden",
         )
     return state
+
+
+def intake_contract(who: Principal, named: str | None) -> str | None:
+    """The contract a submission by `who` goes to: the one it names, else the key's only
+    contract; None: the deployment's default (a provider-level key naming none). Whether the
+    deployment serves it is ContractBook.for_intake's rule (422), not this one."""
+    if who.contracts is None:
+        return named
+    served = ", ".join(sorted(who.contracts))
+    if named is None:
+        if len(who.contracts) == 1:
+            return next(iter(who.contracts))
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "contract"),
+                    "type": "contract_required",
+                    "msg": f"key {who.name!r} serves several contracts ({served}): name one",
+                }
+            ]
+        )
+    if named not in who.contracts:
+        raise Denied(
+            403,
+            f"key {who.name!r} submits only to contracts {served}, not {named!r}",
+            "contract",
+            "contract_forbidden",
+        )
+    return named
 
 
 def login_routes() -> APIRouter:

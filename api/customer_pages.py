@@ -52,7 +52,6 @@ def customer_routes(
 ) -> APIRouter:
     """The customer's page. Without `links` no token opens anything (fail closed)."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-    zone = ZoneInfo(service.policy.timezone)
 
     def not_found(request: Request) -> Response:
         # One body for every refusal (unknown complaint; wrong, tampered, expired or foreign
@@ -82,7 +81,8 @@ def customer_routes(
         records = await run_in_threadpool(service.events, cid)
         files = await service.attachments_of(cid)
         base = links.base_url if links else ""
-        view = customer_view(state, records, files, service.policy, base, datetime.now(UTC))
+        policy = service.policy_of(state)  # its contract's: times in the contract's time zone
+        view = customer_view(state, records, files, policy, base, datetime.now(UTC))
         t = labels_for(view["lang"], CUSTOMER_LABELS)
         context = {
             "v": view,
@@ -91,7 +91,7 @@ def customer_routes(
             "here": f"{LINK_PATH}/{cid}/{token}",
             "note": t["thanks"] if note else "",
             "error": error,
-            "local_time": lambda moment: local_time(moment, zone),
+            "local_time": lambda moment: local_time(moment, ZoneInfo(policy.timezone)),
         }
         return TEMPLATES.TemplateResponse(
             request, "customer.html", context, status_code=status, headers=PRIVATE

@@ -1,5 +1,6 @@
-"""Server-rendered pages: the customers' intake form, an agent's complaint page and the
-supervisor's dashboard. Labels are bilingual (English / 中文), or one language with ?lang=en|zh.
+"""Server-rendered pages: the customers' intake form (`/` for the default contract,
+`/c/<contract id>/complaint` for each contract), an agent's complaint page and the supervisor's
+dashboard. Labels are bilingual (English / 中文), or one language with ?lang=en|zh.
 
 The customer's personal data appears only on the complaint page (agents need it); it is read
 from the ComplaintRegistered event's personal part and never logged. The form and its
@@ -43,6 +44,7 @@ from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
 from domain import commands as c
+from domain.contracts import Contract, UnknownContract
 from domain.vocabulary import Channel, Status
 from engine.service import (
     WEB_FORM_SCOPE,
@@ -53,6 +55,14 @@ from engine.service import (
 )
 from security.customer_links import CustomerLinks
 from store import ComplaintList
+from store.access_log import ATTACHMENT_DOWNLOAD, COMPLAINT_PAGE, AccessLog
+
+MAX_NAMED = 100  # characters of an unknown contract's id the 404 page repeats
+
+
+def form_path(contract_id: str) -> str:
+    """The address of a contract's intake form."""
+    return f"/c/{contract_id}/complaint"
 
 
 def page_routes(
@@ -60,19 +70,33 @@ def page_routes(
     complaint_list: ComplaintList,
     links: CustomerLinks | None,
     limiter: RateLimiter,
+    access_log: AccessLog,
 ) -> APIRouter:
     """The pages. `complaint_list` feeds the dashboard (the worker's projector keeps it);
-    `links` makes the private link the confirmation shows; `limiter` counts the form's posts."""
+    `links` makes the private link the confirmation shows; `limiter` counts the form's posts;
+    `access_log` records each view of a customer's data (the complaint page, a download)."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-    zone = ZoneInfo(service.policy.timezone)
+    def zone_of(contract_id: str | None) -> ZoneInfo:
+        return ZoneInfo(service.contracts.of(contract_id).policy.timezone)
 
     def render(
-        request: Request, name: str, status_code: int = 200, headers=None, **context: Any
+        request: Request,
+        name: str,
+        status_code: int = 200,
+        headers=None,
+        *,
+        contract: str | None = None,
+        **context: Any,
     ) -> Response:
-        # Times: ISO in UTC for machines (attributes, the countdown), the company's local time
-        # for people.
-        context |= {"due_iso": due_iso, "local_time": lambda moment: local_time(moment, zone)}
+        # Times: ISO in UTC for machines (attributes, the countdown), local time for people: the
+        # time zone of the complaint's contract (`contract`, or a row's own in a list), else the
+        # default contract's.
+        context |= {
+            "due_iso": due_iso,
+            "local_time": lambda moment, of=contract: local_time(moment, zone_of(of)),
+            "contract_name": lambda of: service.contracts.of(of).name,
+        }
         context.setdefault("user", getattr(request.state, "principal", None))
         return TEMPLATES.TemplateResponse(
             request, name, context, status_code=status_code, headers=headers
@@ -81,11 +105,21 @@ def page_routes(
     def now() -> datetime:
         return datetime.now(UTC)
 
-    def intake(request: Request, lang: str, values: dict[str, Any], errors: dict, status=200):
+    def intake(
+        request: Request,
+        contract: Contract,
+        lang: str,
+        values: dict[str, Any],
+        errors: dict,
+        status=200,
+    ):
         return render(
             request,
             "intake.html",
             status_code=status,
+            contract=contract.id,
+            here=request.url.path,  # "/" or the contract's own address: posts come back here
+            contract_title=contract.name if len(service.contracts.contracts) > 1 else "",
             lang=lang,
             t=labels_for(lang),
             values=values,
@@ -93,17 +127,43 @@ def page_routes(
             channels=[ch.value for ch in Channel],
         )
 
+    def no_form(request: Request, refused: UnknownContract) -> Response:
+        context = {"contract_id": refused.contract_id, "retired": refused.retired}
+        return render(request, "no_contract.html", 404, **context)
+
+    async def show_form(request: Request, contract_id: str | None, lang: str | None) -> Response:
+        try:
+            contract = service.contracts.for_intake(contract_id)
+        except UnknownContract as refused:
+            return no_form(request, refused)
+        values = {"channel": Channel.WEB.value, "token": secrets.token_urlsafe(24)}
+        return intake(request, contract, lang_of(lang), values, {})
+
     @router.get("/")
     async def intake_form(request: Request, lang: str | None = None) -> Response:
-        values = {"channel": Channel.WEB.value, "token": secrets.token_urlsafe(24)}
-        return intake(request, lang_of(lang), values, {})
+        return await show_form(request, None, lang)
+
+    @router.get(form_path("{contract_id}"))
+    async def contract_form(request: Request, contract_id: str, lang: str | None = None):
+        return await show_form(request, contract_id[:MAX_NAMED], lang)
 
     @router.post("/")
     async def intake_post(request: Request) -> Response:
+        return await take_form(request, None)
+
+    @router.post(form_path("{contract_id}"))
+    async def contract_post(request: Request, contract_id: str) -> Response:
+        return await take_form(request, contract_id[:MAX_NAMED])
+
+    async def take_form(request: Request, contract_id: str | None) -> Response:
         if not same_origin(request):
             return forbidden()
         if not limiter.allow(request):
             return limiter.refused()
+        try:
+            contract = service.contracts.for_intake(contract_id)
+        except UnknownContract as refused:
+            return no_form(request, refused)
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         lang = lang_of(values.get("lang"))
@@ -120,11 +180,13 @@ def page_routes(
             "description": values.get("description", ""),
             "urgent": values.get("urgent") == "on",
             "customer": customer,
+            "contract": contract.id,  # the form's address names it, never a form field
         }
         try:
             submission = c.Submission.model_validate(body)
         except ValidationError as error:
-            return intake(request, lang, values, field_messages(error, labels_for(lang)), 422)
+            errors = field_messages(error, labels_for(lang))
+            return intake(request, contract, lang, values, errors, 422)
         try:
             made = await service.submit(submission, idempotency_key=token, scope=WEB_FORM_SCOPE)
         except IdempotencyConflict:
@@ -132,7 +194,7 @@ def page_routes(
             # token, so sending it again makes a complaint of what it says now.
             values["token"] = secrets.token_urlsafe(24)
             errors = {"form": labels_for(lang)["form_changed"]}
-            return intake(request, lang, values, errors, 409)
+            return intake(request, contract, lang, values, errors, 409)
         cid, suffix = made.state.complaint_id, f"?lang={lang}" if lang else ""
         return RedirectResponse(f"/submitted/{cid}{await token_part(cid)}{suffix}", 303)
 
@@ -183,6 +245,14 @@ def page_routes(
                 customer = r.personal or {}
                 subject, description = r.data.get("subject", ""), r.data.get("description", "")
         files = await service.attachments_of(complaint_id)
+        closure = await run_in_threadpool(service.store.closure, complaint_id)
+        await run_in_threadpool(
+            access_log.record,
+            complaint_id,
+            key_id=who.key_id,
+            viewer=who.name,
+            surface=COMPLAINT_PAGE,
+        )
         timeline = [
             {
                 "version": r.version,
@@ -197,12 +267,14 @@ def page_routes(
             request,
             "complaint.html",
             status,
+            contract=state.contract,
             view=view_of(state),
             customer=customer,
             subject=subject,
             description=description,
             timeline=timeline,
             files=files,
+            closure=closure,
             forms=action_forms(tuple(service.policy_of(state).categories)),
             error=error,
         )
@@ -224,6 +296,13 @@ def page_routes(
         found = await service.attachment(complaint_id, sha256)
         if found is None:
             return render(request, "not_found.html", 404, complaint_id=complaint_id)
+        await run_in_threadpool(
+            access_log.record,
+            complaint_id,
+            key_id=who.key_id,
+            viewer=who.name,
+            surface=ATTACHMENT_DOWNLOAD,
+        )
         return Response(found.content, media_type=found.info.content_type, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.info.filename)}",
             "X-Content-Type-Options": "nosniff",
@@ -260,7 +339,7 @@ def page_routes(
     @router.get("/supervisor")
     async def supervisor(
         request: Request,
-        _who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the dashboard"))],
+        who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the dashboard"))],
         tier: str = "",
         status: str | None = None,
         team: str = "",
@@ -275,6 +354,7 @@ def page_routes(
             "status": status if status in {s.value for s in Status} else None,
             "team": team.strip()[:100] or None,
             "breached": {"yes": True, "no": False}.get(breached),
+            "contracts": who.contracts,  # a key scoped to contracts sees only theirs
             "limit": 50,
             "cursor": cursor or None,
         }
@@ -283,7 +363,9 @@ def page_routes(
             page = await run_in_threadpool(lambda: complaints.page(**query))
         except ValueError:  # a malformed cursor: start from the first page
             page = await run_in_threadpool(lambda: complaints.page(**{**query, "cursor": None}))
-        counts = await run_in_threadpool(complaints.counts_by_tier, open_only=True)
+        counts = await run_in_threadpool(
+            lambda: complaints.counts_by_tier(open_only=True, contracts=who.contracts)
+        )
         return render(
             request,
             "supervisor.html",
@@ -291,6 +373,7 @@ def page_routes(
             counts=dict(sorted(counts.items())),
             filters=filters,
             statuses=[s.value for s in Status],
+            several_contracts=len(service.contracts.contracts) > 1,
         )
 
     return router

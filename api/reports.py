@@ -1,13 +1,15 @@
 """Supervisor analytics over HTTP: the SLA report (JSON or CSV), the deadline ledger, and the
 /reports page with its charts. All read the report read models, never Temporal; all need the
-supervisor role (or admin)."""
+supervisor role (or admin).
+
+Each answers for the contracts the key serves (reports.query.coverage): `contract=<id>` narrows
+to one; a contract the key does not serve is a 404, the same as one that does not exist."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -16,14 +18,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Supervisor
 from api.errors import error_response
+from api.keys import Principal
 from api.rendering import TEMPLATES
-from domain.policy import Policy
 from reports import charts
-from reports.export import as_csv, as_json, duration_text
+from reports.export import as_csv, as_json, contract_label, duration_text, target_text, zone_text
 from reports.metrics import GroupBy, SlaReport
 from reports.periods import Period, day_bounds
-from reports.query import MAX_RANGE, report
+from reports.query import MAX_RANGE, ContractNotFound, coverage, periods_zone, report
 from store.report_model import ReportFacts
+
+if TYPE_CHECKING:
+    from engine.contracts import ContractBook
 
 
 def _iso_day(value: object) -> object:
@@ -42,42 +47,63 @@ To = Annotated[Day | None, Query(description="last local day, inclusive (default
 PeriodQuery = Annotated[Period, Query()]
 GroupQuery = Annotated[GroupBy, Query()]
 FormatQuery = Annotated[Literal["json", "csv"], Query()]
+ContractQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="one contract's complaints, in its time zone, with its targets "
+        "(default: every contract the key serves)",
+    ),
+]
 
 
-def report_routes(facts: ReportFacts, policy: Policy) -> APIRouter:
+def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
     router = APIRouter(tags=["reports"])
-    zone = ZoneInfo(policy.timezone)
 
-    async def build(period: str, group_by: str, first: date | None, last: date | None):
+    async def build(
+        who: Principal,
+        contract: str | None,
+        period: str,
+        group_by: str,
+        first: date | None,
+        last: date | None,
+    ) -> SlaReport:
         return await run_in_threadpool(
             report,
             facts,
-            policy,
+            book,
+            contract=contract,
+            serves=who.contracts,
             period=period,
             group_by=group_by,
             first_day=first,
             last_day=last,
-            today=datetime.now(zone).date(),
+            now=datetime.now(UTC),
         )
 
     @router.get("/api/reports/sla")
     async def sla_report(
-        _who: Supervisor,
+        who: Supervisor,
         first_day: From = None,
         to: To = None,
         period: PeriodQuery = "week",
         group_by: GroupQuery = "team",
+        contract: ContractQuery = None,
         format: FormatQuery = "json",
     ) -> Response:
         """SLA figures per week or month for the complaints received from `from` to `to`,
-        grouped by team, tier, category or channel (`all` for one group), with the teams
-        flagged for review. `format=csv` gives one line per period and group."""
+        grouped by team, tier, category, channel or contract (`all` for one group), with the
+        teams flagged for review and, for rows of one contract, its quality targets met or
+        missed. `format=csv` gives one line per period and group."""
         try:
-            got = await build(period, group_by, first_day, to)
+            got = await build(who, contract, period, group_by, first_day, to)
+        except ContractNotFound as error:
+            return _no_contract(error)
         except ValueError as error:
             return _refused(error)
         if format == "csv":
-            name = f"sla-{got.period}-{got.group_by}-{got.first_day}-{got.last_day}.csv"
+            whose = f"{got.contract}-" if contract else ""  # ids are file-name safe
+            name = f"sla-{whose}{got.period}-{got.group_by}-{got.first_day}-{got.last_day}.csv"
             return Response(
                 as_csv(got),
                 media_type="text/csv; charset=utf-8",
@@ -87,13 +113,19 @@ def report_routes(facts: ReportFacts, policy: Policy) -> APIRouter:
 
     @router.get("/api/reports/deadlines")
     async def deadline_ledger(
-        _who: Supervisor,
+        who: Supervisor,
         first_day: From = None,
         to: To = None,
         breached: Annotated[bool | None, Query()] = None,
+        contract: ContractQuery = None,
     ) -> Response:
         """Every deadline due from `from` to `to` (default: the last 7 days): when it was due,
         warned, met, breached, and how late it was met (or is, if still unmet)."""
+        try:
+            scope = coverage(book, contract=contract, serves=who.contracts)
+        except ContractNotFound as error:
+            return _no_contract(error)
+        zone = periods_zone(book, scope)
         today = datetime.now(zone).date()
         last = to or today
         first = first_day or last - timedelta(days=6)
@@ -103,11 +135,12 @@ def report_routes(facts: ReportFacts, policy: Policy) -> APIRouter:
             start, end = day_bounds(first, last, zone)
         except ValueError as error:
             return _refused(error)
-        entries = await run_in_threadpool(facts.ledger_due_between, start, end)
+        entries = await run_in_threadpool(facts.ledger_due_between, start, end, scope.only)
         now = datetime.now(zone)
         rows = [
             {
                 "complaint_id": e.complaint_id,
+                "contract": e.contract,
                 "round": e.round,
                 "kind": e.kind,
                 "due_at": e.due_at.isoformat(),
@@ -119,30 +152,39 @@ def report_routes(facts: ReportFacts, policy: Policy) -> APIRouter:
             for e in entries
             if breached is None or (e.breached_at is not None) == breached
         ]
-        return JSONResponse({"from": first.isoformat(), "to": last.isoformat(), "items": rows})
+        return JSONResponse(
+            {"from": first.isoformat(), "to": last.isoformat(), "timezone": zone.key, "items": rows}
+        )
 
     @router.get("/reports", include_in_schema=False, response_class=HTMLResponse)
     async def reports_page(
         request: Request,
-        _who: Supervisor,
+        who: Supervisor,
         first_day: From = None,
         to: To = None,
         period: PeriodQuery = "week",
         group_by: GroupQuery = "team",
+        contract: ContractQuery = None,
     ) -> Response:
+        status, problem = 200, ""
         try:
-            got = await build(period, group_by, first_day, to)
-            trend = await build(period, "all", got.first_day, got.last_day)
+            got = await build(who, contract, period, group_by, first_day, to)
+            trend = await build(who, contract, period, "all", got.first_day, got.last_day)
+        except ContractNotFound as error:
+            got, trend, status, problem = None, None, 404, str(error)
         except ValueError as error:
-            got, trend, problem = None, None, str(error)
-        else:
-            problem = ""
+            got, trend, status, problem = None, None, 422, str(error)
+        served = [c for c in book if who.serves(c.id)]
         return TEMPLATES.TemplateResponse(
             request,
             "reports.html",
             _page_context(got, trend, problem, period, group_by)
-            | {"user": getattr(request.state, "principal", None)},
-            status_code=422 if problem else 200,
+            | {
+                "user": getattr(request.state, "principal", None),
+                "contract": contract or "",
+                "contracts": served if len(served) > 1 else [],
+            },
+            status_code=status,
         )
 
     return router
@@ -157,6 +199,9 @@ def _page_context(
         "period": period,
         "group_by": group_by,
         "duration": duration_text,
+        "contract_label": contract_label,
+        "target_text": target_text,
+        "zone_text": zone_text,
     }
     if got is not None and trend is not None:
         context |= {
@@ -173,6 +218,12 @@ def _late(due: datetime, met: datetime | None, breached: datetime | None, now: d
     if breached is None:
         return None
     return ((met or now) - due).total_seconds()
+
+
+def _no_contract(error: ContractNotFound) -> JSONResponse:
+    return error_response(
+        404, str(error), [{"field": "contract", "rule": "not_found", "message": str(error)}]
+    )
 
 
 def _refused(error: ValueError) -> JSONResponse:

@@ -13,7 +13,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Staff, Submitter, complaint_for, holder_if_any, permits, require
+from api.auth import (
+    Staff,
+    Submitter,
+    complaint_for,
+    holder_if_any,
+    intake_contract,
+    permits,
+    require,
+)
 from api.errors import error_response
 from api.health import ReadyCheck
 from api.keys import Principal, Role
@@ -80,7 +88,12 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         will be registered; a retry under the same key finds it), 409
         when this key made one from a different body. A key (or `external_ref`) belongs to the
         API key that sent it: another API key's same key makes its own complaint. Any role may
-        submit."""
+        submit. A key scoped to one contract submits to it when `contract` is left out; one
+        scoped to several must name one (422); naming a contract the key does not serve is 403.
+        A provider-level key naming none submits to the deployment's default contract."""
+        contract = intake_contract(who, submission.contract)
+        if contract != submission.contract:
+            submission = submission.model_copy(update={"contract": contract})
         intake = await service.submit(
             submission, idempotency_key=idempotency_key or None, scope=api_scope(who.key_id)
         )
@@ -92,7 +105,7 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
 
     @router.get("/{complaint_id}", response_model=ComplaintView)
     async def get_complaint(complaint_id: ComplaintId, who: Staff) -> ComplaintView:
-        """An agent reads its team's complaints; a supervisor any."""
+        """An agent reads its team's complaints; a supervisor any (of its contracts)."""
         state = await complaint_for(who, service, complaint_id)
         return view_of(state or await service.state(complaint_id))
 
@@ -131,6 +144,7 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
 
 class ListedComplaintView(BaseModel):
     id: str
+    contract: str
     status: str
     tier: int
     category: str
@@ -174,7 +188,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
     @router.get("", response_model=ComplaintListView)
     async def list_complaints(
-        _who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the complaint list"))],
+        who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the complaint list"))],
         status: Annotated[Status | None, Query()] = None,
         tier: Annotated[int | None, Query(ge=1, le=3)] = None,
         breached: Annotated[bool | None, Query()] = None,
@@ -186,7 +200,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
     ):
         """Complaints by their next due deadline (none last), a page at a time. Read from the
         complaint list read model, so a change shows up once the projector has applied it.
-        Supervisor or admin only."""
+        Supervisor or admin only; a key scoped to contracts lists only theirs."""
         try:
             page = await run_in_threadpool(
                 complaint_list.page,
@@ -194,6 +208,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
                 tier=tier,
                 breached=breached,
                 team=team,
+                contracts=who.contracts,
                 limit=limit,
                 cursor=cursor,
             )

@@ -8,6 +8,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ConfigDict, create_model
 
 from domain import commands as c
+from domain.contracts import contract_of
 from domain.state import ComplaintState
 from domain.vocabulary import Channel, DeadlineKind, Status
 from store import RecordedEvent
@@ -27,6 +28,7 @@ class PauseView(BaseModel):
 
 class ComplaintView(BaseModel):
     id: str
+    contract: str | None  # the client contract it belongs to; None until registered
     status: Status | None
     channel: Channel | None
     urgent: bool
@@ -68,6 +70,7 @@ def view_of(state: ComplaintState) -> ComplaintView:
     """The one place a complaint's state becomes what the API shows."""
     return ComplaintView(
         id=state.complaint_id,
+        contract=contract_of(state.contract) if state.status else None,
         status=state.status,
         channel=state.channel,
         urgent=state.urgent,

@@ -34,6 +34,7 @@ from domain.decide import decide_with_state  # noqa: E402
 from domain.events import CustomerDetails, split_personal  # noqa: E402
 from domain.policy import Policy, parse_policy  # noqa: E402
 from domain.state import ComplaintState  # noqa: E402
+from engine.contracts import ContractBook  # noqa: E402
 from reports.query import report  # noqa: E402
 from store import (  # noqa: E402
     ComplaintListProjection,
@@ -254,11 +255,12 @@ def main() -> None:
         facts = ReportFacts(engine)
         month = busiest_month(facts)
         last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        book, now = ContractBook.serving(policy), datetime.combine(last, datetime.min.time(), UTC)
         for period, group_by in (("month", "team"), ("month", "tier"), ("week", "team")):
             median, got = timed(
                 5,
                 lambda p=period, g=group_by: report(
-                    facts, policy, period=p, group_by=g, first_day=month, last_day=last, today=last
+                    facts, book, period=p, group_by=g, first_day=month, last_day=last, now=now
                 ),
             )
             volume = sum(r.volume for r in got.rows)

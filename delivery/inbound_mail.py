@@ -44,6 +44,7 @@ class InboundMail:
     message_id: str | None  # as sent, with its angle brackets
     from_name: str
     from_address: str
+    to_addresses: tuple[str, ...]  # To and Cc: which of our addresses it was written to
     subject: str
     text: str  # text/plain preferred, else the text of the HTML part
     answers: tuple[str, ...]  # the Message-IDs of In-Reply-To, then References
@@ -76,6 +77,7 @@ def _read(msg: EmailMessage) -> InboundMail:
         message_id=message_id if _MESSAGE_ID.match(message_id) else None,
         from_name=addresses[0].display_name.strip(),
         from_address=addresses[0].addr_spec,
+        to_addresses=tuple(_addresses(msg, "To", "Cc")),
         subject=" ".join(str(msg["Subject"] or "").split()),
         text=_text(msg),
         answers=tuple(dict.fromkeys(answers)),
@@ -92,6 +94,14 @@ def _attachments(msg: EmailMessage) -> list[MailAttachment]:
         if isinstance(data, bytes) and data:
             name = part.get_filename() or "attachment"
             found.append(MailAttachment(name, part.get_content_type(), data))
+    return found
+
+
+def _addresses(msg: EmailMessage, *names: str) -> list[str]:
+    found = []
+    for name in names:
+        for header in msg.get_all(name) or ():
+            found += [a.addr_spec for a in getattr(header, "addresses", ()) if a.addr_spec]
     return found
 
 

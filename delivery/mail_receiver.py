@@ -16,9 +16,9 @@ from typing import Any, Literal
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
-# Takes the raw message and the envelope sender; returns the SMTP reply: "250 …" once the
-# message is stored or acted on, "451 …" when it should come again later.
-Receive = Callable[[bytes, str], Awaitable[str]]
+# Takes the raw message, the envelope sender and the envelope recipients; returns the SMTP
+# reply: "250 …" once the message is stored or acted on, "451 …" when it should come again later.
+Receive = Callable[[bytes, str, tuple[str, ...]], Awaitable[str]]
 IDENT = "complaints inbound mail"
 
 
@@ -35,7 +35,7 @@ class InboundHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):  # not with decode_data=False, but never lose a message to it
             raw = raw.encode("utf-8", "surrogateescape")
-        status = await self._receive(raw, envelope.mail_from or "")
+        status = await self._receive(raw, envelope.mail_from or "", tuple(envelope.rcpt_tos))
         if self._lmtp:  # LMTP answers once per recipient; it is the same message for each
             return "\r\n".join([status] * max(1, len(envelope.rcpt_tos)))
         return status

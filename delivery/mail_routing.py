@@ -12,6 +12,9 @@ The rules, in order:
 5. a mail naming a complaint (subject, or an id of ours with a bad MAC) that passes neither check
    is `unmatched`: held for staff, never acted on;
 6. anything else is a new `complaint` (channel email); what the domain refuses is `refused`.
+   Its contract is not decided here: engine.mail_in asks the contracts for the one whose
+   address the message was sent to (envelope recipients, To, Cc). A reply stays with its
+   complaint, whatever address it was sent to.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Route:
     submission: c.Submission | None = None  # outcome "complaint"
     reply: c.RecordCustomerReply | None = None  # outcome "reply"
     attachments: tuple[MailAttachment, ...] = ()  # for the complaint or the reply
+    addressed_to: tuple[str, ...] = ()  # outcome "complaint": its To and Cc addresses
 
 
 def route(
@@ -138,6 +142,7 @@ def _new_complaint(mail: InboundMail) -> Route:
         mail.message_id,
         submission=submission,
         attachments=mail.attachments,
+        addressed_to=mail.to_addresses,
     )
 
 

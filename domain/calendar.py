@@ -55,7 +55,10 @@ class RoundTheClock:
 
 @dataclass(frozen=True)
 class BusinessCalendar:
-    """Working hours `opens`..`closes` (local wall clock) on `working_days`, minus `holidays`.
+    """Working hours `opens`..`closes` (local wall clock) on `working_days` and `make_up_days`,
+    minus `holidays`. Make-up days are working days whose weekday is not (China's 调休: a
+    Saturday worked to bridge a holiday); a date in both sets is a holiday, though a policy
+    refuses such a date before it gets here.
 
     On DST-transition days a skipped or repeated wall time resolves to its first reading
     (fold=0); a day whose hours collapse that way simply has no open time.
@@ -66,11 +69,13 @@ class BusinessCalendar:
     opens: time
     closes: time
     holidays: frozenset[date] = frozenset()
+    make_up_days: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         # Policy loaders tend to hand over lists/sets; freezing keeps the calendar hashable.
         object.__setattr__(self, "working_days", frozenset(self.working_days))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
+        object.__setattr__(self, "make_up_days", frozenset(self.make_up_days))
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -94,7 +99,9 @@ class BusinessCalendar:
         return ZoneInfo(self.timezone)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in self.working_days and day not in self.holidays
+        if day in self.holidays:
+            return False
+        return day.weekday() in self.working_days or day in self.make_up_days
 
     def working_day_length(self) -> timedelta:
         return datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)

@@ -51,9 +51,11 @@ class Contract:
 
 def terms_version(policy: Policy, parties: dict[str, Any]) -> str:
     """The version of a contract's terms: a hash of what governs its complaints' handling (the
-    policy and who the parties are), blind to the files' comments and layout."""
+    policy and who the parties are), blind to the files' comments and layout. Settings left at
+    their defaults are left out, so a release that adds a setting (or a non-operator flag such
+    as `closed_loop`) does not give every contract a new version with the same terms."""
     canonical = json.dumps(
-        {"policy": policy.model_dump(mode="json"), "parties": parties},
+        {"policy": policy.model_dump(mode="json", exclude_defaults=True), "parties": parties},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

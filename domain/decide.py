@@ -47,12 +47,16 @@ class _Decision:
 
     def notify(self, kind: str, recipient: str, step: str, **details: object) -> None:
         s = self.state
+        # Staff are not woken at night for a business-hours complaint; the customer hears from
+        # us whenever there is news.
+        held = None if recipient == CUSTOMER else sla.quiet_until(self.policy, s.tier, self.now)
         self.emit(
             ev.NotificationRequested(
                 at=self.now,
                 key=f"{s.complaint_id}:{kind}:{step}:{recipient}",
                 kind=kind,
                 recipient=recipient,
+                not_before=held,
                 details={
                     # The contract names whose parties are told (complaints from before
                     # contracts name none: the default contract's).

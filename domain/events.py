@@ -148,6 +148,9 @@ class NotificationRequested(_Fact):
     kind: str
     recipient: str  # a role: customer, assignee, team_lead, supervisor, duty_manager, ...
     details: dict[str, Any]  # never personal data
+    # Not sent before this (quiet hours: staff of a business-hours tier hear at the opening);
+    # None: at once.
+    not_before: datetime | None = None
 
 
 class CustomerMessageDelivered(_Fact):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date, time, timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from domain.calendar import BusinessCalendar, Clock, RoundTheClock
+from domain.icalendar import ICalendarError, read_day_events, split_days
 from domain.vocabulary import DEFAULT_CATEGORIES, CategoryName, Channel, DeadlineKind
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -77,12 +79,42 @@ class BusinessHours(_Strict):
         DeadlineKind.FIRST_RESPONSE,
     ]
     holidays: list[date] = []
+    # Working days although their weekday is not in `days` (China's 调休: a Saturday worked to
+    # bridge a holiday).
+    make_up_days: list[date] = []
+    # An iCalendar file of holidays and make-up days, relative to the policy file; parse_policy
+    # reads it and merges its dates into the two lists above, so the policy a complaint keeps
+    # carries the dates themselves. An event whose SUMMARY holds one of the words is a make-up
+    # working day, any other a holiday.
+    calendar_file: str | None = None
+    make_up_day_words: list[Annotated[str, Field(min_length=1)]] = [
+        "班",
+        "补班",
+        "调休上班",
+        "working day",
+    ]
 
     @model_validator(mode="after")
-    def _open_before_close(self) -> BusinessHours:
+    def _consistent(self) -> BusinessHours:
         if self.open >= self.close:
             raise ValueError("open must be earlier than close")
+        both = sorted(set(self.holidays) & set(self.make_up_days))
+        if both:
+            raise ValueError(
+                f"make_up_days: {_dates(both)} also listed under holidays; "
+                "a day is either a holiday or a make-up working day"
+            )
+        working = [d for d in sorted(self.make_up_days) if _WEEKDAYS[d.weekday()] in self.days]
+        if working:
+            raise ValueError(
+                f"make_up_days: {_dates(working)} already a working day by its weekday (days); "
+                "a make-up day is a day off by its weekday"
+            )
         return self
+
+
+def _dates(days: list[date]) -> str:
+    return ", ".join(f"{d.isoformat()} ({_WEEKDAYS[d.weekday()]})" for d in days)
 
 
 class TierPolicy(_Strict):
@@ -180,6 +212,10 @@ class Policy(_Strict):
     # the conversation with the customer and recorded late warnings (the workflow sets it when
     # replaying them), so they decide exactly as they did when they ran.
     closed_loop: bool = True
+    # Not an operator's setting either: False only for complaints registered before business-hours
+    # tiers re-escalated in business time and held staff notifications until the opening (quiet
+    # hours); the workflow sets it when replaying them.
+    business_time_rules: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -230,6 +266,7 @@ class Policy(_Strict):
             opens=hours.open,
             closes=hours.close,
             holidays=frozenset(hours.holidays),
+            make_up_days=frozenset(hours.make_up_days),
         )
 
     def clock(self, tier: int) -> Clock:
@@ -250,7 +287,11 @@ class Policy(_Strict):
         return days * day + rest
 
     def re_escalate_every(self, tier: int) -> timedelta:
-        return round_the_clock_span(self.tier(tier).re_escalate_every)
+        """In the tier's clock's time (round the clock for complaints from before that rule)."""
+        text = self.tier(tier).re_escalate_every
+        if not self.business_time_rules:
+            return round_the_clock_span(text)
+        return self.tier_span(tier, text)
 
     def confirmation_window_span(self) -> timedelta:
         return round_the_clock_span(self.confirmation_window)
@@ -268,11 +309,46 @@ class PolicyError(ValueError):
     """A policy file that cannot be used; the message names every bad key and its rule."""
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
+def parse_policy(text: str, source: str = "policy", base_dir: Path | None = None) -> Policy:
+    """The policy in `text` (read from `source`); `base_dir` is where a relative
+    business_hours.calendar_file is found (the policy file's directory; None: the current one)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    policy = _validated(raw, source)
+    hours = policy.business_hours
+    if hours.calendar_file is None:
+        return policy
+    holidays, make_up = _imported_days(hours, source, base_dir)
+    # Validated again with the file's dates merged in, so a clash between the file and the
+    # lists is named like any other mistake.
+    raw["business_hours"] = raw["business_hours"] | {
+        "holidays": sorted(holidays | set(hours.holidays)),
+        "make_up_days": sorted(make_up | set(hours.make_up_days)),
+    }
+    return _validated(raw, f"{source} (with {hours.calendar_file})")
+
+
+def _imported_days(
+    hours: BusinessHours, source: str, base_dir: Path | None
+) -> tuple[set[date], set[date]]:
+    path = (base_dir or Path()) / hours.calendar_file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise PolicyError(
+            f"{source}: business_hours.calendar_file: cannot read {path}: {why}"
+        ) from None
+    try:
+        events = read_day_events(text, str(path))
+    except ICalendarError as exc:
+        raise PolicyError(f"{source}: business_hours.calendar_file: {exc}") from None
+    return split_days(events, hours.make_up_day_words)
+
+
+def _validated(raw: dict, source: str) -> Policy:
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:

@@ -57,7 +57,22 @@ def re_escalation_at(state: ComplaintState, policy: Policy) -> datetime | None:
         return None
     if not any(d.overdue_unanswered for d in state.current_deadlines()):
         return None
-    return state.last_escalated_at + policy.re_escalate_every(state.tier)
+    # On a business-hours tier the interval is business time: a climb owed at 17:30 with two
+    # hours to go falls at 10:30 the next working day, not at night when nobody is there.
+    every = policy.re_escalate_every(state.tier)
+    if not policy.business_time_rules:
+        return state.last_escalated_at + every
+    return policy.clock(state.tier).advance(state.last_escalated_at, every)
+
+
+def quiet_until(policy: Policy, tier: int, now: datetime) -> datetime | None:
+    """Until when a message to staff about a complaint of `tier` decided at `now` waits: the
+    next opening, if a business-hours tier decides it while the business is closed (quiet
+    hours). Round-the-clock tiers never wait, nor does anything for the customer."""
+    clock = policy.clock(tier)
+    if not policy.business_time_rules or not isinstance(clock, BusinessCalendar):
+        return None
+    return None if clock.is_open(now) else clock.next_opening(now)
 
 
 def auto_close_at(state: ComplaintState, policy: Policy) -> datetime | None:

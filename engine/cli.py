@@ -15,7 +15,14 @@ from pydantic import ValidationError
 
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
-from engine import contract_commands, mail_commands, report_commands, sent_report_commands
+from domain.contracts import UnknownContract
+from engine import (
+    archive_commands,
+    contract_commands,
+    mail_commands,
+    report_commands,
+    sent_report_commands,
+)
 from engine.contracts import ContractError
 from engine.logs import configure_logging
 from engine.service import (
@@ -55,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--description", required=True)
     submit.add_argument("--urgent", action="store_true")
     submit.add_argument("--idempotency-key")
+    submit.add_argument(
+        "--contract", help="the client contract's id (default: the deployment's default)"
+    )
     report_commands.add_commands(sub)
+    archive_commands.add_commands(sub)
     sent_report_commands.add_commands(sub)
     mail_commands.add_command(sub)
     contract_commands.add_command(sub)
@@ -99,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     new_key.add_argument("--team", default="", help="agents only: the team it acts for")
     new_key.add_argument("--name", required=True, help="who holds it, e.g. agent.chen")
     new_key.add_argument(
+        "--contract",
+        action="append",
+        dest="contracts",
+        metavar="ID",
+        help="a contract it serves (repeat for several); none: every contract (provider level)",
+    )
+    new_key.add_argument(
         "--print-only", action="store_true", help="print the entry instead of writing the file"
     )
     keys_sub.add_parser("list", help="the keys in the key file (never a secret)")
@@ -138,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
             contract_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
+        elif args.command in archive_commands.COMMANDS:
+            archive_commands.run(settings, args)
         elif args.command in sent_report_commands.COMMANDS:
             sent_report_commands.run(settings, args)
         elif args.command in ("erase-customer", "rewrap-customer-keys"):
@@ -154,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         ComplaintNotFound,
         ActionRefused,
         IdempotencyConflict,
+        UnknownContract,
         ValueError,
     ) as err:
         print(f"complaints: {_describe(err)}", file=sys.stderr)
@@ -197,6 +218,7 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
             description=args.description,
             urgent=args.urgent,
             customer={"name": args.name, "email": args.email, "phone": args.phone},
+            contract=args.contract,
         )
         # The CLI's keys are its own: an API client's identical key is another complaint.
         intake = await service.submit(submission, args.idempotency_key, scope=CLI_SCOPE)
@@ -321,12 +343,21 @@ def _keys(settings: Settings, args: argparse.Namespace) -> None:
     path = settings.api_keys_file()
     if args.keys_command == "list":
         for p in KeyRing(path).principals():
-            print(f"{p.key_id}  {p.role:<10} {p.team or '-':<18} {p.name}")
+            served = ",".join(sorted(p.contracts)) if p.contracts is not None else "(all)"
+            print(f"{p.key_id}  {p.role:<10} {p.team or '-':<18} {served:<20} {p.name}")
         return
-    teams = sorted({t for contract in settings.load_contracts() for t in contract.policy.teams})
+    book = settings.load_contracts()
+    # A key for a contract not served would open nothing; a retired one still has open
+    # complaints to handle, so it may be named.
+    for named in args.contracts or ():
+        if named not in book.contracts:
+            served = ", ".join(book.contracts)
+            raise ValueError(f"--contract: {named!r} is not a contract served here ({served})")
+    scope = [book.contracts[n] for n in args.contracts] if args.contracts else list(book)
+    teams = sorted({t for contract in scope for t in contract.policy.teams})
     if args.team and args.team not in teams:
-        raise ValueError(f"--team: unknown team {args.team!r}; the policy's teams: {teams}")
-    key, entry = new_key(args.name, args.role, args.team)
+        raise ValueError(f"--team: unknown team {args.team!r}; the contracts' teams: {teams}")
+    key, entry = new_key(args.name, args.role, args.team, args.contracts)
     if args.print_only:
         print(f"Add this entry to {path}:\n\n{entry}")
     else:

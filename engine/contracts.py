@@ -2,7 +2,7 @@
 
 COMPLAINTS_CONTRACTS names a contracts file:
 
-    default = "acme"                 # intake that names no contract (the form at /complaint)
+    default = "acme"                 # intake that names no contract (the form at /)
     [[contracts]]
     id = "acme"
     name = "ACME Retail"
@@ -150,7 +150,11 @@ def load_contract(
     """One contract from its policy and parties files; ContractError names the contract."""
     where = f"contract {contract_id!r}"
     try:
-        policy = parse_policy(_read(policy_path, where), source=f"{where}: {policy_path}")
+        policy = parse_policy(
+            _read(policy_path, where),
+            source=f"{where}: {policy_path}",
+            base_dir=policy_path.parent,  # where its calendar_file is
+        )
         parties_text = _read(parties_path, where)
         directory = load_directory(parties_text, policy, source=f"{where}: {parties_path}")
     except (PolicyError, DirectoryError) as exc:

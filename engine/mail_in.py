@@ -54,7 +54,9 @@ class MailIntake:
     ) -> None:
         self._service, self._kept, self._vault, self._reply_key = service, kept, vault, reply_key
 
-    async def receive(self, raw: bytes, envelope_from: str) -> str:
+    async def receive(
+        self, raw: bytes, envelope_from: str, envelope_to: tuple[str, ...] = ()
+    ) -> str:
         """Route, act, keep; returns the SMTP answer."""
         received_at = datetime.now(UTC)
         decided: Route | None = None
@@ -65,7 +67,7 @@ class MailIntake:
             if decided.message_id and await asyncio.to_thread(self._kept.find, decided.message_id):
                 log.info("inbound mail already taken", outcome="duplicate")
                 return OK
-            done = await self._carry_out(decided)
+            done = await self._carry_out(decided, envelope_to)
         except TEMPORARY as exc:
             log.warning("inbound mail deferred", error=type(exc).__name__)
             return TRY_LATER
@@ -78,8 +80,8 @@ class MailIntake:
             )
         return await self._keep(raw, received_at, done)
 
-    async def _carry_out(self, decided: Route) -> Route:
-        done = await self._act(decided)
+    async def _carry_out(self, decided: Route, envelope_to: tuple[str, ...]) -> Route:
+        done = await self._act(decided, envelope_to)
         if done.outcome in ("complaint", "reply") and decided.attachments:
             done = await self._attach(done, decided)
         return done
@@ -97,13 +99,18 @@ class MailIntake:
                 refused.append(f"an attachment was not joined: {refusal}")
         return replace(done, reason="; ".join([done.reason, *refused])) if refused else done
 
-    async def _act(self, decided: Route) -> Route:
+    async def _act(self, decided: Route, envelope_to: tuple[str, ...]) -> Route:
         if decided.submission is not None:
+            # A new complaint belongs to the contract whose address it was sent to: the MTA's
+            # envelope says so even for Bcc and aliases, To and Cc when an MTA rewrote it;
+            # none of them known: the default contract.
+            contract = self._service.contracts.for_mail([*envelope_to, *decided.addressed_to])
+            submission = decided.submission.model_copy(update={"contract": contract.id})
             # Idempotent by Message-ID, in the e-mail channel's own scope (a key belongs to its
             # sender: an API caller's keys never meet these).
             try:
                 intake = await self._service.submit(
-                    decided.submission, idempotency_key=decided.message_id, scope=EMAIL_SCOPE
+                    submission, idempotency_key=decided.message_id, scope=EMAIL_SCOPE
                 )
             except IdempotencyConflict:
                 reason = "a message with this Message-ID but another content made a complaint"

@@ -19,7 +19,7 @@ from engine.settings import Settings
 from reports.export import as_csv, as_json, as_table
 from reports.metrics import GROUP_BYS
 from reports.periods import PERIODS, day_bounds
-from reports.query import report
+from reports.query import ContractNotFound, coverage, report
 from reports.simulate import BREACHED, MET, PENDING, Simulation, simulate
 from store import EventStore, ReportFacts, make_engine, migrate
 
@@ -36,10 +36,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--from", dest="first_day", type=date.fromisoformat, metavar="YYYY-MM-DD")
     rep.add_argument("--to", dest="last_day", type=date.fromisoformat, metavar="YYYY-MM-DD")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    sim = sub.add_parser(
-        "simulate", help="what another policy would have made of the complaints of a period"
+    rep.add_argument(
+        "--contract", help="one contract's complaints, in its time zone (default: every contract)"
     )
-    sim.add_argument("--policy", required=True, type=Path, help="the other policy file")
+    sim = sub.add_parser(
+        "simulate", help="what a policy would have made of one contract's complaints of a period"
+    )
+    sim.add_argument(
+        "--contract", help="whose complaints are replayed (default: the default contract)"
+    )
+    sim.add_argument(
+        "--policy", type=Path, help="the policy file to replay under (default: the contract's own)"
+    )
     sim.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True)
     sim.add_argument("--to", dest="last_day", type=date.fromisoformat, required=True)
     sim.add_argument("--format", choices=("table", "json"), default="table")
@@ -85,16 +93,19 @@ def _progress_bar(name: str):
 
 
 def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
-    policy = settings.load_contracts().default.policy
-    got = report(
-        ReportFacts(engine),
-        policy,
-        period=args.period,
-        group_by=args.group_by,
-        first_day=args.first_day,
-        last_day=args.last_day,
-        today=datetime.now(ZoneInfo(policy.timezone)).date(),
-    )
+    try:
+        got = report(
+            ReportFacts(engine),
+            settings.load_contracts(),
+            contract=args.contract,  # the operator's CLI serves every contract
+            period=args.period,
+            group_by=args.group_by,
+            first_day=args.first_day,
+            last_day=args.last_day,
+            now=datetime.now(UTC),
+        )
+    except ContractNotFound as error:
+        raise ValueError(f"--{error}") from None
     if args.format == "json":
         print(json.dumps(as_json(got), indent=2))
     elif args.format == "csv":
@@ -104,29 +115,49 @@ def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
 
 
 def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:
-    current = settings.load_contracts().default.policy
+    """One contract's complaints (received on its local days from..to), replayed under its
+    current policy or --policy: one contract's, as its tiers and categories are its own."""
+    book = settings.load_contracts()
     try:
-        other = parse_policy(args.policy.read_text(encoding="utf-8"), str(args.policy))
-    except OSError as err:
-        raise ValueError(f"--policy: cannot read {args.policy}: {err.strerror}") from None
-    start, end = day_bounds(args.first_day, args.last_day, ZoneInfo(current.timezone))
-    ids = [f.complaint_id for f in ReportFacts(engine).received_between(start, end)]
-    streams = EventStore(engine).read_streams(ids)
+        scope = coverage(book, contract=args.contract or book.default_id, serves=None)
+    except ContractNotFound as error:
+        raise ValueError(f"--{error}") from None
+    contract = book.contracts[scope.one]
+    policy, under = contract.policy, f"contract {contract.id}'s current policy"
+    if args.policy is not None:
+        try:
+            text = args.policy.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ValueError(f"--policy: cannot read {args.policy}: {err.strerror}") from None
+        policy = parse_policy(text, str(args.policy), base_dir=args.policy.parent)
+        under = str(args.policy)
+    start, end = day_bounds(args.first_day, args.last_day, ZoneInfo(contract.policy.timezone))
+    received = ReportFacts(engine).received_between(start, end, {contract.id})
+    streams = EventStore(engine).read_streams([f.complaint_id for f in received])
     result = simulate(
         ([join_personal(r.data, r.personal) for r in records] for records in streams.values()),
-        other,
+        policy,
         datetime.now(UTC),
     )
+    # The actual side ran under the terms each complaint pinned at registration: say how many
+    # pinned another version than today's, where the two sides may differ for that reason.
+    older = sum(1 for records in streams.values() if _pinned(records) != contract.version)
     if args.format == "json":
-        print(json.dumps(asdict(result), indent=2))
+        extra = {"contract": contract.id, "policy": under, "registered_under_other_terms": older}
+        print(json.dumps(asdict(result) | extra, indent=2))
     else:
-        print(_simulation_table(result, args))
+        print(_simulation_table(result, args, under))
+        print(f"registered under other terms than contract {contract.id}'s current: {older}")
 
 
-def _simulation_table(result: Simulation, args: argparse.Namespace) -> str:
+def _pinned(records) -> str | None:
+    return records[0].data.get("policy_version") if records else None
+
+
+def _simulation_table(result: Simulation, args: argparse.Namespace, under: str) -> str:
     lines = [
         f"{result.complaints} complaints received {args.first_day} to {args.last_day}; "
-        f"first-round deadlines, actual vs under {args.policy}",
+        f"first-round deadlines, actual vs under {under}",
         f"{'tier':>4} {'deadline':<17} {'met':>7} {'breached':>9} {'pending':>8}   "
         f"{'met':>7} {'breached':>9} {'pending':>8}",
         f"{'':>4} {'':<17} {'(actual)':>26}   {'(simulated)':>26}",

@@ -16,9 +16,8 @@ from sqlalchemy import Engine
 
 from domain.contracts import Contract, QualityTargets
 from domain.report_times import ReportPeriod
-from domain.vocabulary import DeadlineKind
 from reports.demand import demand_summary
-from reports.metrics import RATINGS, Figures, figures, sla_report
+from reports.metrics import MET, NO_DATA, RATINGS, Figures, check_targets, figures, sla_report
 from reports.periods import label, period_start
 from store.complaint_texts import registration_texts
 from store.report_model import ComplaintFacts, ReportFacts
@@ -26,9 +25,6 @@ from store.report_model import ComplaintFacts, ReportFacts
 # How far back the review looks for a team's run of weeks below the threshold, so a long run is
 # seen whole (and notified once, by its first week).
 REVIEW_LOOKBACK_WEEKS = 8
-# A complaint's first response falls due within days of its receipt (business hours, weekends
-# and holidays included); the ledger is read this far past the period for it.
-FIRST_RESPONSE_SLACK = timedelta(days=14)
 
 
 class _Fact(BaseModel):
@@ -114,7 +110,6 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
         (texts.get(f.complaint_id, "") for f in mine),
         (texts.get(f.complaint_id, "") for f in before),
     )
-    first_response_in_time = _first_response_in_time(facts, mine, period)
     return ContractReport(
         contract=contract.id,
         contract_name=contract.name,
@@ -137,10 +132,10 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
         first_contact_resolution_rate=whole.first_contact_resolution_rate,
         reopen_rate=whole.reopen_rate,
         resolution_rate=whole.resolution_rate,
-        first_response_in_time=first_response_in_time,
+        first_response_in_time=whole.first_response_in_time_rate,
         satisfaction_average=whole.satisfaction_average,
         satisfaction_distribution={r: whole.satisfaction_distribution[r] for r in RATINGS},
-        targets=targets_met_or_missed(contract.targets, whole, first_response_in_time),
+        targets=targets_met_or_missed(contract.targets, whole),
         flagged_teams=flagged_teams(facts, contract, period.end),
         demand=DemandSummary(
             categories=_count(mine, "category"),
@@ -152,27 +147,17 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
     )
 
 
-# merge: use reports' targets once the contract-reports branch lands
-def targets_met_or_missed(
-    targets: QualityTargets, whole: Figures, first_response_in_time: float | None
-) -> list[TargetOutcome]:
-    """Each target the contract sets, against the period's figure: a share is met at or above
-    its target, as is the satisfaction average; None when nothing in the period measures it."""
-    actual = {
-        "first_contact_resolution": whole.first_contact_resolution_rate,
-        "csat": whole.satisfaction_average,
-        "resolution_rate": whole.resolution_rate,
-        "first_response_in_time": first_response_in_time,
-    }
+def targets_met_or_missed(targets: QualityTargets, whole: Figures) -> list[TargetOutcome]:
+    """Each target the contract sets against the period's figure, by the reports' own rule
+    (reports.metrics.check_targets: met at or above it; None when nothing measures it)."""
     return [
         TargetOutcome(
-            name=name,
-            target=target,
-            actual=actual[name],
-            met=None if actual[name] is None else actual[name] >= target,
+            name=check.target,
+            target=check.promised,
+            actual=check.actual,
+            met=None if check.status == NO_DATA else check.status == MET,
         )
-        for name, target in targets.model_dump().items()
-        if target is not None
+        for check in check_targets(whole, targets)
     ]
 
 
@@ -225,22 +210,3 @@ def _by_tier(facts: list[ComplaintFacts], period: ReportPeriod) -> dict[int, Fig
 
 def _durations(spread) -> Durations:
     return Durations(count=spread.count, median_seconds=spread.median, p90_seconds=spread.p90)
-
-
-def _first_response_in_time(
-    facts: ReportFacts, mine: list[ComplaintFacts], period: ReportPeriod
-) -> float | None:
-    """Among the period's complaints' first-round first-response deadlines that are settled,
-    the share met (the contract's "first response in time")."""
-    ids = {f.complaint_id for f in mine}
-    settled = [
-        entry
-        for entry in facts.ledger_due_between(period.start, period.end + FIRST_RESPONSE_SLACK)
-        if entry.complaint_id in ids
-        and entry.round == 1
-        and entry.kind == DeadlineKind.FIRST_RESPONSE.value
-        and (entry.met_at or entry.breached_at)
-    ]
-    if not settled:
-        return None
-    return sum(1 for e in settled if not e.breached_at) / len(settled)

@@ -1,4 +1,7 @@
-"""The SLA report as JSON, CSV (one line per period and group) and a text table for people."""
+"""The SLA report as JSON, CSV (one line per period and group) and a text table for people.
+
+New CSV columns go at the end of a line, so a spreadsheet reading columns by position keeps
+working."""
 
 from __future__ import annotations
 
@@ -7,7 +10,15 @@ import io
 from dataclasses import asdict
 from typing import Any
 
-from reports.metrics import RATINGS, RESPONSE_BUCKETS, Figures, SlaReport, Spread
+from reports.metrics import (
+    RATINGS,
+    RESPONSE_BUCKETS,
+    TARGET_FIGURES,
+    Figures,
+    SlaReport,
+    Spread,
+    TargetCheck,
+)
 
 _TIMES = ("register", "first_response", "initial_solution", "resolution")
 
@@ -35,7 +46,11 @@ def csv_header() -> list[str]:
         "resolution_rate",
         "satisfaction_average",
     ]
-    return header + [f"satisfaction_{r}" for r in RATINGS]
+    header += [f"satisfaction_{r}" for r in RATINGS]
+    header += ["first_response_in_time_rate", "contract", "contract_name"]
+    for target in TARGET_FIGURES:
+        header += [f"target_{target}", f"target_{target}_status"]
+    return header
 
 
 def csv_line(row: Figures) -> list[Any]:
@@ -53,7 +68,13 @@ def csv_line(row: Figures) -> list[Any]:
         _blank(row.resolution_rate),
         _blank(row.satisfaction_average),
     ]
-    return line + [row.satisfaction_distribution[r] for r in RATINGS]
+    line += [row.satisfaction_distribution[r] for r in RATINGS]
+    line += [_blank(row.first_response_in_time_rate), row.contract or "", row.contract_name or ""]
+    checks = {c.target: c for c in row.targets}
+    for target in TARGET_FIGURES:
+        check = checks.get(target)
+        line += [check.promised, check.status] if check else ["", ""]
+    return line
 
 
 def as_csv(report: SlaReport) -> str:
@@ -68,10 +89,10 @@ def as_table(report: SlaReport) -> str:
     """A compact table: the figures a supervisor reads first."""
     lines = [
         f"SLA report by {report.period}, grouped by {report.group_by}: "
-        f"{report.first_day} to {report.last_day} ({report.timezone})",
+        f"{report.first_day} to {report.last_day} ({zone_text(report)})",
         f"{'period':<9} {'group':<17} {'vol':>5} {'1st resp p50/p90':>17} "
         f"{'resolve p50/p90':>17} {'met':>5} {'brch':>5} {'FCR':>5} {'reop':>5} {'res%':>5} "
-        f"{'CSAT':>4}",
+        f"{'1st%':>5} {'CSAT':>4}",
     ]
     for r in report.rows:
         lines.append(
@@ -79,17 +100,51 @@ def as_table(report: SlaReport) -> str:
             f"{_pair(r.time_to_first_response):>17} {_pair(r.time_to_resolution):>17} "
             f"{r.deadlines_met:>5} {r.deadlines_breached:>5} "
             f"{_percent(r.first_contact_resolution_rate):>5} {_percent(r.reopen_rate):>5} "
-            f"{_percent(r.resolution_rate):>5} "
+            f"{_percent(r.resolution_rate):>5} {_percent(r.first_response_in_time_rate):>5} "
             f"{'-' if r.satisfaction_average is None else f'{r.satisfaction_average:.1f}':>4}"
         )
     if not report.rows:
         lines.append("(no complaints received in this range)")
+    targeted = [r for r in report.rows if r.targets]
+    if targeted:
+        lines.append("Targets (met / MISSED / no data):")
+    for r in targeted:
+        checks = "; ".join(target_text(c) for c in r.targets)
+        lines.append(f"  {r.period:<9} {r.group} [{contract_label(r)}]: {checks}")
     for flag in report.flagged_teams:
         rates = ", ".join(_percent(r) for r in flag.resolution_rates)
         lines.append(
-            f"FLAGGED for review: {flag.team}, resolution rate {rates} in {', '.join(flag.weeks)}"
+            f"FLAGGED for review: {flag.team} ({flag.contract}), resolution rate {rates} in "
+            f"{', '.join(flag.weeks)}"
         )
     return "\n".join(lines)
+
+
+def zone_text(report: SlaReport) -> str:
+    """Which time zone the periods are in, and why that one."""
+    if report.timezone_of is None:
+        return report.timezone
+    if report.contract is not None:
+        return f"{report.timezone}, contract {report.timezone_of}'s time zone"
+    return f"{report.timezone}, the default contract {report.timezone_of}'s: across contracts"
+
+
+def contract_label(row: Figures) -> str:
+    """A contract as people read it: its name and its id."""
+    return f"{row.contract_name} ({row.contract})" if row.contract_name else str(row.contract)
+
+
+def target_text(check: TargetCheck) -> str:
+    shown = _figure_text(check.target, check.actual)
+    status = {"met": "met", "missed": "MISSED", "no_data": "no data"}[check.status]
+    return f"{check.target} {shown} vs {_figure_text(check.target, check.promised)} {status}"
+
+
+def _figure_text(target: str, value: float | None) -> str:
+    # CSAT is a mean rating; every other target is a share.
+    if target == "csat":
+        return "-" if value is None else f"{value:.2f}"
+    return _percent(value)
 
 
 def duration_text(seconds: float | None) -> str:

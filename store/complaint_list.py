@@ -273,7 +273,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, str]:
             raise TypeError
         return (to_storage(moment) if moment else None), complaint_id
     except (
-        binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError, OverflowError,
+        binascii.Error,
+        UnicodeDecodeError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
         RecursionError,
     ) as error:
         raise ValueError("cursor: malformed; pass a next_cursor from an earlier page") from error

@@ -7,7 +7,10 @@ sealed already (at intake, see seal_personal) is stored as it comes.
 """
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.events import PERSONAL_FIELD
 from store import intake_keys
+from store.chain import SealedClosure, chain_hashes, sealed_closure
 from store.db import autocommit_engine, for_reading, from_storage, take_write_lock, to_storage
 from store.one_statement_append import append_in_one_statement
 from store.records import AppendResult, ConcurrencyConflict, NewEvent, OutboxMessage, RecordedEvent
@@ -28,6 +32,8 @@ from store.vault import (
     live_complaint_key_id,
 )
 
+_HEADS_KEPT = 10_000
+
 _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.key,
     OutboxRow.stream_id,
@@ -35,6 +41,7 @@ _OUTBOX_MESSAGE_COLUMNS = (
     OutboxRow.recipient,
     OutboxRow.payload,
     OutboxRow.created_at,
+    OutboxRow.next_attempt_at.label("not_before"),
 )
 
 
@@ -46,6 +53,10 @@ class EventStore:
         if self._one_statement:
             self._autocommit = autocommit_engine(engine)
         self._vault = vault
+        # stream id -> (version, hash) of the last event this store appended to it in one
+        # statement; saves that append a round trip to find the hash its events chain to.
+        self._heads: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._heads_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -126,6 +137,9 @@ class EventStore:
             return earlier
 
         recorded_at = datetime.now(UTC)
+        hashes = chain_hashes(
+            _head_hash(connection, stream_id, expected_version), stream_id, expected_version, events
+        )
         connection.execute(
             insert(EventRow),
             [
@@ -138,8 +152,11 @@ class EventStore:
                     "personal": self._seal(connection, stream_id, event.personal),
                     "occurred_at": to_storage(event.occurred_at),
                     "recorded_at": recorded_at,
+                    "hash": hash_,
                 }
-                for version, event in enumerate(events, start=expected_version + 1)
+                for (version, event), hash_ in zip(
+                    enumerate(events, start=expected_version + 1), hashes, strict=True
+                )
             ],
         )
         _add_new_outbox_messages(connection, outbox)
@@ -148,7 +165,14 @@ class EventStore:
                 customer = self._seal(connection, stream_id, closure_record[PERSONAL_FIELD])
                 closure_record = {**closure_record, PERSONAL_FIELD: customer}
             _add_closure_record_once(
-                connection, stream_id, closure_record, archived_at or recorded_at
+                connection,
+                sealed_closure(
+                    stream_id,
+                    closure_record,
+                    archived_at or recorded_at,
+                    expected_version + len(events),
+                    hashes[-1],
+                ),
             )
         return AppendResult(version=expected_version + len(events), written=len(events))
 
@@ -173,17 +197,29 @@ class EventStore:
             return None
         _check_batch(events)
         recorded_at = datetime.now(UTC)
+        last_version = expected_version + len(events)
         try:
             with self._autocommit.connect() as connection:
+                previous = self._head_hash(connection, stream_id, expected_version)
+                hashes = chain_hashes(previous, stream_id, expected_version, events)
+                closure = None
+                if closure_record is not None:
+                    closure = sealed_closure(
+                        stream_id,
+                        closure_record,
+                        archived_at or recorded_at,
+                        last_version,
+                        hashes[-1],
+                    )
                 written = append_in_one_statement(
                     connection,
                     stream_id,
                     expected_version,
-                    events,
+                    previous,
+                    list(zip(events, hashes, strict=True)),
                     outbox,
-                    closure_record,
+                    closure,
                     recorded_at,
-                    archived_at or recorded_at,
                 )
         except IntegrityError:
             return None  # a clash on a unique constraint wrote nothing
@@ -193,7 +229,29 @@ class EventStore:
             # A stale connection (see store.db.autocommit_engine): whether or not the statement
             # committed, the careful path finds out.
             return None
-        return AppendResult(expected_version + len(events), len(events)) if written else None
+        if not written:
+            return None
+        self._remember_head(stream_id, last_version, hashes[-1])
+        return AppendResult(last_version, len(events))
+
+    def _head_hash(self, connection: Connection, stream_id: str, version: int) -> str | None:
+        """The hash the next event chains to, from what this store last appended to the stream
+        if that is still its head, else read. A stale guess costs nothing worse than the careful
+        path: the statement's guard checks it against the stored event (an event's hash never
+        changes once written, so reading it outside the write lock is safe)."""
+        with self._heads_lock:
+            known = self._heads.get(stream_id)
+        if known is not None and known[0] == version:
+            return known[1]
+        return _head_hash(connection, stream_id, version)
+
+    def _remember_head(self, stream_id: str, version: int, hash_: str) -> None:
+        # Bounded: a worker appends to many streams over its life, mostly to the recent ones.
+        with self._heads_lock:
+            self._heads[stream_id] = (version, hash_)
+            self._heads.move_to_end(stream_id)
+            if len(self._heads) > _HEADS_KEPT:
+                self._heads.popitem(last=False)
 
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         return self._read_events(
@@ -234,14 +292,32 @@ class EventStore:
             return _stream_version(connection, stream_id)
 
     def closure_record(self, stream_id: str) -> dict[str, Any] | None:
+        closure = self.closure(stream_id)
+        return None if closure is None else closure.record
+
+    def closure(self, stream_id: str) -> SealedClosure | None:
+        """The stream's closure record with its place in the hash chain (None before it is
+        archived); the customer opened, as for events."""
         with self._reader.connect() as connection:
-            record = connection.scalar(
-                select(ClosureRecordRow.record).where(ClosureRecordRow.stream_id == stream_id)
-            )
-            if record is not None and PERSONAL_FIELD in record:
+            row = connection.execute(
+                select(
+                    ClosureRecordRow.stream_id,
+                    ClosureRecordRow.record,
+                    ClosureRecordRow.archived_at,
+                    ClosureRecordRow.last_event_version,
+                    ClosureRecordRow.last_event_hash,
+                    ClosureRecordRow.hash,
+                ).where(ClosureRecordRow.stream_id == stream_id)
+            ).one_or_none()
+            if row is None:
+                return None
+            record = row.record
+            if PERSONAL_FIELD in record:
                 customer = self._open(connection, stream_id, record[PERSONAL_FIELD])
                 record = {**record, PERSONAL_FIELD: customer}
-            return record
+        return SealedClosure(
+            **{**row._mapping, "record": record, "archived_at": from_storage(row.archived_at)}
+        )
 
     def pending_outbox(self, limit: int = 100) -> list[OutboxMessage]:
         return self._read_outbox(
@@ -318,7 +394,13 @@ class EventStore:
     def _read_outbox(self, query: Select[Any]) -> list[OutboxMessage]:
         with self._reader.connect() as connection:
             return [
-                OutboxMessage(**{**row._mapping, "created_at": from_storage(row.created_at)})
+                OutboxMessage(
+                    **{
+                        **row._mapping,
+                        "created_at": from_storage(row.created_at),
+                        "not_before": from_storage(row.not_before) if row.not_before else None,
+                    }
+                )
                 for row in connection.execute(query)
             ]
 
@@ -380,28 +462,34 @@ def _add_new_outbox_messages(connection: Connection, messages: Sequence[OutboxMe
                     "recipient": message.recipient,
                     "payload": message.payload,
                     "created_at": to_storage(message.created_at),
+                    # A held message (quiet hours) is not due before then; the dispatcher
+                    # claims only rows whose next_attempt_at has come.
+                    "next_attempt_at": (
+                        to_storage(message.not_before) if message.not_before else None
+                    ),
                 }
                 for message in new_messages
             ],
         )
 
 
-def _add_closure_record_once(
-    connection: Connection, stream_id: str, record: dict[str, Any], archived_at: datetime
-) -> None:
+def _head_hash(connection: Connection, stream_id: str, version: int) -> str | None:
+    """The hash of the stream's event at `version`: None at the start of a stream, or if that
+    event was appended before the chain existed (then the chain starts after it)."""
+    if version == 0:
+        return None
+    return connection.scalar(
+        select(EventRow.hash).where(EventRow.stream_id == stream_id, EventRow.version == version)
+    )
+
+
+def _add_closure_record_once(connection: Connection, closure: SealedClosure) -> None:
     # The record is an audit trail: the first one written for a stream stands.
     already_archived = connection.scalar(
-        select(ClosureRecordRow.stream_id).where(ClosureRecordRow.stream_id == stream_id)
+        select(ClosureRecordRow.stream_id).where(ClosureRecordRow.stream_id == closure.stream_id)
     )
     if already_archived is None:
-        connection.execute(
-            insert(ClosureRecordRow),
-            {
-                "stream_id": stream_id,
-                "archived_at": to_storage(archived_at),
-                "record": record,
-            },
-        )
+        connection.execute(insert(ClosureRecordRow), asdict(closure))
 
 
 # The columns of an event, in the order _recorded_event unpacks them.

@@ -39,6 +39,9 @@ class OutboxMessage:
     recipient: str  # a role such as "team_lead" or "customer", never an address
     payload: dict[str, Any]  # never personal data
     created_at: datetime  # must be tz-aware
+    # Not sent before this: a held message's opening (quiet hours); None: at once. Read back
+    # from a pending row, it is when the row may next be tried (a retry's backoff, a lease).
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

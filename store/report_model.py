@@ -10,6 +10,7 @@ round's pending deadlines; met / breached / warned stamp one deadline) are the d
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, Engine, delete, select, tuple_
 
 from domain.contracts import contract_of
 from domain.events import DEADLINE_ANSWERED_BY
-from domain.vocabulary import DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
+from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
 from store.projections import complaint_events_by_stream
 from store.records import RecordedEvent
@@ -237,7 +238,8 @@ def _load_ledgers(connection: Connection, ids: list[str]) -> dict[str, dict]:
 
 @dataclass(frozen=True)
 class ComplaintFacts:
-    """One complaint as the reports see it (a report_complaints row)."""
+    """One complaint as the reports see it (a report_complaints row, and first_response_in_time
+    from its deadlines)."""
 
     complaint_id: str
     channel: str
@@ -256,6 +258,9 @@ class ComplaintFacts:
     deadlines_breached: int
     resolved_in_time: bool | None
     contract: str = DEFAULT_CONTRACT
+    # The first round's first answer to the customer in time (True), late (False), or not
+    # settled yet (None): see FIRST_ANSWER_KINDS.
+    first_response_in_time: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -267,41 +272,93 @@ class LedgerEntry:
     warned_at: datetime | None
     met_at: datetime | None
     breached_at: datetime | None
+    contract: str = DEFAULT_CONTRACT
 
 
-_FACT_COLUMNS = tuple(getattr(ReportComplaintRow, n) for n in ComplaintFacts.__dataclass_fields__)
+# The deadline that measures a first response: the first round's earliest of these kinds. Every
+# action from a first response on answers the customer, so a tier without a first-response
+# deadline (the default tier 1: "a standard answer within 30 minutes") answers by its resolution.
+FIRST_ANSWER_KINDS = tuple(
+    k.value for k in DEADLINE_ORDER[DEADLINE_ORDER.index(DeadlineKind.FIRST_RESPONSE) :]
+)
+
+_ROW_FIELDS = [n for n in ComplaintFacts.__dataclass_fields__ if n != "first_response_in_time"]
+_FACT_COLUMNS = tuple(getattr(ReportComplaintRow, n) for n in _ROW_FIELDS)
 
 
 class ReportFacts:
-    """Reads the report read models. Connects only when asked for something."""
+    """Reads the report read models. Connects only when asked for something. `contracts`
+    limits a read to those contracts' complaints (None: every contract's)."""
 
     def __init__(self, engine: Engine) -> None:
         self._reader = for_reading(engine)
 
-    def received_between(self, start: datetime, end: datetime) -> list[ComplaintFacts]:
+    def received_between(
+        self, start: datetime, end: datetime, contracts: Collection[str] | None = None
+    ) -> list[ComplaintFacts]:
         """The complaints received in [start, end)."""
         received = ReportComplaintRow.received_at
-        query = (
+        chosen = select(ReportComplaintRow.complaint_id).where(
+            received >= to_storage(start), received < to_storage(end)
+        )
+        if contracts is not None:
+            chosen = chosen.where(ReportComplaintRow.contract.in_(sorted(contracts)))
+        rows = (
             select(*_FACT_COLUMNS)
-            .where(received >= to_storage(start), received < to_storage(end))
+            .where(ReportComplaintRow.complaint_id.in_(chosen))
             .order_by(received, ReportComplaintRow.complaint_id)
         )
         with self._reader.connect() as connection:
+            answers = _first_answers(connection, chosen)
             return [
-                ComplaintFacts(**_loaded(dict(r._mapping), _MOMENTS))
-                for r in connection.execute(query)
+                ComplaintFacts(
+                    **_loaded(dict(r._mapping), _MOMENTS),
+                    first_response_in_time=answers.get(r.complaint_id),
+                )
+                for r in connection.execute(rows)
             ]
 
-    def ledger_due_between(self, start: datetime, end: datetime) -> list[LedgerEntry]:
+    def ledger_due_between(
+        self, start: datetime, end: datetime, contracts: Collection[str] | None = None
+    ) -> list[LedgerEntry]:
         """Every deadline that fell (or falls) due in [start, end), by due time."""
         due = DeadlineLedgerRow.due_at
         query = (
-            select(DeadlineLedgerRow.__table__)
+            select(DeadlineLedgerRow.__table__, ReportComplaintRow.contract)
+            .join(
+                ReportComplaintRow,
+                ReportComplaintRow.complaint_id == DeadlineLedgerRow.complaint_id,
+            )
             .where(due >= to_storage(start), due < to_storage(end))
             .order_by(due, DeadlineLedgerRow.complaint_id, DeadlineLedgerRow.kind)
         )
+        if contracts is not None:
+            query = query.where(ReportComplaintRow.contract.in_(sorted(contracts)))
         with self._reader.connect() as connection:
             return [
                 LedgerEntry(**_loaded(dict(r._mapping), _LEDGER_MOMENTS))
                 for r in connection.execute(query)
             ]
+
+
+def _first_answers(connection: Connection, chosen) -> dict[str, bool | None]:
+    """Per complaint among `chosen`: was its first answer's deadline (FIRST_ANSWER_KINDS) met in
+    time? Settled as the ledger counts deadlines (_copy_ledger_counts): breached is late, even
+    when met afterwards; neither met nor breached is not settled yet."""
+    query = select(
+        DeadlineLedgerRow.complaint_id,
+        DeadlineLedgerRow.kind,
+        DeadlineLedgerRow.met_at,
+        DeadlineLedgerRow.breached_at,
+    ).where(
+        DeadlineLedgerRow.complaint_id.in_(chosen),
+        DeadlineLedgerRow.round == 1,
+        DeadlineLedgerRow.kind.in_(FIRST_ANSWER_KINDS),
+    )
+    earliest: dict[str, tuple[int, bool | None]] = {}
+    for r in connection.execute(query):
+        rank = FIRST_ANSWER_KINDS.index(r.kind)
+        if r.complaint_id not in earliest or rank < earliest[r.complaint_id][0]:
+            outcome = False if r.breached_at else True if r.met_at else None
+            earliest[r.complaint_id] = (rank, outcome)
+    return {cid: outcome for cid, (_, outcome) in earliest.items()}

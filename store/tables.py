@@ -56,6 +56,9 @@ class EventRow(Base):
     personal: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON, nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     recorded_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    # Chained to the previous event of the stream (store.chain); NULL for events appended
+    # before the chain existed (schema before 0012).
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OutboxRow(Base):
@@ -88,6 +91,11 @@ class ClosureRecordRow(Base):
     stream_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     archived_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The stream's last event when it was archived, and the record's own hash chained to it
+    # (store.chain); NULL for records archived before the chain existed.
+    last_event_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_event_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ProjectionCheckpointRow(Base):
@@ -257,6 +265,22 @@ class AttachmentRow(Base):
     sealed_name: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class AccessLogRow(Base):
+    """Who saw a customer's personal data: one row per view (store.access_log). Append-only:
+    nothing in the code updates or deletes a row, and on PostgreSQL a trigger refuses it
+    (migration 0012). Never the data itself: which complaint, who, where, when."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_complaint_id", "complaint_id"),)
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(String(100))
+    viewed_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    key_id: Mapped[str] = mapped_column(String(100))
+    viewer: Mapped[str] = mapped_column(String(200))
+    surface: Mapped[str] = mapped_column(String(40))
 
 
 class SentReportRow(Base):

@@ -43,6 +43,7 @@ APPEND_TIMEOUT = timedelta(seconds=10)
 # Patch ids: each marks a change of decisions that running complaints must replay without.
 DEADLINE_WARNINGS = "deadline-warnings"
 CLOSED_LOOP_LEAN = "closed-loop-lean-decisions"
+CONTRACT_CALENDARS = "contract-calendars"
 
 
 class ComplaintInput(BaseModel):
@@ -75,10 +76,15 @@ class ComplaintWorkflow:
     def __init__(self, inp: ComplaintInput) -> None:
         self._policy = inp.policy
         # Each change of decisions is a patch: a complaint begun before it replays without it.
-        # This one brings the closed loop with the customer, late warnings recorded, and the
-        # alarm's timer kept while the alarm stays put. A complaint that has it has every
-        # earlier change too, so it records one marker, not one per change.
-        self._keeps_timer = workflow.patched(CLOSED_LOOP_LEAN)
+        # A complaint that has a patch has every earlier change too, so a new complaint records
+        # one marker (the newest), not one per change; `or` asks for older markers only then.
+        # Business-hours tiers re-escalating in business time, and quiet hours for staff:
+        calendars = workflow.patched(CONTRACT_CALENDARS)
+        # The closed loop with the customer, late warnings recorded, and the alarm's timer kept
+        # while the alarm stays put:
+        self._keeps_timer = calendars or workflow.patched(CLOSED_LOOP_LEAN)
+        if not calendars:
+            self._policy = self._policy.model_copy(update={"business_time_rules": False})
         if not self._keeps_timer:
             self._policy = self._policy.model_copy(update={"closed_loop": False})
             if not workflow.patched(DEADLINE_WARNINGS):

@@ -2,6 +2,7 @@
 content hashes, and every malformed contract stops start-up naming the contract, key and rule."""
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,28 @@ def test_the_version_is_the_content_not_the_layout(example: Path):
         example / "globex" / "policy.toml", "# Globex Energy", "# A comment changed; Globex Energy"
     )
     edit(example / "globex" / "parties.toml", 'name = "Ben Kraus"', 'name    =    "Ben Kraus"')
+    # A setting written out at its default value is the same terms as one left out.
+    edit(
+        example / "globex" / "policy.toml",
+        "default_tier = 1",
+        "default_tier = 1\nurgent_raises_tier_by = 1",
+    )
     assert load_contracts(example / "contracts.toml").of("globex").version == before
     edit(example / "globex" / "policy.toml", 'resolution = "8h"', 'resolution = "6h"')
     assert load_contracts(example / "contracts.toml").of("globex").version != before
     edit(example / "globex" / "policy.toml", 'resolution = "6h"', 'resolution = "8h"')
     edit(example / "globex" / "parties.toml", "ben@globex.example", "benk@globex.example")
     assert load_contracts(example / "contracts.toml").of("globex").version != before
+
+
+def test_acme_works_its_make_up_saturdays_and_globex_does_not():
+    from datetime import date
+
+    book = load_contracts(EXAMPLE / "contracts.toml")
+    saturday = date(2026, 10, 10)  # a make-up working day after China's National Day week
+    assert book.of("acme").policy.calendar().is_working_day(saturday)
+    assert not book.of("globex").policy.calendar().is_working_day(saturday)
+    assert not book.of("acme").policy.calendar().is_working_day(date(2026, 10, 5))  # holiday
 
 
 def test_the_default_contract_is_the_same_version_wherever_it_is_loaded():
@@ -188,3 +205,24 @@ def test_inbound_mail_finds_its_contract_by_the_address_it_was_sent_to():
     assert book.for_mail(["Beschwerden@Globex.example"]).id == "globex"
     assert book.for_mail(["someone@else.example"]).id == "acme"
     assert book.for_intake(None).id == "acme"
+
+
+def test_a_contracts_calendar_file_is_found_next_to_its_policy(example: Path, monkeypatch):
+    shutil.copy(DEFAULT_POLICY.parent / "cn-2026.ics", example / "acme" / "cn-2026.ics")
+    edit(
+        example / "acme" / "policy.toml",
+        "[business_hours]\n",
+        '[business_hours]\ncalendar_file = "cn-2026.ics"\n',
+    )
+    monkeypatch.chdir(example.parent)  # not where the file is
+    calendar = load_contracts(example / "contracts.toml").of("acme").policy.calendar()
+    assert calendar.is_working_day(date(2026, 2, 14))  # a make-up Saturday, from the file
+    assert not calendar.is_working_day(date(2026, 2, 23))
+
+    (example / "acme" / "cn-2026.ics").write_text(
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nRRULE:FREQ=YEARLY\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    with pytest.raises(
+        ContractError, match=r"contract 'acme'.*calendar_file: .*cn-2026\.ics, line 3: RRULE"
+    ):
+        load_contracts(example / "contracts.toml")

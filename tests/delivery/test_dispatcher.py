@@ -16,7 +16,7 @@ from domain.events import CustomerDetails
 from store import EventStore
 from store.outbox import Outbox
 from tests.delivery.conftest import SECRET, FakeClock, HookReceiver, SmtpServer, record
-from tests.unit.helpers import CUSTOMER, T0, minutes, story
+from tests.unit.helpers import CUSTOMER, T0, Story, local, minutes, registration, story
 
 CID = "C-TEST"  # story()'s complaint: tier 3, team quality, assignee agent.chen
 
@@ -359,3 +359,33 @@ async def test_run_forever_delivers_until_stopped(store, smtp: SmtpServer, make_
     stop.set()
     await asyncio.wait_for(running, 5)
     assert len(smtp.mails) == 2
+
+
+def test_a_message_held_for_quiet_hours_is_sent_at_the_opening(
+    engine, store, smtp: SmtpServer, make_dispatcher, clock: FakeClock
+):
+    # A tier 1 question (business hours) registered on Monday at 20:00: the customer's receipt
+    # goes at once, the assignee hears at Tuesday's opening.
+    cid, opening = "C-NIGHT", local(2026, 11, 24, 9)
+    s = Story()
+    s.when(
+        registration("Where can I find the manual?", subject="Manual", cid=cid),
+        local(2026, 11, 23, 20),
+    )
+    record(store, s, cid)
+    assignee = f"{s.state.assignee}@example.com"
+    clock.now = local(2026, 11, 23, 20, 1)
+    dispatcher = make_dispatcher()
+
+    assert dispatcher.run_once() == 1
+    assert len(smtp.to(CUSTOMER.email)) == 1 and smtp.to(assignee) == []
+    held = {row.key: row for row in Outbox(engine).state(cid)}[f"{cid}:assignment:r1:assignee"]
+    assert (held.status, held.attempts, held.next_attempt_at) == ("pending", 0, opening)
+    assert store.outbox_for(cid)[1].not_before == opening
+    clock.now = opening - timedelta(seconds=1)
+    assert dispatcher.run_once() == 0
+    clock.now = opening
+    assert dispatcher.run_once() == 1
+    (mail,) = smtp.to(assignee)
+    assert mail.message["Subject"] == f"Complaint {cid} is assigned to you"
+    assert statuses(engine, cid)[held.key] == ("sent", 1)

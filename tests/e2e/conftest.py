@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,7 +31,9 @@ from api.app import create_app
 from api.health import readiness, select_one
 from api.keys import KeyRing, append_entry, new_key
 from api.rate_limit import RateLimiter
+from domain.policy import Policy
 from engine.binaries import temporal_cli
+from engine.contracts import ContractBook, load_contracts
 from engine.service import ComplaintService
 from security.customer_links import CustomerLinks, link_key
 from store import ComplaintList, EventStore, make_engine, migrate
@@ -151,9 +154,22 @@ class Stack:
 
 @pytest.fixture(scope="session")
 async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
-    client = temporal.client
+    async with running_stack(temporal.client, database, store, api_keys, POLICY) as s:
+        yield s
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    client: Client,
+    database: Engine,
+    store: EventStore,
+    api_keys: tuple[KeyRing, dict[str, str]],
+    contracts: ContractBook | Policy,
+) -> AsyncIterator[Stack]:
+    """A worker on its own task queue, the projector and the API serving `contracts`, on
+    `database`; `stack.http` signs in with the key of the holder named "admin"."""
     task_queue = f"e2e-{uuid.uuid4().hex}"
-    service = ComplaintService(client, task_queue, POLICY, store)
+    service = ComplaintService(client, task_queue, contracts, store)
     links = customer_links(store)
     app = create_app(
         service,
@@ -187,6 +203,41 @@ async def stack(temporal, database, store, api_keys) -> AsyncIterator[Stack]:
     finally:
         stop_projecting.set()
         await projecting
+
+
+# The example deployment of two clients (ACME in Shanghai, Globex in Berlin), its own database
+# and its key holders: name -> (role, team, contracts; None: provider level).
+EXAMPLE_CONTRACTS = Path(__file__).parents[2] / "contracts" / "example" / "contracts.toml"
+CONTRACT_KEY_HOLDERS: dict[str, tuple[str, str, list[str] | None]] = {
+    "admin": ("admin", "", None),
+    "provider": ("supervisor", "", None),
+    "supervisor.acme": ("supervisor", "", ["acme"]),
+    "supervisor.globex": ("supervisor", "", ["globex"]),
+    "agent.acme": ("agent", "quality", ["acme"]),
+    "intake.acme": ("intake", "", ["acme"]),
+    "intake.globex": ("intake", "", ["globex"]),
+    "intake.both": ("intake", "", ["acme", "globex"]),
+}
+
+
+@pytest.fixture(scope="session")
+async def contracts_stack(temporal, tmp_path_factory) -> AsyncIterator[Stack]:
+    """A deployment of the example's two contracts: its own database, key file and worker."""
+    directory = tmp_path_factory.mktemp("two-contracts")
+    database = make_engine(f"sqlite:///{directory / 'events.sqlite3'}")
+    migrate(database)
+    keys = {}
+    for name, (role, team, contracts) in CONTRACT_KEY_HOLDERS.items():
+        keys[name], entry = new_key(name, role, team, contracts)
+        append_entry(directory / "api_keys.toml", entry)
+    book = load_contracts(EXAMPLE_CONTRACTS)
+    ring = KeyRing(directory / "api_keys.toml")
+    store = EventStore(database, VAULT)
+    try:
+        async with running_stack(temporal.client, database, store, (ring, keys), book) as s:
+            yield s
+    finally:
+        database.dispose()
 
 
 def customer_links(store: EventStore, lifetime: timedelta = timedelta(days=37)) -> CustomerLinks:

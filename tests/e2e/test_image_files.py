@@ -126,16 +126,19 @@ def test_the_image_files_install_import_and_run(tmp_path):
         check=True, capture_output=True, text=True,
     ).stdout.strip())
 
+    # Without PYTHONPATH: a source tree on it (a worktree's tests) would be imported instead.
+    installed_only = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     imported = subprocess.run(
         [python, "-c", IMPORT_ALL, str(site), *first_party()],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path, capture_output=True, text=True, env=installed_only,
     )
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert imported.stdout.strip() == "ok", imported.stdout
 
     # And it runs: dev server, worker and API from the installed console script.
     port, temporal_port = free_port(), free_temporal_port()
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+    # The test's own venv holds the temporal binaries (wherever it is: a worktree has none).
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
            "COMPLAINTS_MAIL_IN_PORT": "0", "COMPLAINTS_DATA_DIR": str(tmp_path / "data"),
            # The shipped example of two client contracts, as the image holds it.
            "COMPLAINTS_CONTRACTS": str(source / "contracts" / "example" / "contracts.toml")}

@@ -64,6 +64,7 @@ async def test_the_weekly_report_by_team_and_its_flag(stack: Stack, recorded) ->
             "team": "customer_service",
             "weeks": ["2024-W11", "2024-W12"],
             "resolution_rates": [0.0, 0.0],
+            "contract": "default",
         }
     ]
     assert (body["first_day"], body["last_day"], body["timezone"]) == (

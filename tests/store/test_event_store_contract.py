@@ -1,5 +1,6 @@
 """What every EventStore backend must do, one caller at a time."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -123,7 +124,11 @@ def test_a_partly_stored_batch_is_a_conflict(store: EventStore) -> None:
 
 
 def test_outbox_and_closure_record_are_written_with_the_events(store: EventStore) -> None:
-    to_team_lead = outbox_message("complaint-1", recipient="team_lead")
+    # Held for quiet hours: not to be sent before the opening.
+    to_team_lead = dataclasses.replace(
+        outbox_message("complaint-1", recipient="team_lead"),
+        not_before=OCCURRED_AT + timedelta(hours=12),
+    )
     to_customer = outbox_message("complaint-1", kind="closure_letter", recipient="customer")
 
     store.append(

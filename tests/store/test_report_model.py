@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 
 from domain.events import Event
 from domain.state import fold
+from engine.contracts import ContractBook
 from reports.query import report
 from store import EventStore, ProjectionRunner
 from store.report_model import ReportFacts, ReportProjection
@@ -81,12 +82,12 @@ def test_each_complaint_row_holds_its_moments(engine: Engine, projected) -> None
 def test_weekly_report_by_tier_has_the_figures_worked_out_by_hand(engine, projected) -> None:
     got = report(
         ReportFacts(engine),
-        POLICY,
+        ContractBook.serving(POLICY),
         period="week",
         group_by="tier",
         first_day=date(2026, 11, 23),
         last_day=date(2026, 12, 6),
-        today=date(2026, 12, 6),
+        now=local(2026, 12, 6, 12, 0),
     )
     rows = {(r.period, r.group): r for r in got.rows}
     assert list(rows) == [
@@ -122,12 +123,12 @@ def test_weekly_report_by_tier_has_the_figures_worked_out_by_hand(engine, projec
 def test_monthly_report_by_team_and_the_review_flag(engine, projected) -> None:
     got = report(
         ReportFacts(engine),
-        POLICY,
+        ContractBook.serving(POLICY),
         period="month",
         group_by="team",
         first_day=date(2026, 11, 1),
         last_day=date(2026, 11, 30),
-        today=date(2026, 12, 6),
+        now=local(2026, 12, 6, 12, 0),
     )
     assert [(r.period, r.group, r.volume) for r in got.rows] == [
         ("2026-11", "customer_service", 1),

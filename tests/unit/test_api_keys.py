@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -190,4 +191,44 @@ def test_keys_new_print_only_leaves_the_file_alone(cli, tmp_path):
 def test_keys_new_refuses_with_exit_2(cli, tmp_path, args, message):
     code, _, err = cli("new", *args)
     assert code == 2 and message in err
+    assert not (tmp_path / "keys.toml").exists()
+
+
+EXAMPLE_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "example" / "contracts.toml"
+
+
+def test_keys_new_scopes_a_key_to_contracts_and_list_shows_them(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_CONTRACTS", str(EXAMPLE_CONTRACTS))
+    code, out, err = cli(
+        "new", "--role", "supervisor", "--name", "s", "--contract", "acme", "--contract", "globex"
+    )
+    assert code == 0, err
+    key = out.split("keep it secret):")[1].split()[0]
+    found = KeyRing(tmp_path / "keys.toml").authenticate(key)
+    assert found.contracts == frozenset({"acme", "globex"})
+    assert cli("new", "--role", "admin", "--name", "ops")[0] == 0
+    _, listed, _ = cli("list")
+    lines = listed.splitlines()
+    assert any("supervisor" in line and "acme,globex" in line for line in lines)
+    assert any("admin" in line and "(all)" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--role", "intake", "--name", "x", "--contract", "initech"],
+            "--contract: 'initech' is not a contract served here (acme, globex)",
+        ),
+        # Globex has no team quality: an agent of Globex cannot act for it.
+        (
+            ["--role", "agent", "--team", "quality", "--name", "x", "--contract", "globex"],
+            "--team: unknown team 'quality'; the contracts' teams: ['accounts', 'field']",
+        ),
+    ],
+)
+def test_keys_new_refuses_a_contract_not_served(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("COMPLAINTS_CONTRACTS", str(EXAMPLE_CONTRACTS))
+    code, _, err = cli("new", *args)
+    assert code == 2 and message in err, err
     assert not (tmp_path / "keys.toml").exists()

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from domain.calendar import BusinessCalendar, Clock, RoundTheClock, due_at
@@ -79,6 +79,31 @@ def test_is_open_and_next_opening():
     assert not SH.is_open(sh(2026, 1, 1, 10))
     assert SH.next_opening(sh(2025, 11, 24, 10)) == sh(2025, 11, 24, 10)
     assert SH.next_opening(sh(2025, 11, 21, 18, 30)) == sh(2025, 11, 24, 9)
+
+
+# China 2026 around the Spring Festival: off Sun 15 - Mon 23 Feb, worked Sat 14 and Sat 28 Feb.
+SPRING = [date(2026, 2, 15) + timedelta(days=n) for n in range(9)]
+CN = BusinessCalendar(
+    "Asia/Shanghai", MON_FRI, time(9), time(18), SPRING, {date(2026, 2, 14), date(2026, 2, 28)}
+)
+
+
+def test_a_make_up_saturday_is_a_working_day():
+    assert CN.is_working_day(date(2026, 2, 14)) and not SH.is_working_day(date(2026, 2, 14))
+    assert not CN.is_working_day(date(2026, 2, 21))  # an ordinary Saturday of the holiday
+    assert CN.is_open(sh(2026, 2, 14, 9)) and not CN.is_open(sh(2026, 2, 15, 10))
+    # Fri 13 Feb 17:00 + 2 h: one hour on Friday, one on the make-up Saturday.
+    assert CN.advance(sh(2026, 2, 13, 17), timedelta(hours=2)) == sh(2026, 2, 14, 10)
+    # Sat 14 Feb 17:30 + 1 h: the holiday follows, so Tue 24 Feb.
+    assert CN.advance(sh(2026, 2, 14, 17, 30), timedelta(hours=1)) == sh(2026, 2, 24, 9, 30)
+    assert CN.next_opening(sh(2026, 2, 14, 18)) == sh(2026, 2, 24, 9)
+    assert CN.elapsed(sh(2026, 2, 27, 17), sh(2026, 3, 2, 10)) == timedelta(hours=11)
+    assert CN.first_reply_by(sh(2026, 2, 13, 20), time(9, 30)) == sh(2026, 2, 14, 9, 30)
+
+
+def test_a_holiday_wins_over_a_make_up_day():
+    both = BusinessCalendar("Asia/Shanghai", MON_FRI, time(9), time(18), SPRING, SPRING)
+    assert not both.is_working_day(date(2026, 2, 21))
 
 
 def test_round_the_clock_is_plain_elapsed_time():
@@ -178,6 +203,7 @@ def test_calendars_are_clocks_and_hashable():
     assert isinstance(SH, Clock) and isinstance(H24, Clock)
     same = BusinessCalendar("Asia/Shanghai", {0, 1, 2, 3, 4}, time(9), time(18), [date(2026, 1, 1)])
     assert same == SH and hash(same) == hash(SH)
+    assert hash(CN) == hash(BusinessCalendar(**{**CN.__dict__, "make_up_days": [*CN.make_up_days]}))
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -198,12 +224,24 @@ def calendars(draw) -> BusinessCalendar:
     if draw(st.booleans()):  # dense holidays around the test window
         first = draw(st.dates(date(2025, 1, 1), date(2027, 6, 30)))
         holidays |= {first + timedelta(days=n) for n in range(draw(st.integers(1, 20)))}
+    working_days = draw(st.frozensets(st.integers(0, 6), min_size=1))
     return BusinessCalendar(
         timezone=draw(st.sampled_from(ZONES)),
-        working_days=draw(st.frozensets(st.integers(0, 6), min_size=1)),
+        working_days=working_days,
         opens=opens,
         closes=closes,
         holidays=holidays,
+        make_up_days=draw(make_up_days(working_days, holidays)),
+    )
+
+
+def make_up_days(working_days: frozenset[int], holidays: frozenset[date]):
+    """Days off by their weekday, not holidays, worked instead (as a policy allows)."""
+    return st.frozensets(
+        st.dates(date(2025, 1, 1), date(2027, 12, 31)).filter(
+            lambda d: d.weekday() not in working_days and d not in holidays
+        ),
+        max_size=30,
     )
 
 
@@ -213,7 +251,7 @@ starts = st.datetimes(
     timezones=st.sampled_from([UTC, SHANGHAI, BERLIN, ZoneInfo("America/New_York")]),
 )
 budgets = st.timedeltas(timedelta(0), timedelta(weeks=6))
-clocks = st.one_of(st.just(H24), st.just(SH), st.just(BER), calendars())
+clocks = st.one_of(st.just(H24), st.just(SH), st.just(BER), st.just(CN), calendars())
 pause_specs = st.lists(
     st.tuples(
         st.timedeltas(timedelta(days=-3), timedelta(weeks=6)),
@@ -231,7 +269,9 @@ def assert_in_business_hours(cal: BusinessCalendar, t: datetime) -> None:
 
 
 @HYPO
-@given(cal=st.one_of(st.just(SH), st.just(BER), calendars()), start=starts, budget=budgets)
+@given(
+    cal=st.one_of(st.just(SH), st.just(BER), st.just(CN), calendars()), start=starts, budget=budgets
+)
 def test_business_deadline_falls_in_business_hours_never_on_a_holiday(cal, start, budget):
     due = cal.advance(start, budget)
     assert due.tzinfo is UTC
@@ -301,3 +341,76 @@ def test_open_pause_suspends_only_if_it_begins_before_the_deadline(
     assert without is not None
     result = due_at(clock, start, budget, [*closed, (origin + open_at, None)])
     assert result == (None if max(origin, origin + open_at) < without else without)
+
+
+# --- make-up days -----------------------------------------------------------------------------
+
+
+def local_day(cal: BusinessCalendar, day: date) -> tuple[datetime, datetime]:
+    """The local day `day` of the calendar, midnight to midnight, in UTC."""
+    zone = ZoneInfo(cal.timezone)
+    return tuple(
+        datetime.combine(d, time(0), tzinfo=zone).astimezone(UTC) for d in (day, day + timedelta(1))
+    )
+
+
+def open_hours(cal: BusinessCalendar, day: date) -> timedelta:
+    """The day's open hours by the wall clock, as a UTC difference (so DST days are right)."""
+    zone = ZoneInfo(cal.timezone)
+    opens, closes = (
+        datetime.combine(day, t, tzinfo=zone).astimezone(UTC) for t in (cal.opens, cal.closes)
+    )
+    return max(timedelta(0), closes - opens)
+
+
+@st.composite
+def calendars_with_a_make_up_day(draw) -> tuple[BusinessCalendar, date]:
+    cal = draw(calendars())
+    day = draw(
+        st.dates(date(2025, 1, 1), date(2027, 12, 31)).filter(
+            lambda d: d.weekday() not in cal.working_days and d not in cal.holidays
+        )
+    )
+    return BusinessCalendar(**{**cal.__dict__, "make_up_days": cal.make_up_days | {day}}), day
+
+
+@HYPO
+@given(case=calendars_with_a_make_up_day())
+def test_a_make_up_day_counts_its_open_hours(case):
+    cal, day = case
+    start, end = local_day(cal, day)
+    assert cal.is_working_day(day)
+    assert cal.elapsed(start, end) == open_hours(cal, day)
+    without = BusinessCalendar(**{**cal.__dict__, "make_up_days": cal.make_up_days - {day}})
+    assert without.elapsed(start, end) == timedelta(0)
+
+
+@HYPO
+@given(cal=calendars(), data=st.data())
+def test_holidays_never_count(cal: BusinessCalendar, data):
+    assume(cal.holidays)
+    day = data.draw(st.sampled_from(sorted(cal.holidays)))
+    # Even listed as a make-up day too (a policy refuses that): the holiday wins.
+    worked = BusinessCalendar(**{**cal.__dict__, "make_up_days": cal.make_up_days | {day}})
+    for c in (cal, worked):
+        assert not c.is_working_day(day)
+        assert c.elapsed(*local_day(c, day)) == timedelta(0)
+
+
+@HYPO
+@given(clock=clocks, start=starts, d1=budgets, d2=budgets)
+def test_elapsed_is_additive(clock: Clock, start, d1, d2):
+    a = start.astimezone(UTC)
+    b, c = a + d1, a + d1 + d2
+    assert clock.elapsed(a, c) == clock.elapsed(a, b) + clock.elapsed(b, c)
+
+
+@HYPO
+@given(cal=calendars(), start=starts, budget=budgets, data=st.data())
+def test_make_up_days_only_bring_deadlines_forward(cal: BusinessCalendar, start, budget, data):
+    assume(cal.make_up_days)
+    fewer = data.draw(st.frozensets(st.sampled_from(sorted(cal.make_up_days)), min_size=1))
+    less = BusinessCalendar(**{**cal.__dict__, "make_up_days": cal.make_up_days - fewer})
+    assert cal.advance(start, budget) <= less.advance(start, budget)
+    later = start + budget
+    assert cal.elapsed(start, later) >= less.elapsed(start, later)

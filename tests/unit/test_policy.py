@@ -52,6 +52,18 @@ def test_default_policy_has_the_contract_numbers():
         ("[tiers.1]", "[tiers.4]", r"tiers\.4"),
         ("tier = 3", "tier = 5", r"classification\.rules\.0\.tier"),
         ('timezone = "Asia/Shanghai"', "timezone = ", r"not valid TOML"),
+        (
+            'make_up_days = ["2026-01-04"',
+            'make_up_days = ["2026-01-01", "2026-01-04"',
+            r"business_hours: .*make_up_days: 2026-01-01 \(thu\) also listed under holidays",
+        ),
+        (
+            'make_up_days = ["2026-01-04"',
+            'make_up_days = ["2026-03-02", "2026-01-04"',
+            r"business_hours: .*make_up_days: 2026-03-02 \(mon\) already a working day by its "
+            r"weekday \(days\)",
+        ),
+        ('make_up_days = ["2026-01-04"', 'make_up_days = ["2026-02-30"', r"make_up_days\.0"),
     ],
 )
 def test_malformed_policy_names_key_and_rule(old, new, message):

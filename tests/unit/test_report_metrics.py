@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.policy import PerformanceReview
+from engine.contracts import ContractBook
 from reports.export import as_csv, as_json, as_table, csv_header
 from reports.metrics import nearest_rank, sla_report
 from reports.periods import default_range, label, period_start
@@ -143,4 +144,9 @@ def test_exports_carry_every_row_and_figure() -> None:
 def test_a_request_that_makes_no_sense_is_refused_naming_the_field(kwargs, message) -> None:
     request = {"period": "week", "group_by": "team", "first_day": None, "last_day": None}
     with pytest.raises(ValueError, match=message):
-        report(None, POLICY, **(request | kwargs), today=date(2026, 11, 25))
+        report(
+            None,
+            ContractBook.serving(POLICY),
+            **(request | kwargs),
+            now=datetime(2026, 11, 25, 12, tzinfo=SHANGHAI),
+        )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from delivery.messages import Message
 from delivery.senders import Outgoing, SmtpSender
 from domain import commands as c
 from domain.vocabulary import Status
+from engine.contracts import load_contracts
 from engine.mail_in import MailIntake, start
 from engine.service import ComplaintService
 from engine.settings import Settings
@@ -33,6 +35,7 @@ from tests.keys import KEYS, VAULT
 ADDRESS = "zhang.weiming@example.org"
 SENDER = f"Zhang Weiming <{ADDRESS}>"
 OUR_ADDRESS = "complaints@example.com"
+EXAMPLE_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "example" / "contracts.toml"
 
 
 @dataclass
@@ -44,19 +47,21 @@ class Inbox:
     service: ComplaintService | None
     lmtp: bool = False
 
-    def _send(self, raw: bytes, mail_from: str) -> int:
+    def _send(self, raw: bytes, mail_from: str, rcpt_to: str) -> int:
         client = smtplib.LMTP if self.lmtp else smtplib.SMTP
         with client("127.0.0.1", self.port, timeout=30) as smtp:
             smtp.ehlo("mx.example.org")  # LHLO for LMTP
             smtp.mail(mail_from)
-            smtp.rcpt(OUR_ADDRESS)
+            smtp.rcpt(rcpt_to)
             code, _ = smtp.data(raw)
         return code
 
-    async def send(self, raw: bytes | EmailMessage, mail_from: str = ADDRESS) -> int:
+    async def send(
+        self, raw: bytes | EmailMessage, mail_from: str = ADDRESS, rcpt_to: str = OUR_ADDRESS
+    ) -> int:
         """The SMTP answer to the message's DATA."""
         data = raw.as_bytes() if isinstance(raw, EmailMessage) else raw
-        return await asyncio.to_thread(self._send, data, mail_from)
+        return await asyncio.to_thread(self._send, data, mail_from, rcpt_to)
 
     def the(self, message_id: str):
         kept = self.kept.find(message_id)
@@ -240,6 +245,38 @@ async def test_the_receiver_as_the_engine_starts_it(harness, tmp_path):
         await receiving.close()
 
 
+async def test_a_new_complaint_by_mail_belongs_to_the_contract_it_was_sent_to(harness):
+    """The example's contracts: Globex takes beschwerden@globex.example; ACME is the default.
+    A reply stays with its complaint, whichever address it was sent to."""
+    book = load_contracts(EXAMPLE_CONTRACTS)
+    service = ComplaintService(harness.client, harness.task_queue, book, harness.store)
+    kept = InboundMailStore(harness.store.engine, KEYS.master)
+    globex = "beschwerden@globex.example"
+
+    async def contract_of(message: EmailMessage, rcpt_to: str) -> tuple[str, str]:
+        assert await inbox.send(message, rcpt_to=rcpt_to) == 250
+        cid = inbox.the(message["Message-ID"]).complaint_id
+        harness.started.append(harness.client.get_workflow_handle(cid))
+        return cid, harness.events(cid)[0].contract
+
+    async with receiving(service, kept) as inbox:
+        # The envelope names Globex's address (a Bcc: To names ours only).
+        cid, contract = await contract_of(mail("Stromausfall seit Mittag."), globex)
+        assert contract == "globex"
+        # An MTA that rewrote the envelope: To or Cc still says where it was sent.
+        cc = mail("Kein Strom.")
+        cc["Cc"] = f"Globex <{globex}>"
+        assert (await contract_of(cc, "inbox@provider.example"))[1] == "globex"
+        # No address of a contract's: the default contract's.
+        assert (await contract_of(mail("No power."), OUR_ADDRESS))[1] == "acme"
+        # The customer answers through ACME's address: still Globex's complaint.
+        await service.act(cid, c.RequestInfo(by="globex.carl", question="Which street?"))
+        answer = mail("Hauptstrasse 1.", subject=f"Re: [{cid}] Which street?")
+        assert await inbox.send(answer, rcpt_to="complaints@acme.example") == 250
+        replied = inbox.the(answer["Message-ID"])
+        assert (replied.outcome, replied.complaint_id) == ("reply", cid)
+
+
 def _b64(key: bytes) -> str:
     return base64.b64encode(key).decode()
 
@@ -255,7 +292,7 @@ async def test_a_port_in_use_is_named_not_a_traceback():
         await first.wait_closed()
 
 
-async def _never_called(raw: bytes, envelope_from: str) -> str:
+async def _never_called(raw: bytes, envelope_from: str, envelope_to: tuple[str, ...]) -> str:
     raise AssertionError("no message was sent")
 
 

@@ -6,6 +6,8 @@ workflow.patched), record under new names (keep_history's name) and keep the old
 are the complaints still running.
 """
 
+import json
+
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
@@ -13,6 +15,7 @@ from temporalio.worker import Replayer
 from tests.keys import CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
+from workflows.complaint import CONTRACT_CALENDARS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -38,7 +41,33 @@ def test_the_main_paths_are_recorded():
         "closed_loop_undelivered_lean",
         # new terms reached it while it ran (PolicyAmended), its timer moved with them
         "policy_amended_lean",
+        "policy_amended_calendars",
+        # business-hours tiers re-escalate in business time; quiet hours for staff
+        "tier3_left_alone_with_warnings_calendars",
+        "tier3_left_alone_customer_kept_informed_calendars",
+        "tier3_answered_in_time_calendars",
+        "paused_and_resumed_calendars",
+        "reclassified_1_to_3_calendars",
+        "reopened_calendars",
+        "auto_closed_calendars",
+        "closed_loop_no_reply_calendars",
+        "closed_loop_undelivered_calendars",
+        "tier1_overnight_calendars",
     }
+
+
+def patch_markers(path) -> list[str]:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+
+
+def test_a_new_complaint_records_only_the_newest_patch():
+    newest = [p for p in RECORDED if p.stem.endswith("_calendars")]
+    assert newest and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in newest)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
