@@ -220,7 +220,9 @@ def login_routes() -> APIRouter:
         found = keys.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
         if found is None:
             return login_page(request, 401, message="unknown or revoked API key", next=back)
-        landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/login"
+        # Supervisors watch every complaint (the dashboard); an agent works its own queue.
+        landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/queue"
+        landing = landing if permits(found, Role.AGENT, Role.SUPERVISOR) else "/login"
         response = RedirectResponse(back or landing, status_code=303)
         response.set_cookie(
             COOKIE,

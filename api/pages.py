@@ -40,6 +40,7 @@ from api.page_parts import (
     local_time,
     same_origin,
 )
+from api.queue import queue_routes
 from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
@@ -101,6 +102,8 @@ def page_routes(
 
     def now() -> datetime:
         return datetime.now(UTC)
+
+    router.include_router(queue_routes(service, complaint_list, render))
 
     def intake(
         request: Request,

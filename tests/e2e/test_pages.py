@@ -364,6 +364,8 @@ async def test_an_agent_works_only_on_its_teams_complaints(anonymous_page, stack
     parcel = form(subject="Parcel page", description="My parcel is late")
     mine = (await stack.submit(parcel)).json()["id"]  # team logistics
     await sign_in(page, stack.keys["agent.wang"])
+    await expect(page).to_have_url(re.compile(r"/queue$"))  # an agent lands on its queue
+    await page.goto("/login")
     await expect(page.locator("#signed-in")).to_contain_text("team logistics")
 
     response = await page.goto("/supervisor")

@@ -109,6 +109,7 @@ async def test_the_list_needs_a_supervisor(stack: Stack):
     assert (
         error
         == "the complaint list needs role supervisor or admin; key 'agent.chen' has role agent"
+        " (it lists its own: assignee=me)"
     )
     for holder in ("supervisor", "admin"):
         response, _ = await call(stack, holder, "GET", "/api/complaints", params={"limit": 1})
