@@ -35,7 +35,7 @@ from api.errors import error_response
 from api.keys import KeyRing, Principal, Role
 from api.page_parts import forbidden, same_origin
 from api.rendering import TEMPLATES
-from domain.contracts import contract_of
+from domain.access import Forbidden, NotServed, check_access
 from domain.state import ComplaintState
 from engine.service import ComplaintNotFound, ComplaintService
 
@@ -49,10 +49,6 @@ _LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]{0,2000}")
 _bearer = HTTPBearer(auto_error=False, description="An API key: `complaints keys new`.")
 _cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by /login.")
 
-# Actions only a supervisor (or admin) may take: reclassifying changes the tier and the
-# deadlines, the supervisor's call (DOMAIN.md).
-SUPERVISOR_ACTIONS = frozenset({"reclassify"})
-
 
 class Denied(Exception):
     """A request the keys do not allow: 401 (who are you?) or 403 (you may not)."""
@@ -64,6 +60,11 @@ class Denied(Exception):
 
 def install_auth(app: FastAPI, keys: KeyRing) -> None:
     app.state.api_keys = keys
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        # The workflow's validator refused the key's holder (domain.access): 403 as at the door.
+        return await _denied(request, Denied(403, str(exc), exc.field, exc.rule))
 
     @app.exception_handler(Denied)
     async def _denied(request: Request, exc: Denied) -> Response:
@@ -153,33 +154,20 @@ SUPERVISOR_ONLY = [Depends(_reports)]
 
 
 async def complaint_for(
-    who: Principal, service: ComplaintService, complaint_id: str, action: str | None = None
+    who: Principal, service: ComplaintService, complaint_id: str
 ) -> ComplaintState | None:
-    """Refuse unless `who` may read the complaint (action None) or take `action` on it; the one
-    place for who sees which complaint. A key scoped to contracts, and an agent (its team), need
-    the state to decide, which is returned (None when no read was needed). An unknown complaint,
-    and one of a contract the key does not serve, raise ComplaintNotFound (404)."""
-    if action in SUPERVISOR_ACTIONS and not permits(who, Role.SUPERVISOR):
-        raise Denied(
-            403,
-            f"{action} needs role supervisor or admin; key {who.name!r} has role {who.role}",
-            "role",
-            "role_forbidden",
-        )
+    """Refuse unless `who` may read the complaint; the one place for who sees which complaint
+    (actions: the workflow's validator holds the author to the same rule, domain.access). A key
+    scoped to contracts, and an agent (its team), need the state to decide, which is returned
+    (None when no read was needed). An unknown complaint, and one of a contract the key does not
+    serve, raise ComplaintNotFound (404); another team's, Forbidden (403)."""
     if permits(who, Role.SUPERVISOR) and who.contracts is None:
         return None
     state = await service.state(complaint_id)
-    if not who.serves(contract_of(state.contract)):
-        # Not 403: that would tell the key holder the id exists under another client.
-        raise ComplaintNotFound(complaint_id)
-    if not permits(who, Role.SUPERVISOR) and state.team != who.team:
-        raise Denied(
-            403,
-            f"complaint {complaint_id} belongs to team {state.team!r}; "
-            f"key {who.name!r} acts for team {who.team!r}",
-            "team",
-            "team_forbidden",
-        )
+    try:
+        check_access(who.author, state)
+    except NotServed:
+        raise ComplaintNotFound(complaint_id) from None
     return state
 
 
@@ -232,7 +220,9 @@ def login_routes() -> APIRouter:
         found = keys.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
         if found is None:
             return login_page(request, 401, message="unknown or revoked API key", next=back)
-        landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/login"
+        # Supervisors watch every complaint (the dashboard); an agent works its own queue.
+        landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/queue"
+        landing = landing if permits(found, Role.AGENT, Role.SUPERVISOR) else "/login"
         response = RedirectResponse(back or landing, status_code=303)
         response.set_cookie(
             COOKIE,

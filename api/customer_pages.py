@@ -34,6 +34,7 @@ from api.page_parts import (
 )
 from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
+from domain.access import Author
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.uploads import UploadRefused
 from security.customer_links import LINK_PATH, CustomerLinks
@@ -139,7 +140,8 @@ def customer_routes(
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
-            await service.act(complaint_id, action_of(_ANSWERS[answer], values))
+            action = action_of(_ANSWERS[answer], values, Author.customer())
+            await service.act(complaint_id, action, Author.customer())
         except ValidationError as invalid:
             error = {"field": "form", "rule": "invalid", "message": error_line(invalid)}
             return await show(request, complaint_id, token, error=error, status=422)

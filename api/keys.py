@@ -31,6 +31,7 @@ from pathlib import Path
 
 import structlog
 
+from domain.access import Author
 from security.private_files import private_dir
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,17 @@ class Principal:
 
     def serves(self, contract: str) -> bool:
         return self.contracts is None or contract in self.contracts
+
+    @property
+    def author(self) -> Author:
+        """The key's holder as the author of what it does: its name and key id are recorded."""
+        return Author(
+            name=self.name,
+            key_id=self.key_id,
+            role=self.role.value,
+            team=self.team,
+            contracts=self.contracts,
+        )
 
 
 @dataclass(frozen=True)

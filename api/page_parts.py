@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from api.errors import field_errors
 from api.schemas import ACTIONS
 from domain import commands as c
+from domain.access import Author
 
 VALID_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 VALID_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -103,7 +104,8 @@ def forbidden() -> HTMLResponse:
 
 def event_actor(data: dict[str, Any]) -> str:
     if "by" in data:
-        return str(data["by"])
+        # The key it was done with, where one was: names can repeat, key ids cannot.
+        return f"{data['by']} (key {data['by_key']})" if data.get("by_key") else str(data["by"])
     if data.get("type") in ("CustomerReplied", "FeedbackRecorded", "ComplaintRegistered"):
         return "customer"
     if data.get("type") == "AttachmentAdded":
@@ -161,6 +163,8 @@ def action_forms(categories: tuple[str, ...]) -> list[dict[str, Any]]:
     for name, (command, body) in ACTIONS.items():
         fields = []
         for field, info in body.model_fields.items():
+            if field in c.AUTHOR_FIELDS:
+                continue  # the signed-in key's holder
             kind = "text"
             choices: list[str] = []
             if field in _TEXTAREAS:
@@ -176,17 +180,17 @@ def action_forms(categories: tuple[str, ...]) -> list[dict[str, Any]]:
     return forms
 
 
-
-
-def action_of(name: str, form: dict[str, str]) -> c.Action:
+def action_of(name: str, form: dict[str, str], author: Author) -> c.Action:
+    """The action a page's form asks for, recorded as `author`'s; a form naming its own
+    author (even blank) is refused as the API refuses it."""
     _command, body = ACTIONS[name]
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {f: form[f] for f in c.AUTHOR_FIELDS if f in form}
     for field, info in body.model_fields.items():
         value = form.get(field, "")
-        if value == "" and not info.is_required():
+        if field in c.AUTHOR_FIELDS or (value == "" and not info.is_required()):
             continue  # an optional field left blank keeps its default
         values[field] = value
-    return c.parse_action(name, values)
+    return c.parse_action(name, values, author)
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo) -> str:

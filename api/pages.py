@@ -40,6 +40,7 @@ from api.page_parts import (
     local_time,
     same_origin,
 )
+from api.queue import queue_routes
 from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
@@ -104,6 +105,8 @@ def page_routes(
 
     def now() -> datetime:
         return datetime.now(UTC)
+
+    router.include_router(queue_routes(service, complaint_list, render))
 
     def intake(
         request: Request,
@@ -321,15 +324,15 @@ def page_routes(
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         try:
-            command = action_of(action, values)
+            command = action_of(action, values, who.author)
         except ValidationError as error:
             message = error_line(error)
             return await complaint_page(
                 request, complaint_id, who, error=f"{action}: {message}", status=422
             )
         try:
-            await complaint_for(who, service, complaint_id, action)
-            await service.act(complaint_id, command)
+            # Who may act is checked by the workflow, on the state the action meets.
+            await service.act(complaint_id, command, who.author)
         except ActionRefused as refused:
             return await complaint_page(request, complaint_id, who, error=str(refused), status=409)
         except ComplaintNotFound:

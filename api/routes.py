@@ -14,13 +14,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import (
+    Denied,
     Staff,
     Submitter,
     complaint_for,
     holder_if_any,
     intake_contract,
     permits,
-    require,
 )
 from api.errors import error_response
 from api.health import ReadyCheck
@@ -129,7 +129,8 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
             responses={409: {"model": ErrorBody, "description": "the state forbids it"}},
             description=(body_model.__doc__ or "")
             + ("\n\nSupervisor or admin only." if name == "reclassify" else "")
-            + "\n\nAn agent acts on its team's complaints only.",
+            + "\n\nAn agent acts on its team's complaints only. The action is recorded as the "
+            "key's holder's (name and key id); a body naming `by` is refused (422).",
         )
 
     @router.post("/{complaint_id}/actions/{action}", include_in_schema=False)
@@ -188,11 +189,15 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
     @router.get("", response_model=ComplaintListView)
     async def list_complaints(
-        who: Annotated[Principal, Depends(require(Role.SUPERVISOR, to="the complaint list"))],
+        who: Staff,
         status: Annotated[Status | None, Query()] = None,
         tier: Annotated[int | None, Query(ge=1, le=3)] = None,
         breached: Annotated[bool | None, Query()] = None,
         team: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        assignee: Annotated[
+            str | None,
+            Query(min_length=1, max_length=200, description="`me`: the key's holder"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         cursor: Annotated[
             str | None, Query(max_length=1000, description="next_cursor of the page before")
@@ -200,7 +205,27 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
     ):
         """Complaints by their next due deadline (none last), a page at a time. Read from the
         complaint list read model, so a change shows up once the projector has applied it.
-        Supervisor or admin only; a key scoped to contracts lists only theirs."""
+        `assignee=me` lists the key holder's own (an agent's queue, within its team); any other
+        listing is for a supervisor or admin. A key scoped to contracts lists only theirs."""
+        mine = assignee in ("me", who.name)
+        if not (mine or permits(who, Role.SUPERVISOR)):
+            needs = "another's complaints need" if assignee else "the complaint list needs"
+            raise Denied(
+                403,
+                f"{needs} role supervisor or admin; key {who.name!r} has role {who.role}"
+                " (it lists its own: assignee=me)",
+                "assignee" if assignee else "role",
+                "role_forbidden",
+            )
+        if not permits(who, Role.SUPERVISOR):  # an agent reads its own team's complaints only
+            if team not in (None, who.team):
+                raise Denied(
+                    403,
+                    f"key {who.name!r} acts for team {who.team!r}, not {team!r}",
+                    "team",
+                    "team_forbidden",
+                )
+            team = who.team
         try:
             page = await run_in_threadpool(
                 complaint_list.page,
@@ -208,6 +233,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
                 tier=tier,
                 breached=breached,
                 team=team,
+                assignee=who.name if mine else assignee,
                 contracts=who.contracts,
                 limit=limit,
                 cursor=cursor,
@@ -229,9 +255,9 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
 
 def _action_endpoint(service: ComplaintService, name: str, body_model: type[BaseModel]):
     async def act(complaint_id: ComplaintId, body: body_model, who: Staff) -> ComplaintView:  # type: ignore[valid-type]
-        action = c.parse_action(name, body.model_dump(exclude_unset=True))
-        await complaint_for(who, service, complaint_id, name)
-        return view_of(await service.act(complaint_id, action))
+        action = c.parse_action(name, body.model_dump(exclude_unset=True), who.author)
+        # Who may act is checked by the workflow, on the state the action meets (domain.access).
+        return view_of(await service.act(complaint_id, action, who.author))
 
     # Real types, not the strings `from __future__ import annotations` leaves: FastAPI reads them.
     act.__annotations__ = {

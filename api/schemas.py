@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from domain import commands as c
 from domain.contracts import contract_of
@@ -103,17 +104,32 @@ def event_view(record: RecordedEvent) -> EventView:
     )
 
 
+def _refuse_author(value: object) -> object:
+    raise c.author_given()
+
+
 def _action_body(command: type[BaseModel]) -> type[BaseModel]:
-    """The command's fields without `action` (the path names it), for the request body."""
-    fields = {
+    """The command's fields without `action` (the path names it) and without its author (the
+    key's holder), for the request body. An author sent anyway is refused by its own rule
+    (c.AUTHOR_RULE), not as merely an unknown field: the client learns where authors come from."""
+    fields: dict[str, Any] = {
         name: (info.annotation, info)
         for name, info in command.model_fields.items()
-        if name != "action"
+        if name != "action" and name not in c.AUTHOR_FIELDS
+    }
+    fields |= {
+        name: (SkipJsonSchema[object], Field(default=None, exclude=True))
+        for name in c.AUTHOR_FIELDS
+    }
+    refusals = {
+        f"_refuse_{name}": field_validator(name, mode="before")(_refuse_author)
+        for name in c.AUTHOR_FIELDS
     }
     return create_model(
         f"{command.__name__}Body",
         __config__=ConfigDict(extra="forbid", frozen=True),
         __doc__=command.__doc__,
+        __validators__=refusals,
         **fields,
     )
 

@@ -17,8 +17,11 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from domain.access import Author
 from domain.events import CustomerDetails, SealedPersonal
 from domain.policy import Policy
 from domain.vocabulary import CategoryName, Channel, ContractId
@@ -55,6 +58,7 @@ def _text(max_length: int, min_length: int = 1) -> object:
 
 Text = _text(TEXT_MAX)
 Actor = _text(NAME_MAX)
+KeyId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class _Command(BaseModel):
@@ -135,6 +139,7 @@ class Respond(_Command):
     verb = "respond"
     action: Literal["respond"] = "respond"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     message: Text
 
 
@@ -142,6 +147,7 @@ class GiveInitialSolution(_Command):
     verb = "give an initial solution"
     action: Literal["initial-solution"] = "initial-solution"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     solution: Text
 
 
@@ -149,6 +155,7 @@ class RequestInfo(_Command):
     verb = "request information"
     action: Literal["request-info"] = "request-info"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     question: Text
 
 
@@ -156,12 +163,17 @@ class RecordCustomerReply(_Command):
     verb = "record the customer's reply"
     action: Literal["customer-reply"] = "customer-reply"
     message: Text
+    # Optional, as the customer's answers were recorded without one before: the customer, or
+    # the member of staff who recorded what the customer said.
+    by: Actor | None = None
+    by_key: KeyId | None = None
 
 
 class Resolve(_Command):
     verb = "resolve"
     action: Literal["resolve"] = "resolve"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     resolution: Text
 
 
@@ -170,18 +182,23 @@ class RecordFeedback(_Command):
     action: Literal["feedback"] = "feedback"
     rating: int = Field(ge=1, le=5)
     comment: _text(TEXT_MAX, min_length=0) = ""  # type: ignore[valid-type]
+    by: Actor | None = None  # as RecordCustomerReply's
+    by_key: KeyId | None = None
 
 
 class Reopen(_Command):
     verb = "reopen"
     action: Literal["reopen"] = "reopen"
     reason: Text
+    by: Actor | None = None  # as RecordCustomerReply's
+    by_key: KeyId | None = None
 
 
 class Reassign(_Command):
     verb = "reassign"
     action: Literal["reassign"] = "reassign"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     assignee: Actor
     team: str | None = None  # None: stay with the current team
 
@@ -190,6 +207,7 @@ class Reclassify(_Command):
     verb = "reclassify"
     action: Literal["reclassify"] = "reclassify"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     tier: int = Field(ge=1, le=3)
     category: CategoryName | None = None  # None: keep the current category
     reason: Text
@@ -199,6 +217,7 @@ class AddNote(_Command):
     verb = "add a note"
     action: Literal["note"] = "note"
     by: Actor
+    by_key: KeyId | None = None  # the API key of `by`; None: the CLI's operator
     text: Text
 
 
@@ -259,19 +278,40 @@ Action = Annotated[
 
 
 _ACTION = TypeAdapter(Action)
+# Who acted is the door's word (the key's holder, the CLI's operator, the customer's link), never
+# the request's: an agent could otherwise record a note "by" their supervisor.
+AUTHOR_FIELDS = ("by", "by_key")
+AUTHOR_RULE = "author_from_key"
+AUTHOR_MESSAGE = (
+    "the author of an action is whoever holds the key (or runs the CLI: --as); leave out 'by'"
+)
 
 
-def parse_action(name: str, fields: dict) -> Action:
-    """The action called `name` (as in the API path) with its fields; a ValidationError names
-    the field and the rule. Every door (API, pages, CLI) parses actions here."""
-    return _ACTION.validate_python({**fields, "action": name})
+def author_given() -> PydanticCustomError:
+    return PydanticCustomError(AUTHOR_RULE, AUTHOR_MESSAGE)
+
+
+def parse_action(name: str, fields: dict, author: Author) -> Action:
+    """The action called `name` (as in the API path) with its fields, recorded as `author`'s; a
+    ValidationError names the field and the rule. Every door (API, pages, CLI) parses here."""
+    given = [f for f in AUTHOR_FIELDS if f in fields]
+    if given:
+        raise ValidationError.from_exception_data(
+            "Action",
+            [InitErrorDetails(type=author_given(), loc=(f,), input=None) for f in given],
+        )
+    return _ACTION.validate_python(
+        {**fields, "action": name, "by": author.name, "by_key": author.key_id}
+    )
 
 
 class ActionRequest(BaseModel):
-    """One agent or supervisor action, as the workflow's `act` update receives it."""
+    """One action, as the workflow's `act` update receives it. `author` (absent in histories
+    from before authors were checked) is whom the update validator holds to the access rule."""
 
     model_config = ConfigDict(frozen=True)
     action: Action
+    author: Author | None = None
 
 
 Command = (

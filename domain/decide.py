@@ -259,21 +259,21 @@ def _register(d: _Decision, cmd: c.Register) -> None:
 
 def _respond(d: _Decision, cmd: c.Respond) -> None:
     _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
-    d.emit(ev.FirstResponseGiven(at=d.now, by=cmd.by, message=cmd.message))
+    d.emit(ev.FirstResponseGiven(at=d.now, by=cmd.by, by_key=cmd.by_key, message=cmd.message))
     _meet(d, DeadlineKind.FIRST_RESPONSE)
     _tell_customer(d, "response", cmd.message)
 
 
 def _initial_solution(d: _Decision, cmd: c.GiveInitialSolution) -> None:
     _require(d, cmd, Status.OPEN, Status.WAITING_ON_CUSTOMER)
-    d.emit(ev.InitialSolutionGiven(at=d.now, by=cmd.by, solution=cmd.solution))
+    d.emit(ev.InitialSolutionGiven(at=d.now, by=cmd.by, by_key=cmd.by_key, solution=cmd.solution))
     _meet(d, DeadlineKind.INITIAL_SOLUTION)
     _tell_customer(d, "initial_solution", cmd.solution)
 
 
 def _request_info(d: _Decision, cmd: c.RequestInfo) -> None:
     _require(d, cmd, Status.OPEN)
-    d.emit(ev.InformationRequested(at=d.now, by=cmd.by, question=cmd.question))
+    d.emit(ev.InformationRequested(at=d.now, by=cmd.by, by_key=cmd.by_key, question=cmd.question))
     d.notify("information_request", CUSTOMER, f"p{len(d.state.pauses)}", **_words(d, cmd.question))
 
 
@@ -290,7 +290,7 @@ def _tell_customer(d: _Decision, kind: str, text: str) -> None:
 
 def _customer_reply(d: _Decision, cmd: c.RecordCustomerReply) -> None:
     _require(d, cmd, Status.WAITING_ON_CUSTOMER, why="no information was requested")
-    d.emit(ev.CustomerReplied(at=d.now, message=cmd.message))
+    d.emit(ev.CustomerReplied(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
     _schedule(d, "resumed")
 
 
@@ -303,7 +303,7 @@ def _resolve(d: _Decision, cmd: c.Resolve) -> None:
         if d.state.status is Status.WAITING_ON_CUSTOMER
         else "",
     )
-    d.emit(ev.ComplaintResolved(at=d.now, by=cmd.by, resolution=cmd.resolution))
+    d.emit(ev.ComplaintResolved(at=d.now, by=cmd.by, by_key=cmd.by_key, resolution=cmd.resolution))
     _meet(d, DeadlineKind.RESOLUTION)
     d.notify("resolution", CUSTOMER, f"r{d.state.round}", **_words(d, cmd.resolution))
 
@@ -315,7 +315,11 @@ def _feedback(d: _Decision, cmd: c.RecordFeedback) -> None:
             f"cannot record feedback: complaint {d.state.complaint_id} was "
             f"already rated {d.state.rating}"
         )
-    d.emit(ev.FeedbackRecorded(at=d.now, rating=cmd.rating, comment=cmd.comment))
+    d.emit(
+        ev.FeedbackRecorded(
+            at=d.now, rating=cmd.rating, comment=cmd.comment, by=cmd.by, by_key=cmd.by_key
+        )
+    )
     if d.state.status is Status.RESOLVED:
         d.emit(ev.ComplaintClosed(at=d.now, reason="feedback"))
 
@@ -328,7 +332,11 @@ def _reopen(d: _Decision, cmd: c.Reopen) -> None:
             f"cannot reopen: the reopen window of complaint {s.complaint_id} "
             f"ended at {sla.reopen_deadline(s, d.policy).isoformat()}"
         )
-    d.emit(ev.ComplaintReopened(at=d.now, round=s.round + 1, reason=cmd.reason))
+    d.emit(
+        ev.ComplaintReopened(
+            at=d.now, round=s.round + 1, reason=cmd.reason, by=cmd.by, by_key=cmd.by_key
+        )
+    )
     # The complaint was registered and acknowledged long ago; the rest starts again.
     _schedule(d, "reopened", skip=(DeadlineKind.ACKNOWLEDGE,))
     d.notify("reopened", "assignee", f"r{d.state.round}")
@@ -341,7 +349,11 @@ def _reassign(d: _Decision, cmd: c.Reassign) -> None:
         raise DomainError(f"cannot reassign: team {team!r} is not defined in the policy")
     if (team, cmd.assignee) == (d.state.team, d.state.assignee):
         raise DomainError(f"cannot reassign: {cmd.assignee} already holds this complaint")
-    d.emit(ev.ComplaintReassigned(at=d.now, by=cmd.by, team=team, assignee=cmd.assignee))
+    d.emit(
+        ev.ComplaintReassigned(
+            at=d.now, by=cmd.by, by_key=cmd.by_key, team=team, assignee=cmd.assignee
+        )
+    )
     d.notify("assignment", "assignee", f"v{d.state.version}")
 
 
@@ -356,12 +368,16 @@ def _reclassify(d: _Decision, cmd: c.Reclassify) -> None:
         )
     if (cmd.tier, category) == (s.tier, s.category):
         raise DomainError(
-            f"cannot reclassify: complaint {s.complaint_id} is already tier "
-            f"{s.tier}, {category}"
+            f"cannot reclassify: complaint {s.complaint_id} is already tier {s.tier}, {category}"
         )
     d.emit(
         ev.ComplaintReclassified(
-            at=d.now, by=cmd.by, category=category, tier=cmd.tier, reason=cmd.reason
+            at=d.now,
+            by=cmd.by,
+            by_key=cmd.by_key,
+            category=category,
+            tier=cmd.tier,
+            reason=cmd.reason,
         )
     )
     _schedule(d, "reclassified")
@@ -419,7 +435,7 @@ def _check_amendment(s: ComplaintState, cmd: c.AmendPolicy, owed: Collection[Dea
 
 
 def _note(d: _Decision, cmd: c.AddNote) -> None:
-    d.emit(ev.NoteAdded(at=d.now, by=cmd.by, text=cmd.text))
+    d.emit(ev.NoteAdded(at=d.now, by=cmd.by, by_key=cmd.by_key, text=cmd.text))
 
 
 def _attach(d: _Decision, cmd: c.AddAttachment) -> None:

@@ -22,6 +22,16 @@ class _Fact(BaseModel):
     at: datetime
 
 
+def _none(value: object) -> bool:
+    return value is None
+
+
+# Who acted, added after events with `by` alone were stored: optional, so those still load, and
+# left out of the stored data when absent, so an event recorded without one reads as it did.
+ByKey = Annotated[str | None, Field(exclude_if=_none)]  # the API key of `by`
+OptionalBy = Annotated[str | None, Field(exclude_if=_none)]  # absent: the customer
+
+
 class CustomerDetails(BaseModel):
     """The customer's personal data. Its limits are loose on purpose: it is part of a fact, and
     a fact once stored must always load again."""
@@ -190,29 +200,35 @@ class CustomerReminded(_Fact):
 class FirstResponseGiven(_Fact):
     type: Literal["FirstResponseGiven"] = "FirstResponseGiven"
     by: str
+    by_key: ByKey = None
     message: str
 
 
 class InitialSolutionGiven(_Fact):
     type: Literal["InitialSolutionGiven"] = "InitialSolutionGiven"
     by: str
+    by_key: ByKey = None
     solution: str
 
 
 class InformationRequested(_Fact):
     type: Literal["InformationRequested"] = "InformationRequested"
     by: str
+    by_key: ByKey = None
     question: str
 
 
 class CustomerReplied(_Fact):
     type: Literal["CustomerReplied"] = "CustomerReplied"
     message: str
+    by: OptionalBy = None
+    by_key: ByKey = None
 
 
 class ComplaintResolved(_Fact):
     type: Literal["ComplaintResolved"] = "ComplaintResolved"
     by: str
+    by_key: ByKey = None
     resolution: str
 
 
@@ -220,17 +236,22 @@ class FeedbackRecorded(_Fact):
     type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
     rating: int
     comment: str = ""
+    by: OptionalBy = None
+    by_key: ByKey = None
 
 
 class ComplaintReopened(_Fact):
     type: Literal["ComplaintReopened"] = "ComplaintReopened"
     round: int
     reason: str
+    by: OptionalBy = None
+    by_key: ByKey = None
 
 
 class ComplaintReclassified(_Fact):
     type: Literal["ComplaintReclassified"] = "ComplaintReclassified"
     by: str
+    by_key: ByKey = None
     category: str
     tier: int
     reason: str
@@ -259,6 +280,7 @@ class PolicyAmended(_Fact):
 class ComplaintReassigned(_Fact):
     type: Literal["ComplaintReassigned"] = "ComplaintReassigned"
     by: str
+    by_key: ByKey = None
     team: str
     assignee: str
 
@@ -266,6 +288,7 @@ class ComplaintReassigned(_Fact):
 class NoteAdded(_Fact):
     type: Literal["NoteAdded"] = "NoteAdded"
     by: str
+    by_key: ByKey = None
     text: str
 
 

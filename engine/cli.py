@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
+from domain.access import Author
 from domain.contracts import UnknownContract
 from engine import (
     archive_commands,
@@ -79,7 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("show", "a complaint's live state"), ("events", "a complaint's events")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("complaint_id")
-    act = sub.add_parser("act", help="act on a complaint, e.g. act C-X respond by=ann message=hi")
+    act = sub.add_parser("act", help="act on a complaint, e.g. act C-X respond message=hi")
+    act.add_argument(
+        "--as",
+        dest="operator",
+        metavar="NAME",
+        help="who is acting, as recorded (default: your login name); never a FIELD by=...",
+    )
     act.add_argument("complaint_id")
     act.add_argument(
         "action",
@@ -206,7 +214,8 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
     # The vault seals a submission's customer before it reaches Temporal.
     store = EventStore(engine, PersonalVault.of(settings.key_material()))
     if args.command == "act":  # refuse a malformed action before reaching for the server
-        action = c.parse_action(args.action, dict(_field(f) for f in args.fields))
+        author = operator(args.operator)
+        action = c.parse_action(args.action, dict(_field(f) for f in args.fields), author)
     service = ComplaintService(
         await connect(settings), settings.task_queue, settings.load_contracts(), store,
         settings.upload_rules(),
@@ -247,7 +256,7 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         for r in [] if args.json else records:
             print(f"{r.version:>4}  {r.occurred_at:%Y-%m-%d %H:%M:%S}  {r.type}")
     elif args.command == "act":
-        _print_state(await service.act(args.complaint_id, action), args.json)
+        _print_state(await service.act(args.complaint_id, action, author), args.json)
 
 
 def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
@@ -289,6 +298,15 @@ def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
             f"erased: {len(erasure.keys)} key(s) destroyed; complaints "
             f"{', '.join(erasure.complaints) or '(none)'}; recorded in stream {ERASURES_STREAM!r}"
         )
+
+
+def operator(named: str | None) -> Author:
+    """Whoever runs the CLI: it needs the engine's own keys, so it may act on every complaint;
+    what it does is recorded as theirs (--as, else the login name), with no API key."""
+    name = (named if named is not None else getpass.getuser()).strip()
+    if not name:
+        raise ValueError("--as: must name who is acting")
+    return Author(name=name, role="operator")
 
 
 def _field(text: str) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from delivery.mail_receiver import ReceiverUnavailable, start_receiver
 from delivery.mail_routing import Route, route
+from domain.access import Author
 from engine.service import (
     EMAIL_SCOPE,
     ActionRefused,
@@ -119,7 +120,10 @@ class MailIntake:
             return replace(decided, complaint_id=intake.state.complaint_id, reason=why)
         if decided.reply is not None and decided.complaint_id:
             try:
-                await self._service.act(decided.complaint_id, decided.reply)
+                # Recorded as the customer's, the holder of the reply address's token.
+                customer = Author.customer()
+                reply = decided.reply.model_copy(update={"by": customer.name})
+                await self._service.act(decided.complaint_id, reply, customer)
             except ActionRefused as refused:
                 return replace(decided, outcome="refused", reason=str(refused))
             except ComplaintNotFound:

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import commands as c
+from domain.access import FORBIDDEN, Author, NotServed, check_access
 from domain.amendment import AmendmentEffect
 from domain.events import join_personal
 from domain.policy import Policy
@@ -174,21 +175,36 @@ class ComplaintService:
     def events(self, complaint_id: str) -> list[RecordedEvent]:
         return self.store.read_stream(complaint_id)
 
-    async def act(self, complaint_id: str, action: c.Action) -> ComplaintState:
+    async def act(
+        self, complaint_id: str, action: c.Action, author: Author | None = None
+    ) -> ComplaintState:
+        """Take `action` as `author`, whom the workflow holds to the access rule (domain.access)
+        on the state the action meets: Forbidden (403) or ComplaintNotFound (another contract's,
+        404) when refused, ActionRefused when the state forbids it. None: a door of the engine's
+        own (inbound mail, the customer's attachments), already the rule's."""
         handle = self.client.get_workflow_handle(complaint_id)
         try:
             return await handle.execute_update(
-                ComplaintWorkflow.act, c.ActionRequest(action=action)
+                ComplaintWorkflow.act, c.ActionRequest(action=action, author=author)
             )
         except WorkflowUpdateFailedError as failed:
             cause = failed.cause
-            field = _BAD_VALUES.get(cause.type) if isinstance(cause, ApplicationError) else None
-            raise ActionRefused(_message(failed), field) from None
+            kind = cause.type if isinstance(cause, ApplicationError) else None
+            if kind in FORBIDDEN:
+                raise FORBIDDEN[kind](_message(failed)) from None
+            if kind == NotServed.__name__:
+                raise ComplaintNotFound(complaint_id) from None
+            raise ActionRefused(_message(failed), _BAD_VALUES.get(kind or "")) from None
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
             if self.store.stream_version(complaint_id) == 0:
                 raise ComplaintNotFound(complaint_id) from None
+            if author is not None:  # its workflow has ended: the same rule, on the record
+                try:
+                    check_access(author, await self.state(complaint_id), action.action)
+                except NotServed:
+                    raise ComplaintNotFound(complaint_id) from None
             raise ActionRefused(
                 f"cannot {action.verb}: complaint {complaint_id} is archived"
             ) from None

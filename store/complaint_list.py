@@ -165,6 +165,9 @@ class ComplaintList:
         tier: int | None = None,
         breached: bool | None = None,
         team: str | None = None,
+        assignee: str | None = None,
+        not_assignee: str | None = None,  # everyone's but this person's
+        open_only: bool = False,  # leave out closed and archived ones
         contracts: Collection[str] | None = None,  # None: every contract
         limit: int = 50,
         cursor: str | None = None,
@@ -183,6 +186,12 @@ class ComplaintList:
             query = query.where(row.breached == breached)
         if team is not None:
             query = query.where(row.team == team)
+        if assignee is not None:
+            query = query.where(row.assignee == assignee)
+        if not_assignee is not None:
+            query = query.where(row.assignee != not_assignee)
+        if open_only:
+            query = query.where(row.status.not_in(_NOT_OPEN))
         if contracts is not None:
             query = query.where(row.contract.in_(list(contracts)))
         if cursor is not None:

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import AppendOutcome, AppendRequest, StampedEvent
     from domain import commands as c
+    from domain.access import Author, Forbidden, NotServed, check_access
     from domain.amendment import AmendmentEffect, effect_of
     from domain.decide import DomainError, decide, decide_with_state
     from domain.events import ComplaintArchived, Event
@@ -123,11 +124,16 @@ class ComplaintWorkflow:
 
     @workflow.update
     async def act(self, request: c.ActionRequest) -> ComplaintState:
-        return await self._apply(request.action)
+        await self._decide(request.action, request.author)
+        return self._state
 
     @act.validator
     def _validate_act(self, request: c.ActionRequest) -> None:
-        # Rejected here, an action leaves no trace in history and writes nothing.
+        # Rejected here, an action leaves no trace in history and writes nothing. Who may act
+        # is checked here too, on the state the action meets: a door's earlier read could be
+        # stale (the complaint reassigned to another team a moment ago).
+        if request.author is not None:
+            check_access(request.author, self._state, request.action.action)
         decide(self._state, request.action, workflow.now(), self._policy)
 
     # No patch guards these: histories from before never call them, and no other decision
@@ -216,14 +222,16 @@ class ComplaintWorkflow:
         await self._decide(command)
         return self._state
 
-    async def _decide(self, command: c.Command) -> list[Event]:
+    async def _decide(self, command: c.Command, author: Author | None = None) -> list[Event]:
         """Decide and record `command`; the events recorded (none: nothing to record)."""
         async with self._lock:
             try:
+                if author is not None:
+                    check_access(author, self._state, command.action)
                 events, after = decide_with_state(
                     self._state, command, workflow.now(), self._policy
                 )
-            except DomainError as refused:
+            except (DomainError, Forbidden, NotServed) as refused:
                 # The state moved between validation and our turn at the lock.
                 raise ApplicationError(
                     str(refused), type=type(refused).__name__, non_retryable=True

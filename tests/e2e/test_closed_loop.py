@@ -159,7 +159,7 @@ async def test_the_customer_is_told_answers_by_email_and_rates_on_their_page(
             (receipt,) = await mails_to(mailbox, 1)
             assert f"reference number {cid}" in receipt.body
 
-            await act(cid, "request-info", by="agent.wang", question=QUESTION)
+            await act(cid, "request-info", question=QUESTION)
             asking = (await mails_to(mailbox, 2))[1]
             assert QUESTION in asking.body  # the agent's own words
 
@@ -173,8 +173,8 @@ async def test_the_customer_is_told_answers_by_email_and_rates_on_their_page(
             ]
             assert replies == [ANSWER]  # their words, without the quoted message
 
-            await act(cid, "respond", by="agent.wang", message=RESPONSE)
-            await act(cid, "resolve", by="agent.wang", resolution=RESOLUTION)
+            await act(cid, "respond", message=RESPONSE)
+            await act(cid, "resolve", resolution=RESOLUTION)
             _, _, response, resolution = await mails_to(mailbox, 4)
             assert RESPONSE in response.body and RESOLUTION in resolution.body
             # Every message to the customer is a fact of the complaint, with how it went.

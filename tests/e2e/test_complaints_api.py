@@ -52,11 +52,11 @@ async def test_events_are_listed_in_order_without_the_personal_part(stack: Stack
 async def test_a_complaint_through_its_life(stack: Stack):
     cid = (await stack.submit(form(subject="Late parcel"))).json()["id"]
 
-    responded = await act(stack, cid, "respond", by="agent-7", message="We are looking into it")
+    responded = await act(stack, cid, "respond", message="We are looking into it")
     assert responded.status_code == 200, responded.text
     assert responded.json()["status"] == "open"
 
-    asked = await act(stack, cid, "request-info", by="agent-7", question="Which order?")
+    asked = await act(stack, cid, "request-info", question="Which order?")
     assert asked.status_code == 200, asked.text
     assert asked.json()["status"] == "waiting_on_customer"
     assert asked.json()["pauses"][-1]["ended_at"] is None
@@ -66,10 +66,10 @@ async def test_a_complaint_through_its_life(stack: Stack):
     assert replied.json()["status"] == "open"
     assert replied.json()["pauses"][-1]["ended_at"] is not None
 
-    noted = await act(stack, cid, "note", by="agent-7", text="  Called the courier  ")
+    noted = await act(stack, cid, "note", text="  Called the courier  ")
     assert noted.status_code == 200, noted.text
 
-    resolved = await act(stack, cid, "resolve", by="agent-7", resolution="Refunded")
+    resolved = await act(stack, cid, "resolve", resolution="Refunded")
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved" and resolved.json()["resolved_at"]
 
@@ -137,13 +137,13 @@ async def test_unknown_complaints_and_actions_are_not_found(stack: Stack):
         response = await stack.http.get(path)
         assert response.status_code == 404
         assert "C-NOSUCHTHING" in response.json()["error"]
-    response = await act(stack, "C-NOSUCHTHING", "note", by="a", text="x")
+    response = await act(stack, "C-NOSUCHTHING", "note", text="x")
     assert response.status_code == 404
     assert set(response.json()) == {"error", "detail"}
 
     cid = (await stack.submit()).json()["id"]
     before = stack.event_count()
-    response = await act(stack, cid, "frobnicate", by="a")
+    response = await act(stack, cid, "frobnicate")
     assert response.status_code == 404
     assert "unknown action" in response.json()["error"]
     assert stack.event_count() == before

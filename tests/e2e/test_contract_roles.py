@@ -79,8 +79,8 @@ def doors(cid: str) -> list[tuple[str, str, dict]]:
     return [
         ("GET", f"/api/complaints/{cid}", {}),
         ("GET", f"/api/complaints/{cid}/events", {}),
-        ("POST", f"/api/complaints/{cid}/actions/note", {"json": {"by": "x", "text": "hi"}}),
-        ("POST", f"/api/complaints/{cid}/actions/respond", {"json": {"by": "x", "message": "m"}}),
+        ("POST", f"/api/complaints/{cid}/actions/note", {"json": {"text": "hi"}}),
+        ("POST", f"/api/complaints/{cid}/actions/respond", {"json": {"message": "m"}}),
     ]
 
 
@@ -112,7 +112,7 @@ async def test_the_same_doors_open_for_its_own_contract_and_a_provider_key(
         for path in (f"/api/complaints/{cid}", f"/api/complaints/{cid}/events"):
             response, _ = await call(contracts_stack, holder, "GET", path)
             assert response.status_code == 200, (holder, path, response.text)
-    note = {"by": "supervisor.acme", "text": "Called the customer"}
+    note = {"text": "Called the customer"}
     response, written = await call(
         contracts_stack,
         "supervisor.acme",
@@ -134,7 +134,7 @@ async def test_another_contracts_complaint_is_an_unknown_id_on_the_pages(
     pages = [
         ("GET", f"/complaints/{globex}", {}),
         ("GET", f"/complaints/{globex}/attachments/{sha256}", {}),
-        ("POST", f"/complaints/{globex}/act/note", {"data": {"by": "x", "text": "hi"}}),
+        ("POST", f"/complaints/{globex}/act/note", {"data": {"text": "hi"}}),
     ]
     for method, path, request in pages:
         response, written = await call(stack, "supervisor.acme", method, path, **request)

@@ -49,7 +49,7 @@ async def new_complaint(stack: Stack) -> str:
 
 async def test_the_link_opens_the_page_with_what_the_customer_was_told(stack, customer):
     cid = await new_complaint(stack)
-    await act(stack, cid, "request-info", by="agent.chen", question="Which model is it?")
+    await act(stack, cid, "request-info", question="Which model is it?")
     response = await customer.get(stack.customer_path(cid))
     assert response.status_code == 200
     page = response.text
@@ -107,7 +107,7 @@ async def test_a_reply_resumes_the_clock(stack, customer):
     here = stack.customer_path(cid)
     refused = await customer.post(f"{here}/reply", data={"message": "Too early"})
     assert refused.status_code == 409 and "no information was requested" in refused.text
-    await act(stack, cid, "request-info", by="agent.chen", question="Which model is it?")
+    await act(stack, cid, "request-info", question="Which model is it?")
     assert (await state(stack, cid))["status"] == "waiting_on_customer"
 
     replied = await customer.post(f"{here}/reply", data={"message": "Model K-200"})
@@ -123,7 +123,7 @@ async def test_a_reply_resumes_the_clock(stack, customer):
 
 async def test_a_rating_closes_and_a_second_is_refused(stack, customer):
     cid = await new_complaint(stack)
-    await act(stack, cid, "resolve", by="agent.chen", resolution="Replaced the kettle")
+    await act(stack, cid, "resolve", resolution="Replaced the kettle")
     here = stack.customer_path(cid)
     assert 'id="rate-form"' in (await customer.get(here)).text
 
@@ -139,7 +139,7 @@ async def test_a_rating_closes_and_a_second_is_refused(stack, customer):
 
 async def test_the_customer_rejects_the_resolution_within_the_window(stack, customer):
     cid = await new_complaint(stack)
-    await act(stack, cid, "resolve", by="agent.chen", resolution="Done")
+    await act(stack, cid, "resolve", resolution="Done")
     here = stack.customer_path(cid)
     reopened = await customer.post(f"{here}/reopen", data={"reason": "Still leaking"})
     assert reopened.status_code == 303
@@ -246,7 +246,7 @@ async def test_a_refused_attachment_is_not_listed(stack, customer):
     """The domain refuses attachments once the complaint is closed: the upload answers 409 with
     its message, and the content it had stored (sealed) is shown nowhere."""
     cid = await new_complaint(stack)
-    await act(stack, cid, "resolve", by="agent.chen", resolution="Done")
+    await act(stack, cid, "resolve", resolution="Done")
     here = stack.customer_path(cid)
     assert (await customer.post(f"{here}/rate", data={"rating": "5"})).status_code == 303
     assert 'id="attach-form"' not in (await customer.get(here)).text

@@ -56,7 +56,7 @@ async def test_submitted_complaints_are_listed_filtered_sorted_and_paged(stack: 
     refund = await submit(stack, "I was overcharged, refund please", "List refund")
     asked = await stack.http.post(
         f"/api/complaints/{refund}/actions/request-info",
-        json={"by": "agent.li", "question": "Which invoice?"},
+        json={"question": "Which invoice?"},
     )
     assert asked.status_code == 200, asked.text
     mine = {fire, parcel, howto, refund}

@@ -235,6 +235,7 @@ def test_sorted_by_next_due_with_none_last_and_paged_by_cursor(streams, listed) 
 
 def test_filters(streams, listed) -> None:
     states = folded(streams)
+    someone = states["C-1"].assignee
     cases = [
         ({"status": "open"}, lambda s: s.status == Status.OPEN),
         ({"status": "waiting_on_customer"}, lambda s: s.status == Status.WAITING_ON_CUSTOMER),
@@ -245,7 +246,13 @@ def test_filters(streams, listed) -> None:
         ({"team": "logistics"}, lambda s: s.team == "logistics"),
         ({"status": "open", "tier": 2}, lambda s: s.status == Status.OPEN and s.tier == 2),
         ({"team": "nobody"}, lambda s: False),
+        # The agent's queue (api.queue): one person's, everyone else's, not closed.
+        ({"assignee": someone}, lambda s: s.assignee == someone),
+        ({"not_assignee": someone}, lambda s: s.assignee != someone),
+        ({"open_only": True}, lambda s: s.status not in (Status.CLOSED, Status.ARCHIVED)),
     ]
+    assert 0 < sum(s.assignee == someone for s in states.values()) < len(states)
+    assert any(s.status in (Status.CLOSED, Status.ARCHIVED) for s in states.values())
     for filters, keep in cases:
         expected = expected_order(states, keep)
         assert [cid for page in all_pages(listed, 1, **filters) for cid in page] == (
