@@ -4,7 +4,8 @@ ScheduledReportWorkflow. They show in the Web UI and in `temporal schedule list`
 
 ensure_schedules runs at every worker's start-up: it creates the missing ones, updates the others
 to what the contracts file says now (so a change of times moves a schedule), and deletes those
-of retired or removed contracts. Doing it again changes nothing.
+of retired or removed contracts and of contracts that name no report_recipients. Doing it
+again changes nothing.
 
 A run missed while the server was down is started when it is back if it was due less than
 COMPLAINTS_REPORT_CATCHUP_HOURS ago; overlapping runs are allowed, since each report has its own
@@ -89,10 +90,16 @@ def delivery_retry(settings: Settings) -> DeliveryRetry:
 
 
 async def ensure_schedules(client: Client, contracts: ContractBook, settings: Settings) -> None:
+    # A contract that names no report_recipients is owed no reports: scheduling it would build
+    # one every week only to tell its supervisors it reached nobody (the default contract of
+    # `make run` names none).
+    reported = [c for c in contracts if not c.retired and c.report_recipients]
+    for contract in contracts:
+        if not contract.retired and not contract.report_recipients:
+            log.info("no report schedules: no report_recipients", contract=contract.id)
     wanted = {
         schedule_id(c.id, kind): schedule_for(c, kind, settings)
-        for c in contracts
-        if not c.retired
+        for c in reported
         for kind in REPORT_KINDS
     }
     for sid, schedule in wanted.items():

@@ -72,6 +72,13 @@ async def test_schedules_follow_the_contracts_in_their_time_zone(temporal, tmp_p
         with pytest.raises(RPCError):
             await client.get_schedule_handle(schedule_id("default", kind)).describe()
 
+    # A contract that names nobody to send its reports to gets no schedules.
+    await ensure_schedules(client, book, settings)
+    await ensure_schedules(client, with_times(book, report_recipients=()), settings)
+    for kind in ("weekly", "monthly"):
+        with pytest.raises(RPCError):
+            await client.get_schedule_handle(schedule_id("default", kind)).describe()
+
 
 async def _listed(client, count: int):
     """The schedules as `complaints schedules` lists them (the list lags a creation a little)."""
