@@ -17,7 +17,8 @@ from domain.vocabulary import CUSTOMER
 
 # operator: whoever runs the CLI on the engine's host; it holds the engine's keys already.
 Role = Literal["intake", "agent", "supervisor", "admin", "operator", "customer"]
-_EVERY_TEAM = frozenset({"supervisor", "admin", "operator"})
+# Roles that supervise: every team's complaints, and the supervisor's actions.
+_SUPERVISING = frozenset({"supervisor", "admin", "operator"})
 # Reclassifying changes the tier and the deadlines: the supervisor's call (DOMAIN.md).
 SUPERVISOR_ACTIONS = frozenset({"reclassify"})
 # What the holder of a complaint's private link may do (their page, their e-mail).
@@ -76,11 +77,11 @@ def check_access(author: Author, state: ComplaintState, action: str | None = Non
         if action is not None and action not in CUSTOMER_ACTIONS:
             raise RoleForbidden(f"{action} is not for the customer")
         return
-    if action in SUPERVISOR_ACTIONS and author.role not in ("supervisor", "admin", "operator"):
+    if action in SUPERVISOR_ACTIONS and author.role not in _SUPERVISING:
         raise RoleForbidden(
             f"{action} needs role supervisor or admin; key {author.name!r} has role {author.role}"
         )
-    if author.role not in _EVERY_TEAM and state.team != author.team:
+    if author.role not in _SUPERVISING and state.team != author.team:
         raise TeamForbidden(
             f"complaint {state.complaint_id} belongs to team {state.team!r}; "
             f"key {author.name!r} acts for team {author.team!r}"
