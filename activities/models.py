@@ -26,3 +26,12 @@ class AppendOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
     version: int
     written: int
+
+
+class TeamLoadRequest(BaseModel):
+    """The team a new complaint is routed to (activities.assignment.team_load)."""
+
+    model_config = ConfigDict(frozen=True)
+    contract: str | None
+    team: str
+    members: list[str]
