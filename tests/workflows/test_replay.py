@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 from tests.keys import CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
-from workflows.complaint import CONTRACT_CALENDARS
+from workflows.complaint import ASSIGNMENT_BY_LOAD, CONTRACT_CALENDARS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -53,6 +53,8 @@ def test_the_main_paths_are_recorded():
         "closed_loop_no_reply_calendars",
         "closed_loop_undelivered_calendars",
         "tier1_overnight_calendars",
+        # assigned by the team's load and presence (here: nobody present, to the team lead)
+        "assigned_to_lead_by_load",
     }
 
 
@@ -62,12 +64,15 @@ def patch_markers(path) -> list[str]:
         json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
         for e in history.events
         if e.HasField("marker_recorded_event_attributes")
+        and "patch-data" in e.marker_recorded_event_attributes.details  # not a local activity's
     ]
 
 
 def test_a_new_complaint_records_only_the_newest_patch():
     newest = [p for p in RECORDED if p.stem.endswith("_calendars")]
     assert newest and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in newest)
+    by_load = [p for p in RECORDED if p.stem.endswith("_by_load")]
+    assert by_load and all(patch_markers(p) == [ASSIGNMENT_BY_LOAD] for p in by_load)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
