@@ -8,13 +8,15 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import intake_contract, require
 from api.errors import error_response
 from api.keys import Principal, Role
 from api.routes import ERROR_RESPONSES
+from domain import commands as c
 from domain.presence import AwayPeriod, BadPeriod
 from engine.presence import AwayPeriods
 from engine.service import ComplaintService
@@ -28,6 +30,14 @@ class _Body(BaseModel):
     person: str = Field(min_length=1, max_length=200)
     start: date = Field(alias="from", description="the first day away")
     contract: str | None = Field(default=None, min_length=1, max_length=40)
+    # Named anyway, the author is refused by its own rule, as on every action's body.
+    by: SkipJsonSchema[object] = Field(default=None, exclude=True)
+    by_key: SkipJsonSchema[object] = Field(default=None, exclude=True)
+
+    @field_validator("by", "by_key", mode="before")
+    @classmethod
+    def _refuse_author(cls, value: object) -> object:
+        raise c.author_given()
 
 
 class AwayMark(_Body):
