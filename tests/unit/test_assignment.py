@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from delivery.directory import DirectoryError, load_directory
+from domain import commands as c
 from domain.assignment import TeamLoad, choose
 from domain.presence import (
     AwayCancelled,
@@ -17,7 +18,7 @@ from domain.presence import (
     marked_periods,
 )
 from engine.contracts import load_contract
-from tests.unit.helpers import POLICY, POLICY_FILE, T0, Story, registration
+from tests.unit.helpers import POLICY, POLICY_FILE, T0, Story, minutes, registration
 
 DEFAULT_PARTIES = Path(__file__).resolve().parents[2] / "domain" / "default_parties.toml"
 TEAM = ["agent.zhao", "agent.chen", "agent.li"]  # not in name order: the rule sorts them
@@ -176,3 +177,14 @@ def test_away_periods_are_not_the_terms(tmp_path):
         load_contract("c", "C", POLICY_FILE, parties)[0].version for parties in (plain, with_away)
     }
     assert len(versions) == 1
+
+
+def test_a_reopened_complaint_stays_with_whoever_holds_it():
+    """Only a new complaint is assigned by load: reopening (or escalating) moves nobody."""
+    s = Story()
+    s.when(registration().model_copy(update={"team_load": TeamLoad(open={"agent.chen": 5})}), T0)
+    assert s.state.assignee == "agent.zhao"
+    s.when(c.Resolve(by="agent.zhao", resolution="Replaced"), T0 + minutes(20))
+    s.when(c.Reopen(reason="Still broken"), T0 + minutes(40))
+    assert s.state.assignee == "agent.zhao"
+    assert [e.type for e in s.events].count("ComplaintAssigned") == 1
