@@ -18,7 +18,7 @@ from api.keys import Principal, Role
 from api.routes import ERROR_RESPONSES
 from domain import commands as c
 from domain.presence import AwayPeriod, BadPeriod
-from engine.presence import AwayPeriods
+from engine.presence import NO_SUCH_PERIOD, AwayPeriods
 from engine.service import ComplaintService
 
 Marker = Annotated[Principal, Depends(require(Role.SUPERVISOR, to="marking people away"))]
@@ -85,6 +85,7 @@ def presence_routes(service: ComplaintService) -> APIRouter:
 
     @router.post("/withdraw")
     async def withdraw_away(body: AwayWithdrawal, who: Marker) -> Any:
+        """404 (rule no_such_period) when no supervisor's mark of the person begins that day."""
         try:
             contract = contract_of(who, body.contract)
             await run_in_threadpool(periods.cancel, who.author, contract, body.person, body.start)
@@ -100,6 +101,7 @@ def _view(p: AwayPeriod) -> dict[str, Any]:
 
 
 def _refused(bad: BadPeriod):
+    status = 404 if bad.rule == NO_SUCH_PERIOD else 422  # nothing to withdraw: not a bad value
     return error_response(
-        422, str(bad), [{"field": bad.field, "rule": bad.rule, "message": str(bad)}]
+        status, str(bad), [{"field": bad.field, "rule": bad.rule, "message": str(bad)}]
     )

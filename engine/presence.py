@@ -22,6 +22,8 @@ from engine.contracts import ContractBook
 from store.event_store import EventStore
 from store.presence import PresenceLog
 
+NO_SUCH_PERIOD = "no_such_period"
+
 
 class AwayPeriods:
     def __init__(self, store: EventStore, contracts: ContractBook) -> None:
@@ -67,7 +69,7 @@ class AwayPeriods:
             if not any((p.person, p.start) == (person, start) for p in standing):
                 raise BadPeriod(
                     "from",
-                    "no_such_period",
+                    NO_SUCH_PERIOD,
                     f"no away mark of {person} begins on {start.isoformat()} (a parties file's "
                     "period is withdrawn by editing the file)",
                 )

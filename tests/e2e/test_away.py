@@ -86,3 +86,14 @@ async def test_an_agent_may_not_mark_anyone_away(stack: Stack):
     assert refused.status_code == 403
     assert refused.json()["detail"][0]["rule"] == "role_forbidden"
     assert stack.event_count() == before
+
+
+async def test_withdrawing_a_mark_that_is_not_there_is_a_404(stack: Stack):
+    before = stack.event_count()
+    body = {"person": "agent.zhao", "from": str(_today())}
+    refused = await _as(stack, "supervisor", "POST", "/api/away/withdraw", json=body)
+    assert refused.status_code == 404
+    assert [(d["field"], d["rule"]) for d in refused.json()["detail"]] == [
+        ("from", "no_such_period")
+    ]
+    assert stack.event_count() == before

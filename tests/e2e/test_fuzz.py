@@ -37,7 +37,12 @@ EXAMPLES = 15  # per operation and mode; ~20 operations x 2 modes keeps the run 
 
 
 # unknown_value: a category the complaint's contract lacks (each contract has its own).
-UNSTATED_RULES = ("invalid", "unknown_contract", "retired_contract", "unknown_value")
+# An away period: who is in a team is data, today moves, and an end before the start is a
+# relation between two fields.
+UNSTATED_RULES = (
+    "invalid", "unknown_contract", "retired_contract", "unknown_value",
+    "unknown_person", "ended_in_past", "ends_before_start",
+)  # fmt: skip
 
 
 def refused(ctx, response, case):
