@@ -1,9 +1,10 @@
 """ComplaintWorkflow: one durable workflow per complaint. Orchestration only.
 
-The domain decides (pure `decide`), one activity appends the decision's events (and the outbox
-rows they imply) in one transaction, and one durable timer waits for the next thing the clock
-owes. Every step costs one activity, so a complaint costs the server as few round trips as the
-business allows.
+The domain decides (pure `decide`), one local activity appends the decision's events (and the
+outbox rows they imply) in one transaction, and one durable timer waits for the next thing the
+clock owes. Every decision costs one workflow task and no round trip to the server beyond it, so
+a complaint costs the server as few round trips as the business allows. (Complaints begun
+before the `local-appends` patch append with regular activities, as they did.)
 """
 
 from __future__ import annotations
