@@ -135,8 +135,10 @@ class Register(Submission):
     received_at: datetime | None = None  # when the message reached us, if before registration
     policy_version: str | None = None  # the contract's version intake pinned (None before)
     # The team as the workflow found it just before registering (domain.assignment); None:
-    # complaints from before, assigned by a hash of their id.
-    team_load: TeamLoad | None = None
+    # complaints from before, assigned by a hash of their id. Read by the workflow, never sent
+    # or serialised: not part of what names the decision (a registration lost with its workflow
+    # task reads the load again, and must still know the events its lost attempt committed).
+    team_load: TeamLoad | None = Field(default=None, exclude=True)
 
 
 class Respond(_Command):

@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 
 from activities.assignment import AssignmentActivities
-from activities.events import EventActivities
+from activities.events import EventActivities, _new_event
+from activities.models import StampedEvent
 from delivery.directory import load_directory
 from domain import commands as c
 from domain.access import Author
+from domain.assignment import TeamLoad
+from domain.decide import decide_with_state
 from domain.policy import Team
 from domain.presence import BadPeriod, local_day, presence_stream
+from domain.state import ComplaintState, fold
 from domain.vocabulary import Status
 from engine.cli import main
 from engine.contracts import ContractBook
@@ -33,9 +37,10 @@ from store import (
     migrate,
 )
 from tests.keys import VAULT
-from tests.unit.helpers import POLICY
+from tests.unit.helpers import POLICY, registration
 from tests.workflows.conftest import Harness
 from worker import ACTIVITY_THREADS, build_worker
+from workflows.complaint import decision_event_ids
 
 # The charger on fire goes to team quality: three agents here.
 THREE = POLICY.model_copy(
@@ -206,3 +211,31 @@ def test_the_cli_marks_lists_withdraws_and_refuses(tmp_path, monkeypatch, capsys
         ("AwayMarked", "sup"),
         ("AwayCancelled", "sup"),
     ]
+
+
+async def test_a_lost_registration_is_adopted_with_the_assignment_it_committed(harness):
+    """Its workflow task lost after the append, a registration reads the load again (now counting
+    the complaint itself) and may choose someone else; its lost attempt's events are the record,
+    recognised as its own (the load is no part of what names the decision) and adopted."""
+    register = registration(cid=f"C-{uuid.uuid4().hex[:10]}")
+    lost = register.model_copy(update={"team_load": TeamLoad(open={"agent.chen": 9})})
+    events, _ = decide_with_state(
+        ComplaintState(), lost, await harness.env.get_current_time(), POLICY
+    )
+    ids = decision_event_ids(register.complaint_id, 0, register.model_dump_json(), len(events))
+    harness.store.append(
+        register.complaint_id,
+        0,
+        [_new_event(StampedEvent(event_id=i, event=e)) for i, e in zip(ids, events, strict=True)],
+    )
+
+    sub = await harness.submit(register)
+    state = await harness.wait_for(sub.handle, lambda s: s.status is not None)
+
+    stored = harness.events(sub.complaint_id)
+    assert [e.type for e in stored].count("ComplaintRegistered") == 1
+    assert state.assignee == "agent.zhao"  # as committed; chen 9 was the lost attempt's view
+    assert state.model_dump() == fold(stored).model_dump()
+    # And it lives on (deciding the registration again on top of it would have failed the run).
+    after = await harness.act(sub.handle, c.Respond(by="agent.zhao", message="On it"))
+    assert after.version == len(harness.events(sub.complaint_id))
