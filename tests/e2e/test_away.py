@@ -43,6 +43,9 @@ async def test_a_person_marked_away_gets_no_new_complaint(stack: Stack):
             (assigned,) = [e["data"] for e in events if e["type"] == "ComplaintAssigned"]
             assert assigned["assignee"] == "agent.zhao"
             assert assigned["reason"].endswith(f"agent.chen away until {mark['until']}")
+            # Resolved, so the session's dashboard (its first page of open ones) stays as it was.
+            resolve = f"/api/complaints/{cid}/actions/resolve"
+            assert (await stack.http.post(resolve, json={"resolution": "Replaced"})).is_success
         recorded = stack.store.read_stream(presence_stream(None))[-1]  # this test's mark
         assert recorded.type == "AwayMarked"
         assert recorded.data["by"] == "supervisor" and recorded.data["by_key"]
