@@ -8,7 +8,7 @@ other is not found, the same answer as one that does not exist (as the other rep
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,8 +19,13 @@ from api.auth import Supervisor
 from api.errors import error_response
 from api.keys import Principal
 from api.rendering import TEMPLATES
+from api.reports import no_contract
+from reports.query import ContractNotFound, coverage
 from store.report_deliveries import ReportDeliveries, outcomes
 from store.sent_reports import SentReports
+
+if TYPE_CHECKING:
+    from engine.contracts import ContractBook
 
 # Ids are database integers: a larger number names no report (and SQLite cannot even bind it).
 ReportId = Annotated[int, Path(ge=1, le=2**62)]
@@ -34,7 +39,7 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def sent_report_routes(engine: Engine) -> APIRouter:
+def sent_report_routes(engine: Engine, book: ContractBook) -> APIRouter:
     router = APIRouter(tags=["reports"])
     archive = SentReports(engine)
     deliveries = ReportDeliveries(engine)
@@ -59,8 +64,10 @@ def sent_report_routes(engine: Engine) -> APIRouter:
         """Every contract report sent, newest first (without the documents): contract, kind,
         period, recipients, when built and sent (null: not delivered to all), content hash, and
         each delivery to each recipient (delivered or not, why not, who asked for a resend)."""
-        if contract is not None and not who.serves(contract):
-            return error_response(404, f"contract: no contract {contract!r}")
+        try:  # the reports' one rule: an unknown contract and another's answer alike
+            coverage(book, contract=contract, serves=who.contracts)
+        except ContractNotFound as error:
+            return no_contract(error)
         rows = await run_in_threadpool(listed, who, contract)
         if wants_html(request):
             return TEMPLATES.TemplateResponse(

@@ -138,5 +138,11 @@ async def test_a_key_sees_the_sent_reports_of_its_own_contracts_only(contracts_s
 
     assert report.key not in {r["key"] for r in acme_list}
     assert report.key in {r["key"] for r in globex_list}
+    unknown = await http.get("/reports/sent", params={"contract": "nope"}, headers=globex)
     assert acme_pdf.status_code == 404 and acme_named.status_code == 404
+    # Another's contract and one that does not exist: word for word the same answer.
+    assert acme_named.json()["detail"] == [
+        {"field": "contract", "rule": "not_found", "message": "contract: no contract 'globex'"}
+    ]
+    assert unknown.status_code == 404 and unknown.json()["detail"][0]["rule"] == "not_found"
     assert (await http.get(f"/reports/sent/{report.id}.pdf", headers=globex)).content == report.pdf
