@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 from tests.keys import CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
-from workflows.complaint import CONTRACT_CALENDARS
+from workflows.complaint import CONTRACT_CALENDARS, LOCAL_APPENDS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -53,6 +53,18 @@ def test_the_main_paths_are_recorded():
         "closed_loop_no_reply_calendars",
         "closed_loop_undelivered_calendars",
         "tier1_overnight_calendars",
+        # each decision's append a local activity: one workflow task per decision
+        "tier3_left_alone_with_warnings_local",
+        "tier3_left_alone_customer_kept_informed_local",
+        "tier3_answered_in_time_local",
+        "paused_and_resumed_local",
+        "reclassified_1_to_3_local",
+        "reopened_local",
+        "auto_closed_local",
+        "closed_loop_no_reply_local",
+        "closed_loop_undelivered_local",
+        "tier1_overnight_local",
+        "policy_amended_local",
         # a contract's report: before and after the per-recipient delivery record, a resend
         "report_sent",
         "report_partly_undelivered",
@@ -66,13 +78,15 @@ def patch_markers(path) -> list[str]:
     return [
         json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
         for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
 
 
 def test_a_new_complaint_records_only_the_newest_patch():
-    newest = [p for p in RECORDED if p.stem.endswith("_calendars")]
-    assert newest and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in newest)
+    newest = [p for p in RECORDED if p.stem.endswith("_local")]
+    assert newest and all(patch_markers(p) == [LOCAL_APPENDS] for p in newest)
+    calendars = [p for p in RECORDED if p.stem.endswith("_calendars")]
+    assert calendars and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in calendars)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
