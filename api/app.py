@@ -86,7 +86,7 @@ def create_app(
         },
     )
     app.include_router(
-        sent_report_routes(service.store.engine),
+        sent_report_routes(service.store.engine, service.contracts),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # as the reports
         responses=ERROR_RESPONSES,
     )

@@ -98,7 +98,7 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         try:
             got = await build(who, contract, period, group_by, first_day, to)
         except ContractNotFound as error:
-            return _no_contract(error)
+            return no_contract(error)
         except ValueError as error:
             return _refused(error)
         if format == "csv":
@@ -124,7 +124,7 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         try:
             scope = coverage(book, contract=contract, serves=who.contracts)
         except ContractNotFound as error:
-            return _no_contract(error)
+            return no_contract(error)
         zone = periods_zone(book, scope)
         today = datetime.now(zone).date()
         last = to or today
@@ -220,7 +220,7 @@ def _late(due: datetime, met: datetime | None, breached: datetime | None, now: d
     return ((met or now) - due).total_seconds()
 
 
-def _no_contract(error: ContractNotFound) -> JSONResponse:
+def no_contract(error: ContractNotFound) -> JSONResponse:
     return error_response(
         404, str(error), [{"field": "contract", "rule": "not_found", "message": str(error)}]
     )

@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table  # noqa: E402
 
-from reports.contract_report import ContractReport, Durations  # noqa: E402
+from reports.contract_report import BusinessHours, ContractReport, Durations  # noqa: E402
 from reports.export import duration_text  # noqa: E402
 from reports.report_labels import LABELS, labels  # noqa: E402
 
@@ -96,6 +96,7 @@ def as_csv(report: ContractReport) -> str:
     for f in report.flagged_teams:
         rates = " ".join(f"{r:.4f}" for r in f.resolution_rates)
         w.writerow(["flagged_team", f.team, " ".join(f.weeks), rates])
+    w.writerows(business_hours_csv(report))
     w.writerows(
         ["demand_category", k, v, report.demand.previous_categories.get(k, 0)]
         for k, v in report.demand.categories.items()
@@ -106,6 +107,21 @@ def as_csv(report: ContractReport) -> str:
             for t in getattr(report.demand, section)
         )
     return out.getvalue()
+
+
+def business_hours_csv(report: ContractReport) -> list[list[object]]:
+    """The business-hours tiers' times, business time and wall clock each on a line of its own
+    (seconds, median and p90)."""
+    times = report.business_hours
+    if times is None:
+        return []
+    rows: list[list[object]] = [["business_hours", "tiers", " ".join(map(str, times.tiers)), ""]]
+    for name in ("first_response", "resolution"):
+        business, wall = getattr(times, name), getattr(times, f"{name}_wall_clock")
+        for clock, d in (("business", business), ("wall_clock", wall)):
+            median, p90 = _number(d.median_seconds), _number(d.p90_seconds)
+            rows.append([f"{name}_{clock}_seconds", "median/p90", median, p90])
+    return rows
 
 
 def _number(value: float | None) -> str:
@@ -199,6 +215,8 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     )
     section("first_response", [[spread_text(report.first_response)]])
     section("resolution", [[spread_text(report.resolution)]])
+    if report.business_hours is not None:
+        section("business_hours", business_hours_rows(report.business_hours))
     section(
         "rates",
         [
@@ -254,6 +272,19 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     # invariant: no creation time or random id in the file, so equal reports hash equal.
     SimpleDocTemplate(out, pagesize=A4, title=report.period, invariant=1).build(story)
     return out.getvalue()
+
+
+def business_hours_rows(times: BusinessHours) -> list[list[object]]:
+    """The PDF's table: tiers, then first response and resolution, business time beside wall
+    clock (median / p90 each)."""
+    return [
+        [_both("tier"), ", ".join(map(str, times.tiers)), ""],
+        ["", _both("business_time"), _both("wall_clock")],
+        [_both("first_response"), spread_text(times.first_response),
+         spread_text(times.first_response_wall_clock)],
+        [_both("resolution"), spread_text(times.resolution),
+         spread_text(times.resolution_wall_clock)],
+    ]  # fmt: skip
 
 
 def _outcome(met: bool | None) -> str:

@@ -49,6 +49,9 @@ LABELS: dict[str, dict[str, str]] = {
         "complaints": "complaints",
         "previous": "previous",
         "attached": "The full report (PDF) and its figures (CSV) are attached.",
+        "business_hours": "Business-hours tiers: business time (wall clock)",
+        "business_time": "business time",
+        "wall_clock": "wall clock",
     },
     "zh": {
         "weekly": "每周需求汇总",
@@ -93,6 +96,9 @@ LABELS: dict[str, dict[str, str]] = {
         "complaints": "件投诉",
         "previous": "上期",
         "attached": "完整报告（PDF）及数据（CSV）见附件。",
+        "business_hours": "工作时间级别：工作时间（自然时间）",
+        "business_time": "工作时间",
+        "wall_clock": "自然时间",
     },
 }
 

@@ -321,3 +321,24 @@ class ReportNoticeRow(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class ReportDeliveryRow(Base):
+    """What became of one sending of a report to one recipient (store.sent_reports): delivered,
+    or not after every retry and why. Append-only: a resend is a new run of the report's
+    workflow, so new rows under its own `run_id`; no row is ever updated."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (
+        UniqueConstraint("report_key", "run_id", "recipient"),
+        Index("ix_report_deliveries_report_key", "report_key"),
+    )
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    report_key: Mapped[str] = mapped_column(String(200))  # sent_reports.key
+    run_id: Mapped[str] = mapped_column(String(100))  # the workflow run that sent it
+    recipient: Mapped[str] = mapped_column(String(254))
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why not, when not
+    requested_by: Mapped[str | None] = mapped_column(String(200), nullable=True)  # a resend's
+    at: Mapped[datetime] = mapped_column(UTC_DATETIME)

@@ -65,6 +65,11 @@ def test_the_main_paths_are_recorded():
         "closed_loop_undelivered_local",
         "tier1_overnight_local",
         "policy_amended_local",
+        # a contract's report: before and after the per-recipient delivery record, a resend
+        "report_sent",
+        "report_partly_undelivered",
+        "report_partly_undelivered_deliveries",
+        "report_resent_deliveries",
     }
 
 
