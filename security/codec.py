@@ -3,8 +3,12 @@ updates, failures' details) is AES-GCM ciphertext on the server, so the customer
 never appears in clear in Temporal's history or its Web UI.
 
 Each payload carries the id of the key that encrypted it, so keys rotate: new payloads use the
-current key, older ones open with any key still configured. Payloads that are not encrypted
-(history recorded before encryption, like the checked-in replay histories) pass through.
+current key, older ones open with any key still configured.
+
+A payload that is not encrypted is refused: anyone who reaches the Temporal frontend could
+otherwise signal or update a complaint with a plaintext payload the workers would act on.
+Histories recorded before encryption (some checked-in replay histories) need the explicit
+migration setting COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS, which lets such payloads through.
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ def _aad(key_id: str) -> bytes:
     return b"complaints-payload:" + key_id.encode()
 
 
+class PlaintextPayloadRefused(ValueError):
+    """An unencrypted payload where only ciphertext is accepted."""
+
+
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, *, accept_plaintext: bool = False) -> None:
         self._ring = ring
+        self._accept_plaintext = accept_plaintext
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id, key = self._ring.current_key()
@@ -50,17 +59,25 @@ class EncryptionCodec(PayloadCodec):
 
     def _decode_one(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload  # written before encryption
+            if self._accept_plaintext:
+                return payload  # written before encryption: the migration setting is on
+            # The encoding names the kind of payload, never its content.
+            encoding = payload.metadata.get("encoding", b"").decode(errors="replace")[:40]
+            raise PlaintextPayloadRefused(
+                f"refused an unencrypted payload (encoding {encoding!r}): only ciphertext is "
+                "accepted; COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS=1 lets histories recorded "
+                "before encryption replay"
+            )
         key_id = payload.metadata.get(KEY_ID, b"").decode()
         return Payload.FromString(unseal(self._ring.key(key_id), payload.data, _aad(key_id)))
 
 
-def data_converter(ring: KeyRing) -> DataConverter:
+def data_converter(ring: KeyRing, *, accept_plaintext: bool = False) -> DataConverter:
     """The one converter of every client, worker, test environment and replayer: pydantic for
     values, the codec for bytes. Failure messages and stack traces are encoded too (they can
     quote an input)."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring),
+        payload_codec=EncryptionCodec(ring, accept_plaintext=accept_plaintext),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -8,7 +8,13 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from engine.settings import Settings
-from security.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
+from security.codec import (
+    ENCODING,
+    KEY_ID,
+    EncryptionCodec,
+    PlaintextPayloadRefused,
+    data_converter,
+)
 from security.keys import DecryptionError, KeyConfigError, ensure_key_file, parse_key_ring
 from tests.unit.helpers import CUSTOMER, registration
 
@@ -63,9 +69,24 @@ async def test_tampered_ciphertext_or_a_relabelled_key_id_is_rejected():
             await codec.decode([bad])
 
 
-async def test_payloads_written_before_encryption_pass_through():
+async def test_an_unencrypted_payload_is_refused_and_the_refusal_quotes_nothing_of_it():
+    # Anyone reaching the Temporal port could otherwise update a complaint in plaintext.
     codec = EncryptionCodec(ring(f"k1:{OLD}"))
-    assert await codec.decode([plain_payload()]) == [plain_payload()]
+    with pytest.raises(PlaintextPayloadRefused, match="COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS") as e:
+        await codec.decode([plain_payload()])
+    assert CUSTOMER.name not in str(e.value) and "json/plain" in str(e.value)
+
+
+async def test_with_the_migration_setting_payloads_written_before_encryption_pass_through():
+    codec = EncryptionCodec(ring(f"k1:{OLD}"), accept_plaintext=True)
+    (encrypted,) = await codec.encode([plain_payload()])
+    assert await codec.decode([plain_payload(), encrypted]) == [plain_payload(), plain_payload()]
+
+
+def test_the_migration_setting_is_off_unless_set(monkeypatch):
+    assert Settings().accept_plaintext_payloads is False
+    monkeypatch.setenv("COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS", "1")
+    assert Settings().accept_plaintext_payloads is True
 
 
 @pytest.mark.parametrize(
