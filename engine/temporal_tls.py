@@ -30,9 +30,7 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
         return False
     if bool(cert) != bool(key):
         missing = "COMPLAINTS_TEMPORAL_TLS_KEY" if cert else "COMPLAINTS_TEMPORAL_TLS_CERT"
-        raise TemporalTLSError(
-            f"{missing}: not set; a client certificate and its key go together"
-        )
+        raise TemporalTLSError(f"{missing}: not set; a client certificate and its key go together")
     return TLSConfig(
         server_root_ca_cert=_pem(ca, "COMPLAINTS_TEMPORAL_TLS_CA"),
         domain=server_name or None,
