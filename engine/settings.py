@@ -111,6 +111,19 @@ class Settings(BaseSettings):
             allowed=parse_types(self.attachment_types, "COMPLAINTS_ATTACHMENT_TYPES"),
         )
 
+    def codec_origins(self) -> list[str]:
+        """COMPLAINTS_CODEC_CORS_ORIGINS: origins separated by commas or spaces; ValueError
+        naming the setting for one that is not scheme://host[:port]."""
+        origins = self.codec_cors_origins.replace(",", " ").split()
+        for origin in origins:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(
+                    f"COMPLAINTS_CODEC_CORS_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], no path)"
+                )
+        return origins
+
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"
 

@@ -44,6 +44,13 @@ class EncryptionCodec(PayloadCodec):
         self._ring = ring
         self._accept_plaintext = accept_plaintext
 
+    def for_display(self) -> EncryptionCodec:
+        """The same keys, for the codec endpoint (api.codec_routes): it shows people what the
+        history holds and nothing acts on what it decodes, so a plaintext payload (a search
+        attribute, a patch marker, or one injected) is shown as it is instead of failing the
+        whole event's display."""
+        return EncryptionCodec(self._ring, accept_plaintext=True)
+
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id, key = self._ring.current_key()
         return [
