@@ -125,3 +125,12 @@ def test_the_key_file_is_made_once_readable_by_its_owner_only_and_env_values_win
     overridden = Settings(data_dir=tmp_path, codec_keys=f"env:{NEW}").key_material()
     assert overridden.codec.current_key() == ("env", b"n" * 32)
     assert overridden.master == from_file.master
+
+
+def test_the_codec_cors_origins_are_origins_and_a_bad_one_is_named():
+    spaced = Settings(codec_cors_origins="http://127.0.0.1:8080, https://ui.example.com")
+    assert spaced.codec_origins() == ["http://127.0.0.1:8080", "https://ui.example.com"]
+    assert Settings().codec_origins() == []
+    for bad in ("ui.example.com", "https://ui.example.com/path", "ftp://ui.example.com"):
+        with pytest.raises(ValueError, match=f"COMPLAINTS_CODEC_CORS_ORIGINS: '{bad}'"):
+            Settings(codec_cors_origins=bad).codec_origins()
