@@ -4,13 +4,17 @@ codec), the keys from a real key file. The UI runs on another origin, so CORS is
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import re
+import subprocess
 
 import httpx
 import pytest
 from temporalio.api.common.v1 import Payload
 
 from api.app import create_app
+from engine.binaries import temporal_cli
 from engine.service import ComplaintService
 from security.codec import ENCODING, PlaintextPayloadRefused
 from tests.e2e.conftest import Stack, bearer, form, serving
@@ -31,14 +35,19 @@ async def codec_api(stack: Stack, api_keys):
 
 
 @pytest.fixture(scope="module")
-async def started_input(stack: Stack) -> list[Payload]:
-    """The start input of a real complaint, as it lies in Temporal's history."""
+async def started(stack: Stack) -> tuple[str, list[Payload]]:
+    """A real complaint and its start input, as it lies in Temporal's history."""
     cid = (await stack.submit(form(description=DESCRIPTION))).json()["id"]
     history = await stack.client.get_workflow_handle(cid).fetch_history()
     payloads = list(history.events[0].workflow_execution_started_event_attributes.input.payloads)
     assert payloads and all(p.metadata["encoding"] == ENCODING for p in payloads)
     assert DESCRIPTION.encode() not in b"".join(p.SerializeToString() for p in payloads)
-    return payloads
+    return cid, payloads
+
+
+@pytest.fixture(scope="module")
+def started_input(started) -> list[Payload]:
+    return started[1]
 
 
 def wire(payloads) -> dict:
@@ -202,3 +211,29 @@ async def test_bad_requests_name_the_field_and_the_rule(codec_api, started_input
     for rule, response in cases.items():
         assert response.json()["detail"][0]["rule"] == rule
         assert DESCRIPTION not in response.text
+
+
+async def test_the_cli_shows_the_history_in_clear_with_the_readme_flags(
+    codec_api, started, stack, temporal
+):
+    cid, _ = started
+    show = [temporal_cli(), "workflow", "show", "--workflow-id", cid, "--output", "json",
+            "--address", temporal.client.service_client.config.target_host,
+            "--codec-endpoint", f"{str(codec_api.base_url).rstrip('/')}/codec"]  # fmt: skip
+    without_codec = await _run(show[:-2])
+    shown = await _run([*show, "--codec-auth", f"Bearer {stack.keys['supervisor']}"])
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert DESCRIPTION in _decoded_data(shown.stdout)
+    assert DESCRIPTION not in _decoded_data(without_codec.stdout)  # ciphertext without it
+
+
+async def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=60
+    )
+
+
+def _decoded_data(output: str) -> str:
+    """The clear text of every payload in `temporal workflow show --output json`."""
+    found = re.findall(r'"data":\s*"([A-Za-z0-9+/=]+)"', output)
+    return "".join(base64.b64decode(d).decode(errors="replace") for d in found) + output
