@@ -11,8 +11,8 @@ from engine.settings import Settings
 from security.codec import (
     ENCODING,
     KEY_ID,
+    REFUSED,
     EncryptionCodec,
-    PlaintextPayloadRefused,
     data_converter,
 )
 from security.keys import DecryptionError, KeyConfigError, ensure_key_file, parse_key_ring
@@ -69,12 +69,16 @@ async def test_tampered_ciphertext_or_a_relabelled_key_id_is_rejected():
             await codec.decode([bad])
 
 
-async def test_an_unencrypted_payload_is_refused_and_the_refusal_quotes_nothing_of_it():
+async def test_an_unencrypted_payload_is_refused_and_nothing_of_it_is_kept():
     # Anyone reaching the Temporal port could otherwise update a complaint in plaintext.
     codec = EncryptionCodec(ring(f"k1:{OLD}"))
-    with pytest.raises(PlaintextPayloadRefused, match="COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS") as e:
-        await codec.decode([plain_payload()])
-    assert CUSTOMER.name not in str(e.value) and "json/plain" in str(e.value)
+    (encrypted,) = await codec.encode([plain_payload()])
+    refused, opened = await codec.decode([plain_payload(), encrypted])
+    assert refused == Payload(metadata={"encoding": REFUSED}) and opened == plain_payload()
+    # What a worker then makes of it: an error that names the setting, never the content.
+    with pytest.raises(KeyError, match="COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS") as error:
+        await data_converter(ring(f"k1:{OLD}")).decode([plain_payload()], [dict])
+    assert CUSTOMER.name not in str(error.value)
 
 
 async def test_with_the_migration_setting_payloads_written_before_encryption_pass_through():
