@@ -97,6 +97,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     if ensure_key_file(settings.encryption_key_file_path()):
         print(f"First start: encryption keys written to {settings.encryption_key_file_path()}")
     settings.key_material()  # so does a malformed key
+    settings.codec_origins()  # and a malformed origin
     first_key = first_admin_key(settings.api_keys_file())
     ui_port = temporal_port + 1000
     ui_origin = f"http://127.0.0.1:{ui_port}"
