@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import uvicorn
 from fastapi import Depends, FastAPI
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 
 from api.archive_routes import archive_routes
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
+from api.codec_routes import CodecCORS, codec_routes
 from api.customer_pages import UPLOAD_PATH, HideLinkTokens, customer_routes
 from api.docs import install_static_and_docs
 from api.errors import install_error_handlers
@@ -37,6 +39,7 @@ from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
+from security.codec import EncryptionCodec
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
@@ -51,11 +54,13 @@ def create_app(
     api_keys: KeyRing | None = None,
     links: CustomerLinks | None = None,
     public_posts: RateLimiter | None = None,
+    codec_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
     public pages answer; without `links` no customer link opens a page (fail closed).
-    `public_posts` limits the public posts (default: the settings' defaults)."""
+    `public_posts` limits the public posts (default: the settings' defaults). The codec
+    endpoint uses the client's payload codec and answers CORS for `codec_origins`."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
@@ -90,7 +95,11 @@ def create_app(
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # as the reports
         responses=ERROR_RESPONSES,
     )
+    codec = service.client.data_converter.payload_codec
+    if isinstance(codec, EncryptionCodec):  # every client built by engine.temporal.connect
+        app.include_router(codec_routes(codec, service.client.namespace))
     install_static_and_docs(app)
+    app.add_middleware(CodecCORS, origins=codec_origins)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
     return app
@@ -133,6 +142,7 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         api_keys=KeyRing(settings.api_keys_file()),
         links=settings.customer_links(service.store),
         public_posts=limiter_for(settings),
+        codec_origins=settings.codec_origins(),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
     # uvicorn's access log has method, path and status only: never a body.

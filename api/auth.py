@@ -76,7 +76,7 @@ def install_auth(app: FastAPI, keys: KeyRing) -> None:
             path=request.url.path,
             key_id=principal.key_id if principal else None,
         )
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/codec/")):  # programs, not people
             detail = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.message, detail, headers=headers)
