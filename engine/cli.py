@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         "new", help="make a key, add it to the key file (COMPLAINTS_API_KEYS), print it once"
     )
     new_key.add_argument(
-        "--role", required=True, choices=("intake", "agent", "supervisor", "admin")
+        "--role", required=True, choices=("intake", "agent", "supervisor", "admin", "auditor")
     )
     new_key.add_argument("--team", default="", help="agents only: the team it acts for")
     new_key.add_argument("--name", required=True, help="who holds it, e.g. agent.chen")
