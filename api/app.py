@@ -41,6 +41,7 @@ from engine.temporal import connect
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
+from store.qa_reviews import QaFacts
 from store.vault import PersonalVault
 
 
@@ -79,7 +80,9 @@ def create_app(
     app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
-        report_routes(ReportFacts(service.store.engine), service.contracts),
+        report_routes(
+            ReportFacts(service.store.engine), service.contracts, QaFacts(service.store.engine)
+        ),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={

@@ -19,6 +19,8 @@ from domain.report_times import ReportPeriod
 from reports.demand import demand_summary
 from reports.metrics import MET, NO_DATA, RATINGS, Figures, check_targets, figures, sla_report
 from reports.periods import label, period_start
+from reports.qa import QaScores, qa_scores
+from store.qa_reviews import QaFacts
 from store.complaint_texts import registration_texts
 from store.report_model import ComplaintFacts, ReportFacts
 
@@ -95,6 +97,8 @@ class ContractReport(_Fact):
     targets: list[TargetOutcome]
     flagged_teams: list[FlaggedTeam]
     demand: DemandSummary
+    # The spot-checks of the period's complaints (reports.qa); absent in reports archived before.
+    qa: QaScores | None = None
 
 
 def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> ContractReport:
@@ -144,7 +148,13 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
             rising=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.rising],
             falling=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.falling],
         ),
+        qa=spot_checks(engine, contract, period),
     )
+
+
+def spot_checks(engine: Engine, contract: Contract, period: ReportPeriod) -> QaScores:
+    """The QA scores of the contract's complaints received in the period, as reviewed by now."""
+    return qa_scores(QaFacts(engine).received_between(period.start, period.end, {contract.id}))
 
 
 def targets_met_or_missed(targets: QualityTargets, whole: Figures) -> list[TargetOutcome]:

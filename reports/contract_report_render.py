@@ -105,7 +105,21 @@ def as_csv(report: ContractReport) -> str:
             [f"demand_{section}", t.term, t.count, t.previous]
             for t in getattr(report.demand, section)
         )
+    w.writerows(_qa_csv_rows(report))
     return out.getvalue()
+
+
+def _qa_csv_rows(report: ContractReport) -> list[list[object]]:
+    """The spot-checks: qa (all, then each checklist item), qa_team, qa_agent (team/agent);
+    value the score as a fraction, other the complaints reviewed."""
+    qa = report.qa
+    if qa is None:
+        return []
+    rows: list[list[object]] = [["qa", "all", _number(qa.score), qa.reviewed]]
+    rows += [["qa_item", item, _number(share), ""] for item, share in qa.items.items()]
+    rows += [["qa_team", g.team, _number(g.score), g.reviewed] for g in qa.teams]
+    rows += [["qa_agent", f"{g.team}/{g.agent}", _number(g.score), g.reviewed] for g in qa.agents]
+    return rows
 
 
 def _number(value: float | None) -> str:
@@ -250,10 +264,26 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     for key in ("terms", "rising", "falling"):
         terms = getattr(demand, key)
         section(key, [[t.term, t.count, t.previous] for t in terms])
+    section("qa", _qa_pdf_rows(report))
+    if report.qa is None or not report.qa.reviewed:
+        story.append(Paragraph(escape(_both("qa_none")), body))
     out = io.BytesIO()
     # invariant: no creation time or random id in the file, so equal reports hash equal.
     SimpleDocTemplate(out, pagesize=A4, title=report.period, invariant=1).build(story)
     return out.getvalue()
+
+
+def _qa_pdf_rows(report: ContractReport) -> list[list[object]]:
+    qa = report.qa
+    if qa is None or not qa.reviewed:
+        return []
+    head = [[_both("qa_team"), "", _both("qa_reviewed"), _both("qa_score")]]
+    return (
+        head
+        + [[g.team, _both("qa_team"), g.reviewed, percent(g.score)] for g in qa.teams]
+        + [[g.team, g.agent, g.reviewed, percent(g.score)] for g in qa.agents]
+        + [[item, "", "", percent(share)] for item, share in qa.items.items()]
+    )
 
 
 def _outcome(met: bool | None) -> str:

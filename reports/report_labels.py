@@ -49,6 +49,11 @@ LABELS: dict[str, dict[str, str]] = {
         "complaints": "complaints",
         "previous": "previous",
         "attached": "The full report (PDF) and its figures (CSV) are attached.",
+        "qa": "Spot-checks (QA score, share of the checklist's maximum)",
+        "qa_none": "No complaint of this period has been spot-checked yet.",
+        "qa_reviewed": "reviewed",
+        "qa_score": "score",
+        "qa_team": "team",
     },
     "zh": {
         "weekly": "每周需求汇总",
@@ -93,6 +98,11 @@ LABELS: dict[str, dict[str, str]] = {
         "complaints": "件投诉",
         "previous": "上期",
         "attached": "完整报告（PDF）及数据（CSV）见附件。",
+        "qa": "质检抽查（得分占满分比例）",
+        "qa_none": "本周期的投诉尚无质检抽查。",
+        "qa_reviewed": "抽查数",
+        "qa_score": "得分",
+        "qa_team": "全组",
     },
 }
 
