@@ -20,8 +20,8 @@ from reports.demand import demand_summary
 from reports.metrics import MET, NO_DATA, RATINGS, Figures, check_targets, figures, sla_report
 from reports.periods import label, period_start
 from reports.qa import QaScores, qa_scores
-from store.qa_reviews import QaFacts
 from store.complaint_texts import registration_texts
+from store.qa_reviews import QaFacts
 from store.report_model import ComplaintFacts, ReportFacts
 
 # How far back the review looks for a team's run of weeks below the threshold, so a long run is
