@@ -4,8 +4,10 @@ proved by verify), refused with nothing written, and shown per agent and team in
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
+import pypdf
 import pytest
 from sqlalchemy import Engine
 
@@ -17,7 +19,7 @@ from engine.contracts import ContractBook
 from engine.service import ComplaintNotFound
 from engine.spot_checks import ReviewRefused, SpotChecks
 from reports.contract_report import build_report
-from reports.contract_report_render import as_csv
+from reports.contract_report_render import CHARTS, as_csv, as_html, as_pdf, charts
 from reports.qa import qa_scores_between
 from store import ComplaintListProjection, EventStore, ProjectionRunner
 from store.qa_reviews import QaFacts, QaReviewProjection, reviews_of
@@ -117,6 +119,11 @@ def test_a_review_is_an_event_of_its_author_and_shows_per_agent_and_team(
                                                           T0.tzinfo))  # fmt: skip
     assert report.qa == scores
     assert f"qa_agent,{first.team}/{first.agent},0.5,1" in as_csv(report)
+    pdf = pypdf.PdfReader(io.BytesIO(as_pdf(report, charts(report))))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Spot-checks" in text and first.agent in text and "50.0%" in text
+    mail = as_html(report, "zh", dict.fromkeys(CHARTS, "cid"))
+    assert "质检抽查" in mail and f"<td>{first.agent}</td><td>1</td><td>50.0%</td>" in mail
 
 
 def test_a_second_review_corrects_the_first_in_the_figures(engine: Engine, checks: SpotChecks):
