@@ -7,12 +7,13 @@ from datetime import date
 
 import pytest
 
+from domain.access import Author, NotServed, RoleForbidden, check_access
 from domain.contracts import terms_version
 from domain.policy import PolicyError, parse_policy
 from domain.qa import Candidate, QaChecklist, QaScale, draw_sample, review_problems
 from domain.vocabulary import Status
 from engine.spot_checks import period_days
-from tests.unit.helpers import POLICY, POLICY_FILE
+from tests.unit.helpers import POLICY, POLICY_FILE, story
 
 DEFAULT = POLICY_FILE.read_text()
 CHECKLIST = POLICY.qa
@@ -141,3 +142,15 @@ def test_a_period_that_does_not_parse_is_named(period):
 def test_a_checklist_of_its_own_scale():
     five = QaChecklist(scale=QaScale(min=1, max=5), checklist=["tone", "accuracy"])
     assert five.share({"tone": 5, "accuracy": 3}) == pytest.approx((4 + 2) / 8)
+
+
+def test_the_auditor_reads_its_contracts_complaints_and_never_acts():
+    state = story().state  # registered under no contract: the "default" one
+    auditor = Author(name="audit.acme", role="auditor", contracts=frozenset({"default"}))
+    check_access(auditor, state)  # reads, whatever the team
+    for action in ("note", "respond", "reclassify", "reassign"):
+        with pytest.raises(RoleForbidden, match="an auditor reads and spot-checks"):
+            check_access(auditor, state, action)
+    stranger = auditor.model_copy(update={"contracts": frozenset({"globex"})})
+    with pytest.raises(NotServed):
+        check_access(stranger, state)
