@@ -175,3 +175,22 @@ def test_an_auditor_of_another_contract_finds_no_complaint(checks: SpotChecks):
         checks.record("C-Q001", SCORES, "", auditor)
     mine = Author(name="audit.default", role="auditor", contracts=frozenset({"default"}))
     assert checks.record("C-Q001", SCORES, "", mine).by_role == "auditor"
+
+
+def test_the_read_model_rebuilt_from_the_log_equals_the_live_one(
+    engine: Engine, checks: SpotChecks
+):
+    for n, cid in enumerate(("C-Q000", "C-Q001", "C-Q000", "C-Q002")):
+        checks.record(cid, SCORES | {"greeted": n % 3}, "", SUPERVISOR)
+    runner = ProjectionRunner(engine, [QaReviewProjection()])
+    runner.run_to_end(batch=3)  # batches cut through the reviews
+    facts = QaFacts(engine)
+    live = facts.received_between(T0 - timedelta(days=30), T0 + timedelta(days=1))
+    runner.rebuild("qa_reviews", batch=7)
+    assert facts.received_between(T0 - timedelta(days=30), T0 + timedelta(days=1)) == live
+    latest = {f.complaint_id: (f.reviews, f.score) for f in live}
+    assert latest == {
+        "C-Q000": (2, pytest.approx(6 / 8)),  # its second review (greeted 2) stands
+        "C-Q001": (1, pytest.approx(5 / 8)),
+        "C-Q002": (1, pytest.approx(4 / 8)),
+    }
