@@ -24,7 +24,7 @@ from reports import charts
 from reports.export import as_csv, as_json, contract_label, duration_text, target_text, zone_text
 from reports.metrics import GroupBy, SlaReport
 from reports.periods import Period, day_bounds
-from reports.qa import QaScores, qa_scores_between
+from reports.qa import QaScores, qa_beside
 from reports.query import MAX_RANGE, ContractNotFound, coverage, periods_zone, report
 from store.qa_reviews import QaFacts
 from store.report_model import ReportFacts
@@ -62,12 +62,9 @@ ContractQuery = Annotated[
 def report_routes(facts: ReportFacts, book: ContractBook, qa: QaFacts) -> APIRouter:
     router = APIRouter(tags=["reports"])
 
-    async def spot_checks(who: Principal, got: SlaReport) -> QaScores:
+    async def spot_checks(got: SlaReport) -> QaScores:
         """The QA scores of the report's complaints, beside its SLA figures (reports.qa)."""
-        covered = frozenset(got.contracts) if got.contracts else who.contracts
-        return await run_in_threadpool(
-            qa_scores_between, qa, got.first_day, got.last_day, got.timezone, covered
-        )
+        return await run_in_threadpool(qa_beside, qa, got)
 
     async def build(
         who: Principal,
@@ -118,7 +115,7 @@ def report_routes(facts: ReportFacts, book: ContractBook, qa: QaFacts) -> APIRou
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        scores = await spot_checks(who, got)
+        scores = await spot_checks(got)
         return JSONResponse(as_json(got) | {"qa": scores.model_dump(mode="json")})
 
     @router.get("/api/reports/deadlines")
@@ -181,7 +178,7 @@ def report_routes(facts: ReportFacts, book: ContractBook, qa: QaFacts) -> APIRou
         try:
             got = await build(who, contract, period, group_by, first_day, to)
             trend = await build(who, contract, period, "all", got.first_day, got.last_day)
-            scores = await spot_checks(who, got)
+            scores = await spot_checks(got)
         except ContractNotFound as error:
             got, trend, status, problem = None, None, 404, str(error)
         except ValueError as error:

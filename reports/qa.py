@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from reports.metrics import SlaReport
 from reports.periods import day_bounds
 from store.qa_reviews import QaFact, QaFacts
 
@@ -68,6 +69,12 @@ def qa_scores_between(
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     start, end = day_bounds(first_day, last_day, zone)
     return qa_scores(facts.received_between(start, end, contracts))
+
+
+def qa_beside(facts: QaFacts, report: SlaReport) -> QaScores:
+    """The scores of the SLA report's complaints: its range, time zone and contracts."""
+    covered = report.contracts or None  # none listed: every contract's
+    return qa_scores_between(facts, report.first_day, report.last_day, report.timezone, covered)
 
 
 def qa_table(scores: QaScores) -> str:
