@@ -15,6 +15,7 @@ import pytest
 from api.keys import KeyRing, append_entry, new_key
 from domain.qa import qa_stream
 from tests.e2e.conftest import Stack, bearer
+from tests.e2e.test_pages import anonymous_page, browser, sign_in  # noqa: F401 (fixtures)
 
 SCORES = {"greeted": 2, "identified the issue": 2, "kept the customer informed": 1,
           "resolution explained": 2}  # fmt: skip
@@ -137,7 +138,10 @@ async def test_an_open_complaint_is_not_spot_checked(stack: Stack):
     assert stack.store.stream_version(qa_stream(cid)) == 0
 
 
-async def test_the_reports_show_the_scores_per_agent_and_team(stack: Stack):
+async def test_the_reports_show_the_scores_per_agent_and_team(
+    anonymous_page,  # noqa: F811
+    stack: Stack,
+):
     closed = await closed_complaint(stack)
     async with as_key(stack, stack.keys["supervisor"]) as supervisor:
         recorded = await supervisor.post(
@@ -154,6 +158,14 @@ async def test_the_reports_show_the_scores_per_agent_and_team(stack: Stack):
                 await asyncio.sleep(0.1)
         assert any(t["team"] == team and t["reviewed"] >= 1 for t in qa["teams"])
         assert qa["reviewed"] >= 1 and set(qa["items"]) == set(SCORES)
-        page = await supervisor.get("/reports", params=DAY | {"period": "week"})
-        assert page.status_code == 200
-        assert 'id="qa"' in page.text and f'data-agent="{agent}"' in page.text
+
+    # The /reports page, in a real browser: the Spot-checks section beside the figures.
+    from playwright.async_api import expect
+
+    page = anonymous_page
+    await sign_in(page, stack.keys["supervisor"])
+    await page.goto(f"/reports?period=week&from={TODAY}&to={TODAY}")
+    await expect(page.locator("h2#qa")).to_be_visible()
+    row = page.locator(f"table.qa tr[data-team='{team}'][data-agent='{agent}']")
+    await expect(row).to_contain_text(agent)
+    await expect(page.locator(f"table.qa tr[data-team='{team}'][data-agent='']")).to_have_count(1)
