@@ -25,6 +25,7 @@ from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
+from api.qa_routes import qa_routes
 from api.rate_limit import RateLimiter
 from api.reports import report_routes
 from api.routes import (
@@ -43,6 +44,7 @@ from security.codec import EncryptionCodec
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
+from store.qa_reviews import QaFacts
 from store.vault import PersonalVault
 
 
@@ -77,12 +79,15 @@ def create_app(
     app.include_router(complaint_routes(service))
     access_log = AccessLog(service.store.engine)
     app.include_router(archive_routes(service, access_log))
+    app.include_router(qa_routes(service), dependencies=[Depends(single_valued_query)])
     limiter = public_posts or _default_limiter()
     app.include_router(page_routes(service, complaint_list, links, limiter, access_log))
     app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
-        report_routes(ReportFacts(service.store.engine), service.contracts),
+        report_routes(
+            ReportFacts(service.store.engine), service.contracts, QaFacts(service.store.engine)
+        ),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={

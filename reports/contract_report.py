@@ -20,7 +20,9 @@ from reports.business_time import business_clocks, business_hours_times
 from reports.demand import demand_summary
 from reports.metrics import MET, NO_DATA, RATINGS, Figures, check_targets, figures, sla_report
 from reports.periods import label, period_start
+from reports.qa import QaScores, qa_scores
 from store.complaint_texts import registration_texts
+from store.qa_reviews import QaFacts
 from store.report_model import ComplaintFacts, ReportFacts
 
 # How far back the review looks for a team's run of weeks below the threshold, so a long run is
@@ -109,6 +111,8 @@ class ContractReport(_Fact):
     demand: DemandSummary
     # None: no complaint on a business-hours tier (or archived before this figure existed).
     business_hours: BusinessHours | None = None
+    # The spot-checks of the period's complaints (reports.qa); absent in reports archived before.
+    qa: QaScores | None = None
 
 
 def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> ContractReport:
@@ -158,6 +162,7 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
             rising=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.rising],
             falling=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.falling],
         ),
+        qa=spot_checks(engine, contract, period),
         business_hours=business_hours(contract, mine),
     )
 
@@ -173,6 +178,11 @@ def business_hours(contract: Contract, mine: list[ComplaintFacts]) -> BusinessHo
         resolution=_durations(times.resolution),
         resolution_wall_clock=_durations(times.resolution_wall_clock),
     )
+
+
+def spot_checks(engine: Engine, contract: Contract, period: ReportPeriod) -> QaScores:
+    """The QA scores of the contract's complaints received in the period, as reviewed by now."""
+    return qa_scores(QaFacts(engine).received_between(period.start, period.end, {contract.id}))
 
 
 def targets_met_or_missed(targets: QualityTargets, whole: Figures) -> list[TargetOutcome]:

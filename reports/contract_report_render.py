@@ -106,6 +106,7 @@ def as_csv(report: ContractReport) -> str:
             [f"demand_{section}", t.term, t.count, t.previous]
             for t in getattr(report.demand, section)
         )
+    w.writerows(_qa_csv_rows(report))
     return out.getvalue()
 
 
@@ -121,6 +122,19 @@ def business_hours_csv(report: ContractReport) -> list[list[object]]:
         for clock, d in (("business", business), ("wall_clock", wall)):
             median, p90 = _number(d.median_seconds), _number(d.p90_seconds)
             rows.append([f"{name}_{clock}_seconds", "median/p90", median, p90])
+    return rows
+
+
+def _qa_csv_rows(report: ContractReport) -> list[list[object]]:
+    """The spot-checks: qa (all, then each checklist item), qa_team, qa_agent (team/agent);
+    value the score as a fraction, other the complaints reviewed."""
+    qa = report.qa
+    if qa is None:
+        return []
+    rows: list[list[object]] = [["qa", "all", _number(qa.score), qa.reviewed]]
+    rows += [["qa_item", item, _number(share), ""] for item, share in qa.items.items()]
+    rows += [["qa_team", g.team, _number(g.score), g.reviewed] for g in qa.teams]
+    rows += [["qa_agent", f"{g.team}/{g.agent}", _number(g.score), g.reviewed] for g in qa.agents]
     return rows
 
 
@@ -268,6 +282,9 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     for key in ("terms", "rising", "falling"):
         terms = getattr(demand, key)
         section(key, [[t.term, t.count, t.previous] for t in terms])
+    section("qa", _qa_pdf_rows(report))
+    if report.qa is None or not report.qa.reviewed:
+        story.append(Paragraph(escape(_both("qa_none")), body))
     out = io.BytesIO()
     # invariant: no creation time or random id in the file, so equal reports hash equal.
     SimpleDocTemplate(out, pagesize=A4, title=report.period, invariant=1).build(story)
@@ -285,6 +302,19 @@ def business_hours_rows(times: BusinessHours) -> list[list[object]]:
         [_both("resolution"), spread_text(times.resolution),
          spread_text(times.resolution_wall_clock)],
     ]  # fmt: skip
+
+
+def _qa_pdf_rows(report: ContractReport) -> list[list[object]]:
+    qa = report.qa
+    if qa is None or not qa.reviewed:
+        return []
+    head = [[_both("qa_team"), "", _both("qa_reviewed"), _both("qa_score")]]
+    return (
+        head
+        + [[g.team, _both("qa_team"), g.reviewed, percent(g.score)] for g in qa.teams]
+        + [[g.team, g.agent, g.reviewed, percent(g.score)] for g in qa.agents]
+        + [[item, "", "", percent(share)] for item, share in qa.items.items()]
+    )
 
 
 def _outcome(met: bool | None) -> str:

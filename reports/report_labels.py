@@ -52,6 +52,11 @@ LABELS: dict[str, dict[str, str]] = {
         "business_hours": "Business-hours tiers: business time (wall clock)",
         "business_time": "business time",
         "wall_clock": "wall clock",
+        "qa": "Spot-checks (QA score, share of the checklist's maximum)",
+        "qa_none": "No complaint of this period has been spot-checked yet.",
+        "qa_reviewed": "reviewed",
+        "qa_score": "score",
+        "qa_team": "team",
     },
     "zh": {
         "weekly": "每周需求汇总",
@@ -99,6 +104,11 @@ LABELS: dict[str, dict[str, str]] = {
         "business_hours": "工作时间级别：工作时间（自然时间）",
         "business_time": "工作时间",
         "wall_clock": "自然时间",
+        "qa": "质检抽查（得分占满分比例）",
+        "qa_none": "本周期的投诉尚无质检抽查。",
+        "qa_reviewed": "抽查数",
+        "qa_score": "得分",
+        "qa_team": "全组",
     },
 }
 
