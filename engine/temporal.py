@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.settings import Settings
+from engine.temporal_tls import tls_config
 from security.codec import data_converter
 from workflows import search
 
@@ -15,12 +16,17 @@ class TemporalUnreachable(ConnectionError):
 
 
 async def connect(settings: Settings) -> Client:
-    converter = data_converter(settings.key_material().codec)  # a bad key stops us here
+    converter = data_converter(
+        settings.key_material().codec,  # a bad key stops us here
+        accept_plaintext=settings.accept_plaintext_payloads,
+    )
+    tls = tls_config(settings)  # and so does a bad TLS file
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.namespace,
             data_converter=converter,
+            tls=tls,
         )
     except RuntimeError as err:  # the SDK's "Failed client connect"
         raise TemporalUnreachable(

@@ -12,12 +12,28 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.keys import CONVERTER
+from security.codec import REFUSED
+from tests.keys import CONVERTER, MIGRATION_CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
 from workflows.complaint import ASSIGNMENT_BY_LOAD, CONTRACT_CALENDARS, LOCAL_APPENDS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
+# Recorded before payloads were encrypted: they replay, as such complaints still running do in
+# production, only with the migration setting COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS on.
+RECORDED_IN_CLEAR = {
+    "tier3_left_alone",
+    "tier3_answered_in_time",
+    "paused_and_resumed",
+    "reclassified_1_to_3",
+    "reopened",
+    "auto_closed",
+    "tier3_left_alone_with_warnings",
+}
+
+
+def converter_for(path):
+    return MIGRATION_CONVERTER if path.stem in RECORDED_IN_CLEAR else CONVERTER
 
 
 def test_the_main_paths_are_recorded():
@@ -67,6 +83,11 @@ def test_the_main_paths_are_recorded():
         "policy_amended_local",
         # assigned by the team's load and presence (here: nobody present, to the team lead)
         "assigned_to_lead_by_load",
+        # a contract's report: before and after the per-recipient delivery record, a resend
+        "report_sent",
+        "report_partly_undelivered",
+        "report_partly_undelivered_deliveries",
+        "report_resent_deliveries",
     }
 
 
@@ -91,8 +112,18 @@ def test_a_new_complaint_records_only_the_newest_patch():
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_recorded_history_replays(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for(path))
     await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize("stem", sorted(RECORDED_IN_CLEAR))
+async def test_a_history_in_clear_is_refused_without_the_migration_setting(stem, caplog):
+    path = HISTORIES / f"{stem}.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, Exception)
+    assert REFUSED.decode() in caplog.text  # the worker's log names the setting
 
 
 async def test_an_incompatible_change_is_caught():
@@ -102,6 +133,8 @@ async def test_an_incompatible_change_is_caught():
 
     path = HISTORIES / "tier3_answered_in_time.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[IncompatibleComplaintWorkflow], data_converter=CONVERTER)
+    replayer = Replayer(
+        workflows=[IncompatibleComplaintWorkflow], data_converter=converter_for(path)
+    )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(history)
