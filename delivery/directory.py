@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from domain.policy import Policy
 from domain.presence import AwayPeriod, BadPeriod, check_period, local_day
 from domain.vocabulary import CUSTOMER
+
+log = structlog.get_logger(__name__)
 
 PARTY_ROLES = ("assignee", "team_lead", "supervisor", "duty_manager")
 ROLES = (*PARTY_ROLES, CUSTOMER)
@@ -225,6 +228,11 @@ def _away_problems(parties: _Parties, today: date) -> list[str]:
     for index, entry in enumerate(parties.away):
         if entry.person not in parties.people:
             problems.append(f"  away.{index}.person: {entry.person!r} is not under [people]")
+        if entry.from_ <= entry.until < today:
+            # Over: it marks nobody away. Not refused, unlike a supervisor's new mark: a restart
+            # the day after a period ended must not stop the engine. Said, so it gets removed.
+            log.warning("away period over; remove it from the parties file", entry=f"away.{index}")
+            continue
         try:
             check_period(entry.from_, entry.until, today)
         except BadPeriod as bad:

@@ -14,6 +14,7 @@ from domain.presence import (
     AwayMarked,
     AwayPeriod,
     BadPeriod,
+    away_on,
     check_period,
     marked_periods,
 )
@@ -148,10 +149,6 @@ def test_the_parties_file_lists_away_periods():
             "away.0.until: 2026-12-01 is before from (2026-12-04) (rule ends_before_start)",
         ),
         (
-            'person = "agent.chen"\nfrom = 2026-11-20\nuntil = 2026-11-30',
-            "away.0.until: 2026-11-30 is in the past (today is 2026-12-02) (rule ended_in_past)",
-        ),
-        (
             'person = "agent.nobody"\nfrom = 2026-12-02\nuntil = 2026-12-03',
             "away.0.person: 'agent.nobody' is not under [people]",
         ),
@@ -161,6 +158,14 @@ def test_a_bad_away_period_in_the_parties_file_stops_start_up(entry, problem):
     with pytest.raises(DirectoryError) as refused:
         load_directory(_parties_with(f"[[away]]\n{entry}\n"), POLICY, "acme parties", today=DAY)
     assert problem in str(refused.value)
+
+
+def test_a_period_of_the_parties_file_that_is_over_marks_nobody_and_stops_nothing():
+    """Refused as a new mark (check_period), but in the file it only lapsed: a restart the day
+    after it ended must start."""
+    text = _parties_with('[[away]]\nperson = "agent.chen"\nfrom = 2026-11-20\nuntil = 2026-11-30\n')
+    directory = load_directory(text, POLICY, "acme parties", today=DAY)
+    assert away_on(directory.away_periods(), DAY) == {}
 
 
 def test_away_periods_are_not_the_terms(tmp_path):
