@@ -4,7 +4,7 @@ The domain decides (pure `decide`), one local activity appends the decision's ev
 outbox rows they imply) in one transaction, and one durable timer waits for the next thing the
 clock owes. Every decision costs one workflow task and no round trip to the server beyond it, so
 a complaint costs the server as few round trips as the business allows. (Complaints begun
-before the `local-appends` patch append with regular activities, as they did.)
+before the patch `local-appends-and-assignment-by-load` append with regular activities.)
 """
 
 from __future__ import annotations
@@ -49,10 +49,9 @@ APPEND_TIMEOUT = timedelta(seconds=10)
 DEADLINE_WARNINGS = "deadline-warnings"
 CLOSED_LOOP_LEAN = "closed-loop-lean-decisions"
 CONTRACT_CALENDARS = "contract-calendars"
-LOCAL_APPENDS = "local-appends"
+LOCAL_APPENDS_AND_LOAD = "local-appends-and-assignment-by-load"
 # The event ids of a decision are named after it (see _event_ids), in this namespace.
 EVENT_IDS = uuid.UUID("5d3c7a52-4f0e-4c1b-9a57-0b8e2c1f6a13")
-ASSIGNMENT_BY_LOAD = "assignment-by-load"
 # Reading the team's load is a few short queries: a local activity, in the registering task.
 TEAM_LOAD_TIMEOUT = timedelta(seconds=10)
 
@@ -89,12 +88,13 @@ class ComplaintWorkflow:
         # Each change of decisions is a patch: a complaint begun before it replays without it.
         # A complaint that has a patch has every earlier change too, so a new complaint records
         # one marker (the newest), not one per change; `or` asks for older markers only then.
-        # A new complaint goes to the least loaded member present, not by a hash of its id:
-        self._assigns_by_load = workflow.patched(ASSIGNMENT_BY_LOAD)
-        # Each decision's append a local activity (one workflow task per decision, not two):
-        self._local_appends = self._assigns_by_load or workflow.patched(LOCAL_APPENDS)
+        # Each decision's append a local activity (one workflow task per decision, not two),
+        # and a new complaint to the least loaded member present, not by a hash of its id (one
+        # patch: they shipped together):
+        wave = workflow.patched(LOCAL_APPENDS_AND_LOAD)
+        self._local_appends = self._assigns_by_load = wave
         # Business-hours tiers re-escalating in business time, and quiet hours for staff:
-        calendars = self._local_appends or workflow.patched(CONTRACT_CALENDARS)
+        calendars = wave or workflow.patched(CONTRACT_CALENDARS)
         # The closed loop with the customer, late warnings recorded, and the alarm's timer kept
         # while the alarm stays put:
         self._keeps_timer = calendars or workflow.patched(CLOSED_LOOP_LEAN)

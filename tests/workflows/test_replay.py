@@ -16,7 +16,7 @@ from security.codec import REFUSED
 from tests.keys import CONVERTER, MIGRATION_CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
-from workflows.complaint import ASSIGNMENT_BY_LOAD, CONTRACT_CALENDARS, LOCAL_APPENDS
+from workflows.complaint import CONTRACT_CALENDARS, LOCAL_APPENDS_AND_LOAD
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 # Recorded before payloads were encrypted: they replay, as such complaints still running do in
@@ -69,19 +69,19 @@ def test_the_main_paths_are_recorded():
         "closed_loop_no_reply_calendars",
         "closed_loop_undelivered_calendars",
         "tier1_overnight_calendars",
-        # each decision's append a local activity: one workflow task per decision
-        "tier3_left_alone_with_warnings_local",
-        "tier3_left_alone_customer_kept_informed_local",
-        "tier3_answered_in_time_local",
-        "paused_and_resumed_local",
-        "reclassified_1_to_3_local",
-        "reopened_local",
-        "auto_closed_local",
-        "closed_loop_no_reply_local",
-        "closed_loop_undelivered_local",
-        "tier1_overnight_local",
-        "policy_amended_local",
-        # assigned by the team's load and presence (here: nobody present, to the team lead)
+        # each decision's append a local activity (one workflow task per decision), and a new
+        # complaint to the least loaded member present (one patch)
+        "tier3_left_alone_with_warnings_by_load",
+        "tier3_left_alone_customer_kept_informed_by_load",
+        "tier3_answered_in_time_by_load",
+        "paused_and_resumed_by_load",
+        "reclassified_1_to_3_by_load",
+        "reopened_by_load",
+        "auto_closed_by_load",
+        "closed_loop_no_reply_by_load",
+        "closed_loop_undelivered_by_load",
+        "tier1_overnight_by_load",
+        "policy_amended_by_load",
         "assigned_to_lead_by_load",
         # a contract's report: before and after the per-recipient delivery record, a resend
         "report_sent",
@@ -101,12 +101,10 @@ def patch_markers(path) -> list[str]:
 
 
 def test_a_new_complaint_records_only_the_newest_patch():
-    newest = [p for p in RECORDED if p.stem.endswith("_local")]
-    assert newest and all(patch_markers(p) == [LOCAL_APPENDS] for p in newest)
+    newest = [p for p in RECORDED if p.stem.endswith("_by_load")]
+    assert newest and all(patch_markers(p) == [LOCAL_APPENDS_AND_LOAD] for p in newest)
     calendars = [p for p in RECORDED if p.stem.endswith("_calendars")]
     assert calendars and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in calendars)
-    by_load = [p for p in RECORDED if p.stem.endswith("_by_load")]
-    assert by_load and all(patch_markers(p) == [ASSIGNMENT_BY_LOAD] for p in by_load)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
