@@ -237,7 +237,7 @@ class ComplaintWorkflow:
                     str(refused), type=type(refused).__name__, non_retryable=True
                 ) from refused
             if events:
-                await self._record(events)
+                await self._record(events, after.tier)
                 self._state = after
                 if isinstance(command, c.AmendPolicy):
                     self._policy = command.policy  # the new terms decide from now on
@@ -245,7 +245,7 @@ class ComplaintWorkflow:
                 self._publish()
             return events
 
-    async def _record(self, events: list) -> None:
+    async def _record(self, events: list, tier: int) -> None:
         archiving = any(isinstance(e, ComplaintArchived) for e in events)
         # A regular activity, not a local one, though the append is short and idempotent: its
         # input (this decision's events) is then in history before it runs, so every retry
@@ -258,6 +258,9 @@ class ComplaintWorkflow:
                 stream_id=workflow.info().workflow_id,
                 expected_version=self._state.version,
                 events=[StampedEvent(event_id=str(workflow.uuid4()), event=e) for e in events],
+                # The complaint's tier after the decision, for the worker's metrics. An
+                # activity's input is not compared on replay: running complaints replay unchanged.
+                tier=tier,
             ),
             result_type=AppendOutcome,
             start_to_close_timeout=APPEND_TIMEOUT,
