@@ -20,7 +20,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import structlog
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
@@ -32,6 +38,9 @@ from store.gauges import read_gauges
 from store.report_model import PROJECTION_NAME as REPORTS
 
 log = structlog.get_logger(__name__)
+# No `_created` series beside every counter and histogram: Prometheus does not need them, and
+# they would double what each scrape stores.
+disable_created_metrics()
 
 PROJECTIONS = (COMPLAINT_LIST, REPORTS)
 UNKNOWN_TIER = "unknown"  # appends queued before the workflow sent its tier (AppendRequest.tier)
