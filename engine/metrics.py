@@ -194,7 +194,7 @@ class MetricsServer:
             REGISTRY.unregister(self._collector)
             raise
         self.address = f"{host}:{self._server.server_port}"
-        log.info("metrics served", address=self.address)
+        log.info("metrics served", listen=self.address)
 
     def stop(self) -> None:
         self._server.shutdown()
