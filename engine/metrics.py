@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from domain.events import ComplaintEscalated, DeadlineBreached, DeadlineMet, ProgressUpdateMissed
 from engine.settings import split_address
 from store.complaint_list import PROJECTION_NAME as COMPLAINT_LIST
-from store.gauges import read_gauges
+from store.gauges import LAG_CAP, read_gauges
 from store.report_model import PROJECTION_NAME as REPORTS
 
 log = structlog.get_logger(__name__)
@@ -163,7 +163,7 @@ class StoreCollector(Collector):
 def _lags(lags) -> Iterator[Metric]:
     events = GaugeMetricFamily(
         "complaints_projection_lag_events",
-        "Events in the log a read model has not applied yet (counted up to 100000)",
+        f"Events in the log a read model has not applied yet (counted up to {LAG_CAP})",
         labels=["projection"],
     )
     seconds = GaugeMetricFamily(
@@ -190,9 +190,11 @@ class MetricsServer:
         REGISTRY.register(self._collector)
         try:
             self._server, self._thread = start_http_server(port, host)
-        except BaseException:
+        except OSError as error:  # the port taken, an address not this host's
             REGISTRY.unregister(self._collector)
-            raise
+            raise ValueError(
+                f"COMPLAINTS_METRICS_ADDRESS: cannot listen on {address}: {error.strerror}"
+            ) from None
         self.address = f"{host}:{self._server.server_port}"
         log.info("metrics served", listen=self.address)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -19,9 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from api.keys import append_entry, new_key
+from engine.metrics import MetricsServer
 from engine.settings import Settings
 from security.keys import ensure_key_file
 from store import EventStore, make_engine
@@ -339,3 +342,23 @@ def test_metric_names_are_read_from_promql():
         '> on(tier) group_left max without (instance) (b) or vector(0) and c offset 1h'
     )
     assert metric_names(expression) == {"a_bucket", "b", "c"}
+
+
+def test_a_metrics_address_that_cannot_be_used_stops_start_up_naming_the_setting():
+    with pytest.raises(ValidationError, match="(?s)metrics_address.*must be host:port"):
+        Settings(metrics_address="9100")
+    with pytest.raises(ValidationError, match="(?s)otlp_endpoint.*http:// or https:// URL"):
+        Settings(otlp_endpoint="collector:4318")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        engine = make_engine("sqlite://")
+        with pytest.raises(ValueError, match=f"METRICS_ADDRESS: cannot listen on {address}"):
+            MetricsServer(address, engine)
+    server = MetricsServer("127.0.0.1:0", engine)  # the refused one left nothing registered
+    try:
+        assert "complaints_store_up" in scrape(server.address)
+    finally:
+        server.stop()
+        engine.dispose()
