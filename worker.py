@@ -33,6 +33,7 @@ from store import (
     make_engine,
     migrate,
 )
+from store.qa_reviews import QaReviewProjection
 from store.vault import PersonalVault
 from workflows.complaint import ComplaintWorkflow
 from workflows.reports import ContractReportWorkflow, ScheduledReportWorkflow
@@ -52,7 +53,9 @@ def build_projector(engine: Engine) -> ProjectionRunner:
     applied twice; on PostgreSQL a per-projection advisory lock also makes a second runner skip
     the round instead of repeating the work (see store.projections.ProjectionRunner).
     """
-    return ProjectionRunner(engine, [ComplaintListProjection(), ReportProjection()])
+    return ProjectionRunner(
+        engine, [ComplaintListProjection(), ReportProjection(), QaReviewProjection()]
+    )
 
 
 def build_dispatcher(

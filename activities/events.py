@@ -14,7 +14,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import AppendOutcome, AppendRequest
+from activities.models import AppendOutcome, AppendRequest, StampedEvent
 from domain.closure import closure_record
 from domain.events import NotificationRequested, join_personal, split_personal
 from engine.metrics import count_recorded
@@ -81,9 +81,20 @@ class EventActivities:
                 archived_at=req.events[-1].event.at if closure is not None else None,
             )
         except ConcurrencyConflict as clash:
-            raise ApplicationError(
-                str(clash), type="ConcurrencyConflict", non_retryable=True
-            ) from clash
+            adopted = self._committed_past(req)
+            if not adopted:  # the stream is behind the workflow: a bug, never retried
+                raise ApplicationError(
+                    str(clash), type="ConcurrencyConflict", non_retryable=True
+                ) from clash
+            log.info(
+                "a lost attempt's events adopted",
+                complaint_id=req.stream_id,
+                expected_version=req.expected_version,
+                adopted=len(adopted),
+            )
+            return AppendOutcome(
+                version=req.expected_version + len(adopted), written=0, adopted=adopted
+            )
         if result.written:  # a retry that found its events stored counts nothing again
             count_recorded(req.tier, (s.event for s in req.events), datetime.now(UTC))
         log.info(
@@ -93,4 +104,16 @@ class EventActivities:
             written=result.written,
             attempt=activity.info().attempt,
         )
+        if result.written == 0 and req.events:
+            # Stored before under these ids, by an attempt that may have decided at another
+            # moment: the stored events are the record, not this request's copies of them.
+            return AppendOutcome(
+                version=result.version, written=0, adopted=self._committed_past(req)
+            )
         return AppendOutcome(version=result.version, written=result.written)
+
+    def _committed_past(self, req: AppendRequest) -> list[StampedEvent]:
+        return [
+            StampedEvent(event_id=r.event_id, event=join_personal(r.data, r.personal))
+            for r in self._store.read_stream(req.stream_id, from_version=req.expected_version + 1)
+        ]

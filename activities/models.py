@@ -29,3 +29,8 @@ class AppendOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
     version: int
     written: int
+    # What the stream holds past the expected version when it is not exactly this request: an
+    # earlier attempt of the decision, lost with its workflow task and made again later, had
+    # committed its own events (a local activity's input is not in history). The workflow adopts
+    # them, since they are the record. Empty when the request was written (or written before).
+    adopted: list[StampedEvent] = []

@@ -35,6 +35,7 @@ class ScheduledReportInput(_Frozen):
     timezone: str
     retry: DeliveryRetry = DeliveryRetry()
     due: datetime | None = None
+    requested_by: str | None = None  # who triggered it by hand (complaints reports send)
 
 
 class ReportInput(_Frozen):
@@ -42,6 +43,7 @@ class ReportInput(_Frozen):
     kind: ReportKind
     due: datetime  # the schedule's nominal time: the period follows from it
     retry: DeliveryRetry = DeliveryRetry()
+    requested_by: str | None = None  # who sent or resent it by hand; None: its schedule
 
 
 class NoticeRequest(_Frozen):
@@ -56,7 +58,7 @@ class BuiltReport(_Frozen):
     key: str
     period: str
     content_hash: str
-    recipients: list[str]
+    recipients: list[str]  # those still owed it: not yet delivered to by an earlier run
     already_sent: bool  # the archive holds it as sent: send nothing
     flag_notices: list[NoticeRequest] = Field(default_factory=list)  # teams flagged now
 
@@ -71,3 +73,13 @@ class ReportOutcome(_Frozen):
     sent_to: list[str] = Field(default_factory=list)
     undelivered: list[str] = Field(default_factory=list)
     already: bool = False  # started or sent before: this trigger did nothing
+
+
+class RecordDeliveries(_Frozen):
+    """What became of one run's sending of a report, per recipient (store.report_deliveries)."""
+
+    key: str
+    run_id: str
+    requested_by: str | None = None
+    delivered: list[str] = Field(default_factory=list)
+    undelivered: dict[str, str] = Field(default_factory=dict)  # recipient -> why not

@@ -23,6 +23,7 @@ from activities.report_models import (
     UNDELIVERABLE,
     BuiltReport,
     NoticeRequest,
+    RecordDeliveries,
     ReportInput,
     SendReport,
 )
@@ -33,6 +34,7 @@ from domain.report_times import period_of, report_key
 from engine.contracts import ContractBook
 from reports.contract_report import build_report
 from reports.contract_report_render import as_csv, as_pdf, charts
+from store.report_deliveries import Delivery, ReportDeliveries
 from store.sent_reports import ArchivedReport, Notice, SentReports
 
 log = structlog.get_logger(__name__)
@@ -48,6 +50,7 @@ class ReportActivities:
     ) -> None:
         self._engine = engine
         self._archive = SentReports(engine)
+        self._deliveries = ReportDeliveries(engine)
         self._contracts = contracts
         self._smtp = smtp
         self._clock = clock
@@ -81,13 +84,18 @@ class ReportActivities:
                     pdf=pdf,
                 )
             )
-        log.info("report built", key=key, content_hash=archived.content_hash)
+        owed = self._deliveries.owed(key, archived.recipients)
+        if archived.recipients and not owed:
+            # Every recipient has it (a run that delivered to the last of them stopped before
+            # its stamp): stamp it now, and send nothing.
+            self._archive.mark_sent(key, self._clock())
+        log.info("report built", key=key, content_hash=archived.content_hash, owed=len(owed))
         return BuiltReport(
             key=key,
             period=period.label,
             content_hash=archived.content_hash,
-            recipients=archived.recipients,
-            already_sent=archived.sent_at is not None,
+            recipients=owed,
+            already_sent=archived.sent_at is not None or bool(archived.recipients and not owed),
             flag_notices=[
                 flag_notice(contract.id, contract.policy.performance_review, f)
                 for f in archived.figures.get("flagged_teams", [])
@@ -103,6 +111,21 @@ class ReportActivities:
         locale = self._contracts.directory_of(archived.contract).locale_of(req.recipient) or "en"
         _deliver(smtp, report_mail(archived, req.recipient, locale, smtp.from_address))
         log.info("report delivered", key=req.key)
+
+    @activity.defn(name="record_report_deliveries")
+    def record_deliveries(self, req: RecordDeliveries) -> None:
+        """What became of this run's sending, per recipient; append-only (a resend adds rows)."""
+        at = self._clock()
+        self._deliveries.record(
+            [
+                Delivery(req.key, req.run_id, r, True, at, requested_by=req.requested_by)
+                for r in req.delivered
+            ]
+            + [
+                Delivery(req.key, req.run_id, r, False, at, why, req.requested_by)
+                for r, why in req.undelivered.items()
+            ]
+        )
 
     @activity.defn(name="mark_report_sent")
     def mark_sent(self, key: str) -> None:
@@ -150,7 +173,7 @@ class ReportActivities:
         return self._smtp
 
     def all(self) -> list:
-        return [self.build, self.send, self.mark_sent, self.notify]
+        return [self.build, self.send, self.record_deliveries, self.mark_sent, self.notify]
 
 
 def _deliver(smtp: SmtpSender, mail) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import uvicorn
 from fastapi import Depends, FastAPI
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from api.archive_routes import archive_routes
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
+from api.codec_routes import CodecCORS, codec_routes
 from api.customer_pages import UPLOAD_PATH, HideLinkTokens, customer_routes
 from api.docs import install_static_and_docs
 from api.errors import install_error_handlers
@@ -24,6 +26,7 @@ from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
+from api.qa_routes import qa_routes
 from api.rate_limit import RateLimiter
 from api.reports import report_routes
 from api.routes import (
@@ -41,9 +44,11 @@ from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
 from engine.tracing import tracer_for
+from security.codec import EncryptionCodec
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
+from store.qa_reviews import QaFacts
 from store.vault import PersonalVault
 
 
@@ -55,13 +60,15 @@ def create_app(
     api_keys: KeyRing | None = None,
     links: CustomerLinks | None = None,
     public_posts: RateLimiter | None = None,
+    codec_origins: Sequence[str] = (),
     tracer: Tracer | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
     public pages answer; without `links` no customer link opens a page (fail closed).
-    `public_posts` limits the public posts (default: the settings' defaults). With a `tracer`,
-    every request is a span (api.tracing)."""
+    `public_posts` limits the public posts (default: the settings' defaults). The codec
+    endpoint uses the client's payload codec and answers CORS for `codec_origins`. With a
+    `tracer`, every request is a span (api.tracing)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
@@ -78,12 +85,15 @@ def create_app(
     app.include_router(complaint_routes(service))
     access_log = AccessLog(service.store.engine)
     app.include_router(archive_routes(service, access_log))
+    app.include_router(qa_routes(service), dependencies=[Depends(single_valued_query)])
     limiter = public_posts or _default_limiter()
     app.include_router(page_routes(service, complaint_list, links, limiter, access_log))
     app.include_router(customer_routes(service, links, limiter))
     app.include_router(login_routes())
     app.include_router(
-        report_routes(ReportFacts(service.store.engine), service.contracts),
+        report_routes(
+            ReportFacts(service.store.engine), service.contracts, QaFacts(service.store.engine)
+        ),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={
@@ -92,11 +102,15 @@ def create_app(
         },
     )
     app.include_router(
-        sent_report_routes(service.store.engine),
+        sent_report_routes(service.store.engine, service.contracts),
         dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # as the reports
         responses=ERROR_RESPONSES,
     )
+    codec = service.client.data_converter.payload_codec
+    if isinstance(codec, EncryptionCodec):  # every client built by engine.temporal.connect
+        app.include_router(codec_routes(codec, service.client.namespace))
     install_static_and_docs(app)
+    app.add_middleware(CodecCORS, origins=codec_origins)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
     app.add_middleware(SecurityHeaders)  # outside the others, so every answer has them
     if tracer is not None:
@@ -141,6 +155,7 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         api_keys=KeyRing(settings.api_keys_file()),
         links=settings.customer_links(service.store),
         public_posts=limiter_for(settings),
+        codec_origins=settings.codec_origins(),
         tracer=tracer_for(settings),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())

@@ -9,6 +9,7 @@ the HttpOnly cookie /login sets.
 | agent      | submit; read and act on the complaints of its team, except reclassify |
 | supervisor | all of that on every complaint; reclassify; the list and the reports |
 | admin      | everything                                                           |
+| auditor    | the client's: read its contracts' complaints, spot-check them; no act |
 
 A key may be scoped to client contracts (`contracts = [..]` in the key file): it then submits
 only to those, and every other contract's complaint is to it exactly as an unknown id (404, the
@@ -76,7 +77,7 @@ def install_auth(app: FastAPI, keys: KeyRing) -> None:
             path=request.url.path,
             key_id=principal.key_id if principal else None,
         )
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/codec/")):  # programs, not people
             detail = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.message, detail, headers=headers)
@@ -145,6 +146,12 @@ Submitter = Annotated[
 ]
 Staff = Annotated[
     Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, to="reading or acting on complaints"))
+]
+# Reading a complaint's state and events: staff, and the client's auditor (its contracts only,
+# by complaint_for), who reads but never acts.
+Reader = Annotated[
+    Principal,
+    Depends(require(Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, to="reading complaints")),
 ]
 # The reports: per endpoint (Supervisor) and per router at include time (SUPERVISOR_ONLY), so an
 # endpoint added later is covered too. One callable: FastAPI runs it once per request.

@@ -6,7 +6,7 @@ bytes. The file (COMPLAINTS_API_KEYS, TOML) holds one `[[keys]]` table per key:
     [[keys]]
     id = "ck-0123456789ab"
     name = "agent.chen"
-    role = "agent"          # intake | agent | supervisor | admin
+    role = "agent"          # intake | agent | supervisor | admin | auditor
     team = "quality"        # agents only: the team whose complaints they may act on
     contracts = ["acme"]    # the client contracts it serves; absent: every one (provider level)
     hash = "sha256$<salt hex>$<hex of sha256(salt + secret)>"
@@ -51,6 +51,9 @@ class Role(StrEnum):
     AGENT = "agent"  # reads and acts on the complaints of one team
     SUPERVISOR = "supervisor"  # every complaint, the list and the reports
     ADMIN = "admin"  # everything a supervisor may, and whatever is added for operators
+    # The client's auditor: reads its contracts' complaints, draws spot-check samples and
+    # records reviews; takes no action on a complaint.
+    AUDITOR = "auditor"
 
 
 class KeyFileError(ValueError):
@@ -202,7 +205,12 @@ def _principal(table: dict, where: str) -> Principal:
         raise KeyFileError(f"{where}team: an agent's key names the team it acts for")
     if role is not Role.AGENT and team:
         raise KeyFileError(f"{where}team: only an agent's key has a team")
-    return Principal(key_id, name.strip(), role, team.strip(), _contracts(table, where))
+    contracts = _contracts(table, where)
+    if role is Role.AUDITOR and contracts is None:
+        raise KeyFileError(
+            f"{where}contracts: an auditor's key names the client contracts it audits"
+        )
+    return Principal(key_id, name.strip(), role, team.strip(), contracts)
 
 
 def _contracts(table: dict, where: str) -> frozenset[str] | None:

@@ -24,7 +24,9 @@ from reports import charts
 from reports.export import as_csv, as_json, contract_label, duration_text, target_text, zone_text
 from reports.metrics import GroupBy, SlaReport
 from reports.periods import Period, day_bounds
+from reports.qa import QaScores, qa_beside
 from reports.query import MAX_RANGE, ContractNotFound, coverage, periods_zone, report
+from store.qa_reviews import QaFacts
 from store.report_model import ReportFacts
 
 if TYPE_CHECKING:
@@ -57,8 +59,12 @@ ContractQuery = Annotated[
 ]
 
 
-def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
+def report_routes(facts: ReportFacts, book: ContractBook, qa: QaFacts) -> APIRouter:
     router = APIRouter(tags=["reports"])
+
+    async def spot_checks(got: SlaReport) -> QaScores:
+        """The QA scores of the report's complaints, beside its SLA figures (reports.qa)."""
+        return await run_in_threadpool(qa_beside, qa, got)
 
     async def build(
         who: Principal,
@@ -98,7 +104,7 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         try:
             got = await build(who, contract, period, group_by, first_day, to)
         except ContractNotFound as error:
-            return _no_contract(error)
+            return no_contract(error)
         except ValueError as error:
             return _refused(error)
         if format == "csv":
@@ -109,7 +115,8 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        return JSONResponse(as_json(got))
+        scores = await spot_checks(got)
+        return JSONResponse(as_json(got) | {"qa": scores.model_dump(mode="json")})
 
     @router.get("/api/reports/deadlines")
     async def deadline_ledger(
@@ -124,7 +131,7 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         try:
             scope = coverage(book, contract=contract, serves=who.contracts)
         except ContractNotFound as error:
-            return _no_contract(error)
+            return no_contract(error)
         zone = periods_zone(book, scope)
         today = datetime.now(zone).date()
         last = to or today
@@ -167,9 +174,11 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
         contract: ContractQuery = None,
     ) -> Response:
         status, problem = 200, ""
+        scores = None
         try:
             got = await build(who, contract, period, group_by, first_day, to)
             trend = await build(who, contract, period, "all", got.first_day, got.last_day)
+            scores = await spot_checks(got)
         except ContractNotFound as error:
             got, trend, status, problem = None, None, 404, str(error)
         except ValueError as error:
@@ -183,6 +192,7 @@ def report_routes(facts: ReportFacts, book: ContractBook) -> APIRouter:
                 "user": getattr(request.state, "principal", None),
                 "contract": contract or "",
                 "contracts": served if len(served) > 1 else [],
+                "qa": scores,
             },
             status_code=status,
         )
@@ -220,7 +230,7 @@ def _late(due: datetime, met: datetime | None, breached: datetime | None, now: d
     return ((met or now) - due).total_seconds()
 
 
-def _no_contract(error: ContractNotFound) -> JSONResponse:
+def no_contract(error: ContractNotFound) -> JSONResponse:
     return error_response(
         404, str(error), [{"field": "contract", "rule": "not_found", "message": str(error)}]
     )

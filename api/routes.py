@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import (
     Denied,
+    Reader,
     Staff,
     Submitter,
     complaint_for,
@@ -104,13 +105,14 @@ def complaint_routes(service: ComplaintService) -> APIRouter:
         return view_of(intake.state)
 
     @router.get("/{complaint_id}", response_model=ComplaintView)
-    async def get_complaint(complaint_id: ComplaintId, who: Staff) -> ComplaintView:
-        """An agent reads its team's complaints; a supervisor any (of its contracts)."""
+    async def get_complaint(complaint_id: ComplaintId, who: Reader) -> ComplaintView:
+        """An agent reads its team's complaints; a supervisor any (of its contracts); the
+        client's auditor its contracts'."""
         state = await complaint_for(who, service, complaint_id)
         return view_of(state or await service.state(complaint_id))
 
     @router.get("/{complaint_id}/events", response_model=list[EventView])
-    async def list_events(complaint_id: ComplaintId, who: Staff) -> list[EventView]:
+    async def list_events(complaint_id: ComplaintId, who: Reader) -> list[EventView]:
         """The complaint's domain events in order, without the customer's personal data."""
         await complaint_for(who, service, complaint_id)
         records = await run_in_threadpool(service.events, complaint_id)

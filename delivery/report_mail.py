@@ -67,7 +67,9 @@ _NOTICES = {
         "report_undelivered": (
             "{contract}: the {period} report was not delivered",
             "The {period} report of {contract} could not be delivered after every retry:\n"
-            "{lines}\n\nIt is archived (complaints reports sent); send it on by hand.\n",
+            "{lines}\n\nIt is archived as sent to the others (complaints reports sent, or the"
+            " page /reports/sent); resend it to those it missed with"
+            " `complaints reports resend ID`.\n",
         ),
     },
     "zh": {
@@ -79,7 +81,8 @@ _NOTICES = {
         "report_undelivered": (
             "{contract}：{period} 报告未能送达",
             "{contract} 的 {period} 报告多次重试后仍未送达：\n{lines}\n\n"
-            "报告已存档（complaints reports sent），请手动转发。\n",
+            "报告已存档（complaints reports sent 或页面 /reports/sent），"
+            "可用 `complaints reports resend ID` 补发给未送达的收件人。\n",
         ),
     },
 }

@@ -16,7 +16,8 @@ from domain.state import ComplaintState
 from domain.vocabulary import CUSTOMER
 
 # operator: whoever runs the CLI on the engine's host; it holds the engine's keys already.
-Role = Literal["intake", "agent", "supervisor", "admin", "operator", "customer"]
+# auditor: the client's, scoped to its contracts: reads their complaints and spot-checks them.
+Role = Literal["intake", "agent", "supervisor", "admin", "operator", "customer", "auditor"]
 # Roles that supervise: every team's complaints, and the supervisor's actions.
 _SUPERVISING = frozenset({"supervisor", "admin", "operator"})
 # Reclassifying changes the tier and the deadlines: the supervisor's call (DOMAIN.md).
@@ -76,6 +77,14 @@ def check_access(author: Author, state: ComplaintState, action: str | None = Non
     if author.role == "customer":
         if action is not None and action not in CUSTOMER_ACTIONS:
             raise RoleForbidden(f"{action} is not for the customer")
+        return
+    if author.role == "auditor":
+        # The client's auditor checks the handling and never takes part in it; a spot-check
+        # review is not an action on the complaint (domain.qa).
+        if action is not None:
+            raise RoleForbidden(
+                f"an auditor reads and spot-checks; key {author.name!r} may not {action}"
+            )
         return
     if action in SUPERVISOR_ACTIONS and author.role not in _SUPERVISING:
         raise RoleForbidden(

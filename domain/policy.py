@@ -26,6 +26,7 @@ from pydantic import (
 
 from domain.calendar import BusinessCalendar, Clock, RoundTheClock
 from domain.icalendar import ICalendarError, read_day_events, split_days
+from domain.qa import QaChecklist
 from domain.vocabulary import DEFAULT_CATEGORIES, CategoryName, Channel, DeadlineKind
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -208,6 +209,10 @@ class Policy(_Strict):
     routing: Routing
     teams: dict[str, Team] = Field(min_length=1)
     performance_review: PerformanceReview = PerformanceReview()
+    # The spot-check checklist (domain.qa). A review is scored against the contract's policy as
+    # it reads now, not the one a complaint was registered under: the checklist is the client's
+    # audit instrument, and each review records the items and the scale it was scored on.
+    qa: QaChecklist = QaChecklist()
     # Not an operator's setting: False only for complaints registered before the engine carried
     # the conversation with the customer and recorded late warnings (the workflow sets it when
     # replaying them), so they decide exactly as they did when they ran.

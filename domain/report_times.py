@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ class ReportTimes:
 
 
 def parse_report_time(kind: ReportKind, text: str) -> ReportTime:
-    """"fri 16:30" (weekly) or "1 09:00" (monthly); ReportTimeError names the rule broken."""
+    """ "fri 16:30" (weekly) or "1 09:00" (monthly); ReportTimeError names the rule broken."""
     pattern, example = (_WEEKLY, '"fri 16:30"') if kind == "weekly" else (_MONTHLY, '"1 09:00"')
     found = pattern.fullmatch(text.strip().lower())
     if found is None:
@@ -124,3 +124,46 @@ def period_of(kind: ReportKind, due: datetime, zone: ZoneInfo) -> ReportPeriod:
 def report_key(contract_id: str, kind: ReportKind, label: str) -> str:
     """The one identity of a report: its workflow id and its archive key."""
     return f"report:{contract_id}:{kind}:{label}"
+
+
+class ReportPeriodError(ValueError):
+    """A period asked for by hand that is not a period of its kind, or not over yet."""
+
+
+_WEEK_LABEL = re.compile(r"(?P<year>\d{4})-W(?P<week>\d{2})")
+_MONTH_LABEL = re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})")
+
+
+def due_of(kind: ReportKind, label: str, at: ReportTime, zone: ZoneInfo) -> datetime:
+    """When the report of period `label` (2026-W48, 2026-11) falls due at the contract's time
+    `at`: the inverse of period_of, so a report sent by hand is the one its schedule sends.
+    ReportPeriodError names the rule a label breaks."""
+    if kind == "weekly":
+        found = _WEEK_LABEL.fullmatch(label)
+        if found is None:
+            raise ReportPeriodError(f"{label!r} is not an ISO week like 2026-W48")
+        try:
+            day = date.fromisocalendar(int(found["year"]), int(found["week"]), at.day + 1)
+        except ValueError:
+            raise ReportPeriodError(
+                f"{label!r}: {found['year']} has no week {found['week']}"
+            ) from None
+    else:
+        found = _MONTH_LABEL.fullmatch(label)
+        if found is None or not 1 <= int(found["month"]) <= 12:
+            raise ReportPeriodError(f"{label!r} is not a month like 2026-11")
+        year, month = int(found["year"]), int(found["month"])
+        day = date(year + month // 12, month % 12 + 1, at.day)  # in the month after
+    return datetime.combine(day, time(at.hour, at.minute), zone)
+
+
+def last_due(kind: ReportKind, at: ReportTime, now: datetime, zone: ZoneInfo) -> datetime:
+    """The latest moment at or before `now` a report of this kind fell due (this week's or
+    month's, else the one before): the period a report asked for by hand covers by default."""
+    local = now.astimezone(zone)
+    if kind == "weekly":
+        labels = [f"{day:%G-W%V}" for day in (local - timedelta(days=7), local)]
+    else:
+        last_month = local.replace(day=1) - timedelta(days=1)
+        labels = [f"{last_month.replace(day=1) - timedelta(days=1):%Y-%m}", f"{last_month:%Y-%m}"]
+    return max(due for due in (due_of(kind, x, at, zone) for x in labels) if due <= now)

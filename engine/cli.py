@@ -22,6 +22,7 @@ from engine import (
     archive_commands,
     contract_commands,
     mail_commands,
+    qa_commands,
     report_commands,
     sent_report_commands,
 )
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     report_commands.add_commands(sub)
     archive_commands.add_commands(sub)
     sent_report_commands.add_commands(sub)
+    qa_commands.add_commands(sub)
     mail_commands.add_command(sub)
     contract_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
@@ -113,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         "new", help="make a key, add it to the key file (COMPLAINTS_API_KEYS), print it once"
     )
     new_key.add_argument(
-        "--role", required=True, choices=("intake", "agent", "supervisor", "admin")
+        "--role", required=True, choices=("intake", "agent", "supervisor", "admin", "auditor")
     )
     new_key.add_argument("--team", default="", help="agents only: the team it acts for")
     new_key.add_argument("--name", required=True, help="who holds it, e.g. agent.chen")
@@ -136,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
             "keys",
             mail_commands.COMMAND,
             contract_commands.COMMAND,
+            qa_commands.COMMAND,
             *report_commands.COMMANDS,
         ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
             archive_commands.run(settings, args)
         elif args.command in sent_report_commands.COMMANDS:
             sent_report_commands.run(settings, args)
+        elif args.command == qa_commands.COMMAND:
+            qa_commands.run(settings, args)
         elif args.command in ("erase-customer", "rewrap-customer-keys"):
             _customer_keys(settings, args)
         elif args.command == "api":

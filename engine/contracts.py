@@ -22,13 +22,22 @@ COMPLAINTS_PARTIES. A malformed contract stops start-up naming the contract, the
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from delivery.directory import Directory, DirectoryError, load_directory
 from domain.contracts import (
@@ -106,7 +115,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _address(text: str) -> str:
+    # A rule people can read, not the pattern: a report recipient without an address would
+    # only fail on Friday, at the report's first send.
+    if not _ADDRESS.fullmatch(text):
+        raise PydanticCustomError(
+            "email", "{value} is not an e-mail address (name@domain)", {"value": repr(text)}
+        )
+    return text
+
+
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_address)]
 
 
 class _ContractEntry(_Strict):

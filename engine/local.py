@@ -29,13 +29,21 @@ STARTUP_WAIT = 60.0  # seconds for the dev server to answer
 
 
 def start_dev_server(
-    data_dir: Path, port: int, namespace: str, *, ui_port: int | None
+    data_dir: Path,
+    port: int,
+    namespace: str,
+    *,
+    ui_port: int | None,
+    codec_endpoint: str | None = None,
 ) -> subprocess.Popen:
     """`temporal server start-dev` on 127.0.0.1:`port`, its state in data_dir/temporal.sqlite3 (a
     restart keeps every workflow and pending timer) and its log in data_dir/temporal.log; with
-    the Web UI on `ui_port`, or headless when None."""
+    the Web UI on `ui_port`, or headless when None. The UI decodes payloads through
+    `codec_endpoint` (the API's /codec, README: The codec endpoint) when given."""
     private_dir(data_dir)
     ui = ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    if ui_port and codec_endpoint:
+        ui += ["--ui-codec-endpoint", codec_endpoint]
     log_fd = os.open(data_dir / "temporal.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     with os.fdopen(log_fd, "ab") as server_log:
         return subprocess.Popen(
@@ -89,15 +97,30 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     if ensure_key_file(settings.encryption_key_file_path()):
         print(f"First start: encryption keys written to {settings.encryption_key_file_path()}")
     settings.key_material()  # so does a malformed key
+    settings.codec_origins()  # and a malformed origin
     first_key = first_admin_key(settings.api_keys_file())
-    settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{temporal_port}"})
+    ui_port = temporal_port + 1000
+    ui_origin = f"http://127.0.0.1:{ui_port}"
+    # The UI's page calls the API's codec endpoint from its own origin (CORS).
+    browser_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    codec_endpoint = f"http://{browser_host}:{port}/codec"
+    settings = settings.model_copy(
+        update={
+            "temporal_address": f"127.0.0.1:{temporal_port}",
+            "codec_cors_origins": f"{settings.codec_cors_origins} {ui_origin}",
+        }
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
     server = start_dev_server(
-        settings.data_dir, temporal_port, settings.namespace, ui_port=temporal_port + 1000
+        settings.data_dir,
+        temporal_port,
+        settings.namespace,
+        ui_port=ui_port,
+        codec_endpoint=codec_endpoint,
     )
     try:
         client = await wait_for_server(settings, server)
@@ -111,7 +134,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
             f"  intake form:  http://{host}:{port}/\n"
             f"  supervisor:   http://{host}:{port}/supervisor  (sign in: /login)\n"
             f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
-            f"  Temporal UI:  http://127.0.0.1:{temporal_port + 1000}/\n"
+            f"  Temporal UI:  {ui_origin}/  (payloads in clear: codec {codec_endpoint})\n"
             f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
             f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
             f"  inbound mail: {mail_in.address if mail_in else 'off (COMPLAINTS_MAIL_IN_PORT=0)'}"

@@ -19,9 +19,11 @@ from engine.settings import Settings
 from reports.export import as_csv, as_json, as_table
 from reports.metrics import GROUP_BYS
 from reports.periods import PERIODS, day_bounds
+from reports.qa import qa_beside, qa_table
 from reports.query import ContractNotFound, coverage, report
 from reports.simulate import BREACHED, MET, PENDING, Simulation, simulate
 from store import EventStore, ReportFacts, make_engine, migrate
+from store.qa_reviews import QaFacts
 
 COMMANDS = ("projections", "report", "simulate")
 
@@ -106,12 +108,14 @@ def _report(settings: Settings, engine, args: argparse.Namespace) -> None:
         )
     except ContractNotFound as error:
         raise ValueError(f"--{error}") from None
+    scores = qa_beside(QaFacts(engine), got)
     if args.format == "json":
-        print(json.dumps(as_json(got), indent=2))
+        print(json.dumps(as_json(got) | {"qa": scores.model_dump(mode="json")}, indent=2))
     elif args.format == "csv":
         print(as_csv(got), end="")
     else:
         print(as_table(got))
+        print(qa_table(scores))
 
 
 def _simulate(settings: Settings, engine, args: argparse.Namespace) -> None:

@@ -1,11 +1,15 @@
-"""`complaints schedules` (the contracts' report schedules and their next runs, from Temporal)
-and `complaints reports sent` (the archive of sent reports; --save writes one as it was sent)."""
+"""`complaints schedules` (the contracts' report schedules and their next runs, from Temporal),
+`complaints reports sent` (the archive of sent reports, with what became of each recipient;
+--save writes one as it was sent), `complaints reports send` (a report by hand, exactly once)
+and `complaints reports resend ID` (to the recipients a report did not reach)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.settings import Settings
@@ -22,11 +26,28 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sent.add_argument("--save", type=int, metavar="ID", help="write report ID's PDF, CSV, JSON")
     sent.add_argument("--to", type=Path, default=Path("."), help="where --save writes")
     sent.add_argument("--json", action="store_true", help="machine-readable output")
+    add_send_commands(verbs)
+
+
+def add_send_commands(verbs: argparse._SubParsersAction) -> None:
+    send = verbs.add_parser("send", help="send a report now, unless it was sent (exactly once)")
+    send.add_argument("--contract", required=True, help="the contract's id")
+    send.add_argument("--kind", required=True, choices=("weekly", "monthly"))
+    send.add_argument(
+        "--period", help="2026-W48 (weekly) or 2026-11 (monthly); default: the latest due"
+    )
+    resend = verbs.add_parser("resend", help="send report ID to the recipients it did not reach")
+    resend.add_argument("id", type=int, metavar="ID", help="as `complaints reports sent` lists")
+    for verb in (send, resend):
+        verb.add_argument("--as", dest="operator", metavar="NAME", help="who asks, as recorded")
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "schedules":
         asyncio.run(_schedules(settings, args.json))
+    elif args.verb in ("send", "resend"):
+        if not asyncio.run(_send(settings, args)):
+            sys.exit(1)
     else:
         _sent(settings, args)
 
@@ -54,6 +75,7 @@ async def _schedules(settings: Settings, as_json: bool) -> None:
 
 def _sent(settings: Settings, args: argparse.Namespace) -> None:
     from store import make_engine, migrate
+    from store.report_deliveries import ReportDeliveries, outcomes
     from store.sent_reports import SentReports
 
     engine = make_engine(settings.store_url())
@@ -73,13 +95,80 @@ def _sent(settings: Settings, args: argparse.Namespace) -> None:
         return
     rows = archive.listed(args.contract)
     if args.json:
+        deliveries = ReportDeliveries(engine).of([r["key"] for r in rows])
+        for r in rows:
+            r["deliveries"] = [vars(d) for d in deliveries[r["key"]]]
         print(json.dumps(rows, indent=2, default=str))
         return
+    delivered = ReportDeliveries(engine).of([r["key"] for r in rows])
     for r in rows:
         sent = f"{r['sent_at']:%Y-%m-%d %H:%M} UTC" if r["sent_at"] else "NOT DELIVERED"
         print(
             f"{r['id']:>5}  {r['contract']:<12} {r['kind']:<8} {r['period']:<9} {sent:<21}"
             f" {len(r['recipients'])} recipient(s)  {r['content_hash'][:16]}"
         )
+        for line in outcome_lines(r["recipients"], outcomes(delivered[r["key"]])):
+            print(f"       {line}")
     if not rows:
         print("no report sent yet")
+
+
+def outcome_lines(recipients: list[str], latest: dict) -> list[str]:
+    """Each recipient and what became of the report for them (the latest run's word)."""
+    lines = []
+    for address in recipients:
+        d = latest.get(address)
+        if d is None:
+            lines.append(f"{address}: no delivery recorded")
+        elif d.delivered:
+            lines.append(f"{address}: delivered {d.at:%Y-%m-%d %H:%M} UTC")
+        else:
+            lines.append(f"{address}: NOT delivered ({d.reason})")
+    return lines
+
+
+async def _send(settings: Settings, args: argparse.Namespace) -> bool:
+    """Send (or resend) and say what came of it; False when someone was not reached."""
+    from engine.cli import operator
+    from engine.report_sending import UNDELIVERED, ReportSender, asked_report
+    from engine.temporal import connect
+    from store import make_engine, migrate
+    from store.sent_reports import SentReports
+
+    by = operator(args.operator).name
+    engine = make_engine(settings.store_url())
+    migrate(engine)
+    if args.verb == "send":
+        asked = asked_report(
+            settings.load_contracts(), args.contract, args.kind, args.period, datetime.now(UTC)
+        )
+        sending = await ReportSender(await connect(settings), engine, settings).send(asked, by)
+    else:
+        report = SentReports(engine).by_id(args.id)
+        if report is None:
+            raise ValueError(f"ID: no sent report has the id {args.id}")
+        sending = await ReportSender(await connect(settings), engine, settings).resend(report, by)
+    print(sending_text(sending))
+    return sending.status != UNDELIVERED
+
+
+def sending_text(sending) -> str:
+    from engine.report_sending import ALREADY_SENT, SENT, UNDER_WAY
+
+    report = sending.report
+    head = f"{sending.key} (id {report.id})" if report else sending.key
+    recipients = report.recipients if report else []
+    lines = outcome_lines(recipients, sending.outcomes)
+    if sending.status == ALREADY_SENT:
+        when = f"{report.sent_at:%Y-%m-%d %H:%M} UTC"
+        first = f"{head}: already sent {when} to {', '.join(recipients)}; nothing sent"
+    elif sending.status == UNDER_WAY:
+        first = f"{head}: being sent right now (workflow {sending.key}); nothing started"
+    elif sending.status == SENT:
+        first = f"{head}: sent (content hash {report.content_hash[:16]})"
+    else:
+        first = (
+            f"{head}: not delivered to every recipient ({sending.error}); the supervisors were"
+            f" told; resend with `complaints reports resend {report.id if report else 'ID'}`"
+        )
+    return "\n".join([first, *(f"  {line}" for line in lines)])

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     master_key_id: str = ""
     identity_key: SecretStr = SecretStr("")  # base64: keys the HMAC that identifies a customer
     encryption_key_file: Path | None = None  # empty: <data_dir>/encryption-keys.json
+    # Lets unencrypted Temporal payloads through the codec: only to replay complaints whose
+    # history was recorded before encryption (security.codec says why it is off).
+    accept_plaintext_payloads: bool = False
+    # Browser origins allowed to call /codec (the Temporal Web UI's), comma-separated.
+    codec_cors_origins: str = ""
+    # Mutual TLS to the Temporal frontend (README, Securing Temporal); empty: plain gRPC.
+    temporal_tls_cert: Path | None = None  # the client's certificate (PEM)
+    temporal_tls_key: Path | None = None  # its private key (PEM)
+    temporal_tls_ca: Path | None = None  # the CA that signed the server's; empty: system roots
+    temporal_tls_server_name: str = ""  # when the address is not the certificate's name
     # The customer's page (README, The customer's page). A link lives the policy's reopen window
     # (7 days) plus 30: long enough to reject a resolution sent near the end of its life.
     customer_link_days: int = Field(default=37, ge=1)
@@ -118,6 +128,19 @@ class Settings(BaseSettings):
             max_size=self.attachment_max_bytes,
             allowed=parse_types(self.attachment_types, "COMPLAINTS_ATTACHMENT_TYPES"),
         )
+
+    def codec_origins(self) -> list[str]:
+        """COMPLAINTS_CODEC_CORS_ORIGINS: origins separated by commas or spaces; ValueError
+        naming the setting for one that is not scheme://host[:port]."""
+        origins = self.codec_cors_origins.replace(",", " ").split()
+        for origin in origins:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(
+                    f"COMPLAINTS_CODEC_CORS_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], no path)"
+                )
+        return origins
 
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"

@@ -10,6 +10,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.settings import Settings
+from engine.temporal_tls import tls_config
 from engine.tracing import interceptors_for, tracer_for
 from security.codec import data_converter
 from workflows import search
@@ -20,12 +21,17 @@ class TemporalUnreachable(ConnectionError):
 
 
 async def connect(settings: Settings) -> Client:
-    converter = data_converter(settings.key_material().codec)  # a bad key stops us here
+    converter = data_converter(
+        settings.key_material().codec,  # a bad key stops us here
+        accept_plaintext=settings.accept_plaintext_payloads,
+    )
+    tls = tls_config(settings)  # and so does a bad TLS file
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.namespace,
             data_converter=converter,
+            tls=tls,
             interceptors=interceptors_for(tracer_for(settings)),
             runtime=sdk_runtime(settings.sdk_metrics_address),
         )

@@ -16,10 +16,13 @@ from sqlalchemy import Engine
 
 from domain.contracts import Contract, QualityTargets
 from domain.report_times import ReportPeriod
+from reports.business_time import business_clocks, business_hours_times
 from reports.demand import demand_summary
 from reports.metrics import MET, NO_DATA, RATINGS, Figures, check_targets, figures, sla_report
 from reports.periods import label, period_start
+from reports.qa import QaScores, qa_scores
 from store.complaint_texts import registration_texts
+from store.qa_reviews import QaFacts
 from store.report_model import ComplaintFacts, ReportFacts
 
 # How far back the review looks for a team's run of weeks below the threshold, so a long run is
@@ -35,6 +38,17 @@ class Durations(_Fact):
     count: int
     median_seconds: float | None
     p90_seconds: float | None
+
+
+class BusinessHours(_Fact):
+    """First response and resolution of the business-hours tiers in business time (the
+    contract's calendar), wall clock beside (reports.business_time)."""
+
+    tiers: list[int]
+    first_response: Durations
+    first_response_wall_clock: Durations
+    resolution: Durations
+    resolution_wall_clock: Durations
 
 
 class TierDeadlines(_Fact):
@@ -95,6 +109,10 @@ class ContractReport(_Fact):
     targets: list[TargetOutcome]
     flagged_teams: list[FlaggedTeam]
     demand: DemandSummary
+    # None: no complaint on a business-hours tier (or archived before this figure existed).
+    business_hours: BusinessHours | None = None
+    # The spot-checks of the period's complaints (reports.qa); absent in reports archived before.
+    qa: QaScores | None = None
 
 
 def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> ContractReport:
@@ -144,7 +162,27 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
             rising=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.rising],
             falling=[Term(term=t.term, count=t.count, previous=t.previous) for t in demand.falling],
         ),
+        qa=spot_checks(engine, contract, period),
+        business_hours=business_hours(contract, mine),
     )
+
+
+def business_hours(contract: Contract, mine: list[ComplaintFacts]) -> BusinessHours | None:
+    times = business_hours_times(mine, business_clocks({contract.id: contract}))
+    if times is None:
+        return None
+    return BusinessHours(
+        tiers=times.tiers,
+        first_response=_durations(times.first_response),
+        first_response_wall_clock=_durations(times.first_response_wall_clock),
+        resolution=_durations(times.resolution),
+        resolution_wall_clock=_durations(times.resolution_wall_clock),
+    )
+
+
+def spot_checks(engine: Engine, contract: Contract, period: ReportPeriod) -> QaScores:
+    """The QA scores of the contract's complaints received in the period, as reviewed by now."""
+    return qa_scores(QaFacts(engine).received_between(period.start, period.end, {contract.id}))
 
 
 def targets_met_or_missed(targets: QualityTargets, whole: Figures) -> list[TargetOutcome]:

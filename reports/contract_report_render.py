@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table  # noqa: E402
 
-from reports.contract_report import ContractReport, Durations  # noqa: E402
+from reports.contract_report import BusinessHours, ContractReport, Durations  # noqa: E402
 from reports.export import duration_text  # noqa: E402
 from reports.report_labels import LABELS, labels  # noqa: E402
 
@@ -96,6 +96,7 @@ def as_csv(report: ContractReport) -> str:
     for f in report.flagged_teams:
         rates = " ".join(f"{r:.4f}" for r in f.resolution_rates)
         w.writerow(["flagged_team", f.team, " ".join(f.weeks), rates])
+    w.writerows(business_hours_csv(report))
     w.writerows(
         ["demand_category", k, v, report.demand.previous_categories.get(k, 0)]
         for k, v in report.demand.categories.items()
@@ -105,7 +106,36 @@ def as_csv(report: ContractReport) -> str:
             [f"demand_{section}", t.term, t.count, t.previous]
             for t in getattr(report.demand, section)
         )
+    w.writerows(_qa_csv_rows(report))
     return out.getvalue()
+
+
+def business_hours_csv(report: ContractReport) -> list[list[object]]:
+    """The business-hours tiers' times, business time and wall clock each on a line of its own
+    (seconds, median and p90)."""
+    times = report.business_hours
+    if times is None:
+        return []
+    rows: list[list[object]] = [["business_hours", "tiers", " ".join(map(str, times.tiers)), ""]]
+    for name in ("first_response", "resolution"):
+        business, wall = getattr(times, name), getattr(times, f"{name}_wall_clock")
+        for clock, d in (("business", business), ("wall_clock", wall)):
+            median, p90 = _number(d.median_seconds), _number(d.p90_seconds)
+            rows.append([f"{name}_{clock}_seconds", "median/p90", median, p90])
+    return rows
+
+
+def _qa_csv_rows(report: ContractReport) -> list[list[object]]:
+    """The spot-checks: qa (all, then each checklist item), qa_team, qa_agent (team/agent);
+    value the score as a fraction, other the complaints reviewed."""
+    qa = report.qa
+    if qa is None:
+        return []
+    rows: list[list[object]] = [["qa", "all", _number(qa.score), qa.reviewed]]
+    rows += [["qa_item", item, _number(share), ""] for item, share in qa.items.items()]
+    rows += [["qa_team", g.team, _number(g.score), g.reviewed] for g in qa.teams]
+    rows += [["qa_agent", f"{g.team}/{g.agent}", _number(g.score), g.reviewed] for g in qa.agents]
+    return rows
 
 
 def _number(value: float | None) -> str:
@@ -199,6 +229,8 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     )
     section("first_response", [[spread_text(report.first_response)]])
     section("resolution", [[spread_text(report.resolution)]])
+    if report.business_hours is not None:
+        section("business_hours", business_hours_rows(report.business_hours))
     section(
         "rates",
         [
@@ -250,10 +282,39 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     for key in ("terms", "rising", "falling"):
         terms = getattr(demand, key)
         section(key, [[t.term, t.count, t.previous] for t in terms])
+    section("qa", _qa_pdf_rows(report))
+    if report.qa is None or not report.qa.reviewed:
+        story.append(Paragraph(escape(_both("qa_none")), body))
     out = io.BytesIO()
     # invariant: no creation time or random id in the file, so equal reports hash equal.
     SimpleDocTemplate(out, pagesize=A4, title=report.period, invariant=1).build(story)
     return out.getvalue()
+
+
+def business_hours_rows(times: BusinessHours) -> list[list[object]]:
+    """The PDF's table: tiers, then first response and resolution, business time beside wall
+    clock (median / p90 each)."""
+    return [
+        [_both("tier"), ", ".join(map(str, times.tiers)), ""],
+        ["", _both("business_time"), _both("wall_clock")],
+        [_both("first_response"), spread_text(times.first_response),
+         spread_text(times.first_response_wall_clock)],
+        [_both("resolution"), spread_text(times.resolution),
+         spread_text(times.resolution_wall_clock)],
+    ]  # fmt: skip
+
+
+def _qa_pdf_rows(report: ContractReport) -> list[list[object]]:
+    qa = report.qa
+    if qa is None or not qa.reviewed:
+        return []
+    head = [[_both("qa_team"), "", _both("qa_reviewed"), _both("qa_score")]]
+    return (
+        head
+        + [[g.team, _both("qa_team"), g.reviewed, percent(g.score)] for g in qa.teams]
+        + [[g.team, g.agent, g.reviewed, percent(g.score)] for g in qa.agents]
+        + [[item, "", "", percent(share)] for item, share in qa.items.items()]
+    )
 
 
 def _outcome(met: bool | None) -> str:

@@ -10,6 +10,7 @@ import io
 from dataclasses import asdict
 from typing import Any
 
+from reports.business_time import BusinessHoursTimes
 from reports.metrics import (
     RATINGS,
     RESPONSE_BUCKETS,
@@ -50,7 +51,7 @@ def csv_header() -> list[str]:
     header += ["first_response_in_time_rate", "contract", "contract_name"]
     for target in TARGET_FIGURES:
         header += [f"target_{target}", f"target_{target}_status"]
-    return header
+    return header + business_hours_header()
 
 
 def csv_line(row: Figures) -> list[Any]:
@@ -74,7 +75,44 @@ def csv_line(row: Figures) -> list[Any]:
     for target in TARGET_FIGURES:
         check = checks.get(target)
         line += [check.promised, check.status] if check else ["", ""]
+    return line + business_hours_line(row.business_hours)
+
+
+# The business-hours tiers' times: business time, wall clock beside (reports.business_time).
+_BUSINESS_SPREADS = (
+    "first_response",
+    "first_response_wall_clock",
+    "resolution",
+    "resolution_wall_clock",
+)
+
+
+def business_hours_header() -> list[str]:
+    header = ["business_hours_tiers"]
+    for name in _BUSINESS_SPREADS:
+        header += [f"business_hours_{name}_count", f"business_hours_{name}_median_s"]
+        header += [f"business_hours_{name}_p90_s"]
+    return header
+
+
+def business_hours_line(times: BusinessHoursTimes | None) -> list[Any]:
+    if times is None:
+        return [""] * len(business_hours_header())
+    line: list[Any] = [" ".join(str(t) for t in times.tiers)]
+    for name in _BUSINESS_SPREADS:
+        s: Spread = getattr(times, name)
+        line += [s.count, _blank(s.median), _blank(s.p90)]
     return line
+
+
+def business_hours_text(times: BusinessHoursTimes) -> str:
+    """'first response 1.0h (wall clock 64.0h) / ...': business time first, wall clock beside."""
+    return (
+        f"first response {_pair(times.first_response)}"
+        f" (wall clock {_pair(times.first_response_wall_clock)}),"
+        f" resolution {_pair(times.resolution)}"
+        f" (wall clock {_pair(times.resolution_wall_clock)})"
+    )
 
 
 def as_csv(report: SlaReport) -> str:
@@ -105,6 +143,13 @@ def as_table(report: SlaReport) -> str:
         )
     if not report.rows:
         lines.append("(no complaints received in this range)")
+    on_hours = [r for r in report.rows if r.business_hours]
+    if on_hours:
+        lines.append("Business-hours tiers, business time p50/p90 (wall clock p50/p90):")
+    for r in on_hours:
+        tiers = ",".join(str(t) for t in r.business_hours.tiers)  # type: ignore[union-attr]
+        text = business_hours_text(r.business_hours)  # type: ignore[arg-type]
+        lines.append(f"  {r.period:<9} {r.group} [tiers {tiers}]: {text}")
     targeted = [r for r in report.rows if r.targets]
     if targeted:
         lines.append("Targets (met / MISSED / no data):")

@@ -13,7 +13,9 @@ Every figure counts the complaints *received* in the period (in the company's ti
 - first response in time: the first round's first answer to the customer within its deadline
   (its first-response deadline, or for a tier without one the next it has: ComplaintFacts),
   among those met or breached;
-- satisfaction: average and distribution of the latest rating of each complaint.
+- satisfaction: average and distribution of the latest rating of each complaint;
+- business hours: first response and resolution of the business-hours tiers in business time
+  (their contract's calendar), wall clock beside (reports.business_time).
 
 Contracts: a row whose complaints all belong to one contract (the report is for one contract, or
 grouped by contract) checks that contract's quality targets against the row's own figures; the
@@ -32,7 +34,14 @@ from zoneinfo import ZoneInfo
 from domain.contracts import Contract, QualityTargets
 from domain.policy import PerformanceReview
 from domain.vocabulary import DEFAULT_CONTRACT
+from reports.business_time import (
+    BusinessHoursTimes,
+    ClockOf,
+    business_clocks,
+    business_hours_times,
+)
 from reports.periods import Period, label, local_day, period_start
+from reports.spread import Spread, spread
 from store.report_model import ComplaintFacts
 
 GroupBy = Literal["team", "tier", "category", "channel", "contract", "all"]
@@ -47,15 +56,6 @@ RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("<=24h", 24 * 3600),
     (">24h", math.inf),
 )
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Durations in seconds: how many, their median and 90th percentile (None when none)."""
-
-    count: int
-    median: float | None
-    p90: float | None
 
 
 # Each quality target a contract may set (domain.contracts.QualityTargets) and the figure of a
@@ -102,6 +102,9 @@ class Figures:
     contract: str | None = None
     contract_name: str | None = None
     targets: list[TargetCheck] = field(default_factory=list)
+    # First response and resolution of the row's business-hours tiers in business time, wall
+    # clock beside (reports.business_time); None when the row has none, or no calendar was given.
+    business_hours: BusinessHoursTimes | None = None
 
 
 @dataclass(frozen=True)
@@ -140,18 +143,6 @@ class SlaReport:
     contracts: list[str] = field(default_factory=list)  # the contracts covered, when limited
 
 
-def nearest_rank(values: Sequence[float], share: float) -> float | None:
-    """The smallest value with at least `share` of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(share * len(ordered)), 1) - 1]
-
-
-def spread(values: Sequence[float]) -> Spread:
-    return Spread(len(values), nearest_rank(values, 0.5), nearest_rank(values, 0.9))
-
-
 def distribution(durations: Sequence[float]) -> dict[str, int]:
     counts = dict.fromkeys((name for name, _ in RESPONSE_BUCKETS), 0)
     for seconds in durations:
@@ -163,7 +154,16 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def figures(period: str, start: date, group: str, facts: list[ComplaintFacts]) -> Figures:
+def figures(
+    period: str,
+    start: date,
+    group: str,
+    facts: list[ComplaintFacts],
+    clock_of: ClockOf | None = None,
+) -> Figures:
+    """The row's figures; `clock_of` gives the business-hours tiers their calendar (without it,
+    wall clock only)."""
+
     def seconds(pick: Callable[[ComplaintFacts], datetime | None]) -> list[float]:
         return [(pick(f) - f.received_at).total_seconds() for f in facts if pick(f)]
 
@@ -195,6 +195,7 @@ def figures(period: str, start: date, group: str, facts: list[ComplaintFacts]) -
         ),
         satisfaction_average=sum(ratings) / len(ratings) if ratings else None,
         satisfaction_distribution={r: ratings.count(r) for r in RATINGS},
+        business_hours=business_hours_times(facts, clock_of) if clock_of else None,
     )
 
 
@@ -244,9 +245,10 @@ def sla_report(
     the team review's rule for a contract `coverage` does not know."""
     facts = list(facts)
     coverage = coverage or Coverage()
+    clock_of = business_clocks(coverage.contracts)
     rows = [
         _under_contract(
-            figures(label(start, period), start, group, members),
+            figures(label(start, period), start, group, members, clock_of),
             group if group_by == "contract" else coverage.one,
             coverage,
         )

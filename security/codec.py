@@ -3,8 +3,16 @@ updates, failures' details) is AES-GCM ciphertext on the server, so the customer
 never appears in clear in Temporal's history or its Web UI.
 
 Each payload carries the id of the key that encrypted it, so keys rotate: new payloads use the
-current key, older ones open with any key still configured. Payloads that are not encrypted
-(history recorded before encryption, like the checked-in replay histories) pass through.
+current key, older ones open with any key still configured.
+
+A payload that is not encrypted is refused: anyone who reaches the Temporal frontend could
+otherwise signal or update a complaint with a plaintext payload the workers would act on. It
+decodes to an empty payload of the encoding REFUSED, which no converter reads, rather than
+raising: an exception here would fail the whole workflow task, again on every retry, so one
+injected update would stop the complaint (its deadlines included). Unreadable, the SDK rejects
+that update (its sender gets the error), drops that signal and fails that query, and the
+complaint runs on. Histories recorded before encryption (some checked-in replay histories) need
+the migration setting COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS, which lets such payloads through.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import structlog
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
@@ -24,6 +33,11 @@ from security.keys import KeyRing, seal, unseal
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+# What an unencrypted payload decodes to: the converter's "Unknown payload encoding ..." error
+# then names the setting.
+REFUSED = b"refused/unencrypted (COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS)"
+
+log = structlog.get_logger(__name__)
 
 
 def _aad(key_id: str) -> bytes:
@@ -32,8 +46,15 @@ def _aad(key_id: str) -> bytes:
 
 
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, *, accept_plaintext: bool = False) -> None:
         self._ring = ring
+        self._accept_plaintext = accept_plaintext
+
+    def for_display(self) -> EncryptionCodec:
+        """The same keys, for the codec endpoint (api.codec_routes): it shows people what the
+        history holds and nothing acts on what it decodes, so a plaintext payload (a search
+        attribute, a patch marker, or one injected) is shown as it is, not as REFUSED."""
+        return EncryptionCodec(self._ring, accept_plaintext=True)
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id, key = self._ring.current_key()
@@ -50,17 +71,22 @@ class EncryptionCodec(PayloadCodec):
 
     def _decode_one(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload  # written before encryption
+            if self._accept_plaintext:
+                return payload  # written before encryption: the migration setting is on
+            # The encoding names the kind of payload, never its content.
+            encoding = payload.metadata.get("encoding", b"").decode(errors="replace")[:40]
+            log.warning("codec.unencrypted_payload_refused", encoding=encoding)
+            return Payload(metadata={"encoding": REFUSED})
         key_id = payload.metadata.get(KEY_ID, b"").decode()
         return Payload.FromString(unseal(self._ring.key(key_id), payload.data, _aad(key_id)))
 
 
-def data_converter(ring: KeyRing) -> DataConverter:
+def data_converter(ring: KeyRing, *, accept_plaintext: bool = False) -> DataConverter:
     """The one converter of every client, worker, test environment and replayer: pydantic for
     values, the codec for bytes. Failure messages and stack traces are encoded too (they can
     quote an input)."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring),
+        payload_codec=EncryptionCodec(ring, accept_plaintext=accept_plaintext),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -12,13 +12,24 @@ checkpoint" never skips an event that commits late.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import structlog
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import BIT
 
 from domain.events import EVENT_TYPES
 from store.db import for_reading
@@ -186,10 +197,14 @@ def _lock(connection: Connection, name: str, *, wait: bool) -> bool:
     return bool(connection.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
 
-def _lock_key(name: str) -> int:
-    # A stable signed 64-bit key per projection; a prefix keeps it apart from the store's lock.
-    digest = hashlib.sha256(f"projection:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+def _lock_key(name: str) -> ColumnElement[int]:
+    """The projection's advisory lock key, a signed 64-bit number made in SQL from its name and
+    the schema it is kept in: advisory locks belong to the whole database, and a runner must
+    not wait for (or skip a round because of) the same projection of another schema (another
+    deployment sharing the database, or a test run beside this one)."""
+    named = literal("projection:") + func.current_schema() + literal(f":{name}")
+    hex_digits = literal("x") + func.substr(func.md5(named), 1, 16)
+    return cast(cast(hex_digits, BIT(64)), BigInteger)
 
 
 def _checkpoint(connection: Connection, name: str) -> int:

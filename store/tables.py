@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -321,3 +322,43 @@ class ReportNoticeRow(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class ReportDeliveryRow(Base):
+    """What became of one sending of a report to one recipient (store.sent_reports): delivered,
+    or not after every retry and why. Append-only: a resend is a new run of the report's
+    workflow, so new rows under its own `run_id`; no row is ever updated."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (
+        UniqueConstraint("report_key", "run_id", "recipient"),
+        Index("ix_report_deliveries_report_key", "report_key"),
+    )
+
+    id: Mapped[int] = mapped_column(AUTOINCREMENT_ID, primary_key=True, autoincrement=True)
+    report_key: Mapped[str] = mapped_column(String(200))  # sent_reports.key
+    run_id: Mapped[str] = mapped_column(String(100))  # the workflow run that sent it
+    recipient: Mapped[str] = mapped_column(String(254))
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why not, when not
+    requested_by: Mapped[str | None] = mapped_column(String(200), nullable=True)  # a resend's
+    at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class QaReviewRow(Base):
+    """The spot-check read model: a complaint's latest review (store.qa_reviews), placed by the
+    contract, team, agent and receipt time the review names. Written only by its projection."""
+
+    __tablename__ = "qa_reviews"
+    __table_args__ = (Index("ix_qa_reviews_contract_received_at", "contract", "received_at"),)
+
+    complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    contract: Mapped[str] = mapped_column(String(40))
+    team: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    reviewed_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)  # share of the most it could be, 0 to 1
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)  # item: share of the scale, 0 to 1
+    reviews: Mapped[int] = mapped_column(Integer)  # of this complaint so far; the latest stands

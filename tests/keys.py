@@ -22,4 +22,6 @@ KEYS: KeyMaterial = load_key_material(
     key_file=None,
 )
 CONVERTER = data_converter(KEYS.codec)
+# With COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS: only for the histories recorded before encryption.
+MIGRATION_CONVERTER = data_converter(KEYS.codec, accept_plaintext=True)
 VAULT = PersonalVault.of(KEYS)

@@ -1,14 +1,17 @@
 """ComplaintWorkflow: one durable workflow per complaint. Orchestration only.
 
-The domain decides (pure `decide`), one activity appends the decision's events (and the outbox
-rows they imply) in one transaction, and one durable timer waits for the next thing the clock
-owes. Every step costs one activity, so a complaint costs the server as few round trips as the
-business allows.
+The domain decides (pure `decide`), one local activity appends the decision's events (and the
+outbox rows they imply) in one transaction, and one durable timer waits for the next thing the
+clock owes. Every decision costs one workflow task and no round trip to the server beyond it, so
+a complaint costs the server as few round trips as the business allows. (Complaints begun
+before the `local-appends` patch append with regular activities, as they did.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import ComplaintArchived, Event
     from domain.policy import Policy
     from domain.sla import next_alarm
-    from domain.state import ComplaintState
+    from domain.state import ComplaintState, fold
     from domain.vocabulary import Status
     from workflows.search import search_attributes_for
 
@@ -45,6 +48,9 @@ APPEND_TIMEOUT = timedelta(seconds=10)
 DEADLINE_WARNINGS = "deadline-warnings"
 CLOSED_LOOP_LEAN = "closed-loop-lean-decisions"
 CONTRACT_CALENDARS = "contract-calendars"
+LOCAL_APPENDS = "local-appends"
+# The event ids of a decision are named after it (see _event_ids), in this namespace.
+EVENT_IDS = uuid.UUID("5d3c7a52-4f0e-4c1b-9a57-0b8e2c1f6a13")
 
 
 class ComplaintInput(BaseModel):
@@ -79,8 +85,10 @@ class ComplaintWorkflow:
         # Each change of decisions is a patch: a complaint begun before it replays without it.
         # A complaint that has a patch has every earlier change too, so a new complaint records
         # one marker (the newest), not one per change; `or` asks for older markers only then.
+        # Each decision's append a local activity (one workflow task per decision, not two):
+        self._local_appends = workflow.patched(LOCAL_APPENDS)
         # Business-hours tiers re-escalating in business time, and quiet hours for staff:
-        calendars = workflow.patched(CONTRACT_CALENDARS)
+        calendars = self._local_appends or workflow.patched(CONTRACT_CALENDARS)
         # The closed loop with the customer, late warnings recorded, and the alarm's timer kept
         # while the alarm stays put:
         self._keeps_timer = calendars or workflow.patched(CLOSED_LOOP_LEAN)
@@ -225,47 +233,97 @@ class ComplaintWorkflow:
     async def _decide(self, command: c.Command, author: Author | None = None) -> list[Event]:
         """Decide and record `command`; the events recorded (none: nothing to record)."""
         async with self._lock:
+            recorded: list[Event] = []
             try:
-                if author is not None:
-                    check_access(author, self._state, command.action)
-                events, after = decide_with_state(
-                    self._state, command, workflow.now(), self._policy
-                )
-            except (DomainError, Forbidden, NotServed) as refused:
-                # The state moved between validation and our turn at the lock.
-                raise ApplicationError(
-                    str(refused), type=type(refused).__name__, non_retryable=True
-                ) from refused
-            if events:
-                await self._record(events, after.tier)
-                self._state = after
-                if isinstance(command, c.AmendPolicy):
-                    self._policy = command.policy  # the new terms decide from now on
-                self._changed = True
-                self._publish()
-            return events
+                while True:
+                    events, after = self._decided(command, author)
+                    if not events:
+                        break
+                    stamped = self._stamped(command, events)
+                    adopted = await self._record(stamped, after.tier)
+                    if not adopted:
+                        self._state = after
+                        recorded += events
+                        if isinstance(command, c.AmendPolicy):
+                            self._policy = command.policy  # the new terms decide from now on
+                        break
+                    # An attempt of a decision lost with its workflow task had committed these:
+                    # they are the record. If they are this decision's own, it is done;
+                    # otherwise it is decided again on top of them.
+                    self._state = fold([a.event for a in adopted], self._state)
+                    recorded += [a.event for a in adopted]
+                    if {a.event_id for a in adopted} & {s.event_id for s in stamped}:
+                        break
+            finally:
+                if recorded:
+                    self._changed = True
+                    self._publish()
+            return recorded
 
-    async def _record(self, events: list, tier: int) -> None:
-        archiving = any(isinstance(e, ComplaintArchived) for e in events)
-        # A regular activity, not a local one, though the append is short and idempotent: its
-        # input (this decision's events) is then in history before it runs, so every retry
-        # writes exactly what was decided. A local activity's decision is made again if its
-        # workflow task is lost (a worker killed mid-append), at a later time, and may differ
-        # from what the lost attempt already committed (found by the kill -9 fault test).
-        await workflow.execute_activity(
-            "archive_complaint" if archiving else "append_events",
-            AppendRequest(
-                stream_id=workflow.info().workflow_id,
-                expected_version=self._state.version,
-                events=[StampedEvent(event_id=str(workflow.uuid4()), event=e) for e in events],
-                # The complaint's tier after the decision, for the worker's metrics. An
-                # activity's input is not compared on replay: running complaints replay unchanged.
-                tier=tier,
-            ),
-            result_type=AppendOutcome,
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=APPEND_RETRY,
+    def _decided(
+        self, command: c.Command, author: Author | None
+    ) -> tuple[list[Event], ComplaintState]:
+        try:
+            if author is not None:
+                check_access(author, self._state, command.action)
+            return decide_with_state(self._state, command, workflow.now(), self._policy)
+        except (DomainError, Forbidden, NotServed) as refused:
+            # The state moved between validation and our turn at the lock.
+            raise ApplicationError(
+                str(refused), type=type(refused).__name__, non_retryable=True
+            ) from refused
+
+    def _stamped(self, command: c.Command, events: list[Event]) -> list[StampedEvent]:
+        return [
+            StampedEvent(event_id=event_id, event=e)
+            for event_id, e in zip(self._event_ids(command, len(events)), events, strict=True)
+        ]
+
+    def _event_ids(self, command: c.Command, count: int) -> list[str]:
+        """With local appends, a decision's ids are named after the decision (the stream's
+        version, and the update's id or the command itself): the attempt of a lost workflow
+        task that decides the same thing again gets the same ids, and so recognises its own
+        events among those it adopts, while any other decision's ids differ. (workflow.uuid4()
+        would hand a lost decision's ids to whichever decision came first in the retry.)"""
+        if not self._local_appends:
+            return [str(workflow.uuid4()) for _ in range(count)]
+        update = workflow.current_update_info()
+        name = update.id if update is not None else command.model_dump_json()
+        return decision_event_ids(workflow.info().workflow_id, self._state.version, name, count)
+
+    async def _record(self, stamped: list[StampedEvent], tier: int) -> list[StampedEvent]:
+        """Append one decision's events; what a lost attempt had committed instead, if so.
+        `tier` (after the decision) is for the worker's metrics only: an activity's input is
+        not compared on replay, so running complaints replay unchanged."""
+        archiving = any(isinstance(s.event, ComplaintArchived) for s in stamped)
+        request = AppendRequest(
+            stream_id=workflow.info().workflow_id,
+            expected_version=self._state.version,
+            events=stamped,
+            tier=tier,
         )
+        activity = "archive_complaint" if archiving else "append_events"
+        if self._local_appends:
+            # A local activity: no scheduling round trip to the server and one workflow task
+            # per decision. Its input is not in history, so a decision whose workflow task is
+            # lost (a worker killed mid-append) is made again, later, perhaps differently: the
+            # append then hands back what the lost attempt committed, and _decide adopts it.
+            outcome = await workflow.execute_local_activity(
+                activity,
+                request,
+                result_type=AppendOutcome,
+                start_to_close_timeout=APPEND_TIMEOUT,
+                retry_policy=APPEND_RETRY,
+            )
+        else:
+            outcome = await workflow.execute_activity(
+                activity,
+                request,
+                result_type=AppendOutcome,
+                start_to_close_timeout=APPEND_TIMEOUT,
+                retry_policy=APPEND_RETRY,
+            )
+        return outcome.adopted
 
     def _publish(self) -> None:
         pairs = search_attributes_for(self._state)
@@ -277,6 +335,13 @@ class ComplaintWorkflow:
     def _history_full(self, limit: int) -> bool:
         info = workflow.info()
         return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
+
+
+def decision_event_ids(stream_id: str, version: int, decision: str, count: int) -> list[str]:
+    """The ids of the events decided by `decision` (an update's id, or the command) on the
+    stream at `version`."""
+    named = f"{stream_id}:{version}:{hashlib.sha256(decision.encode()).hexdigest()}"
+    return [str(uuid.uuid5(EVENT_IDS, f"{named}:{i}")) for i in range(count)]
 
 
 def _settings_changed(pinned: Policy, deciding: Policy) -> dict[str, Any]:

@@ -10,7 +10,10 @@ and past the server's retention the archive still knows it was sent.
 ContractReportWorkflow builds and archives the report, sends it to each recipient with retries,
 stamps it sent, tells the supervisors and the client contact of each newly flagged team, and,
 when a recipient cannot be reached after every retry, tells the contract's supervisors and fails,
-so the failure shows in the Web UI and the report can be started again.
+so the failure shows in the Web UI and the report can be started again. Each run records what
+became of the report for each recipient (store.report_deliveries), and a run sends only to those
+no run has reached yet: started again after a partial failure (a resend), it sends to the
+others only.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         BuiltReport,
         DeliveryRetry,
         NoticeRequest,
+        RecordDeliveries,
         ReportInput,
         ReportOutcome,
         ScheduledReportInput,
@@ -41,6 +45,9 @@ SCHEDULED_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 BUILD_TIMEOUT = timedelta(minutes=10)
 SEND_TIMEOUT = timedelta(minutes=2)
 STORE_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(minutes=1))
+# Each run records what became of the report for each recipient, so a supervisor can resend it
+# to those it did not reach (a run started before this records nothing).
+REPORT_DELIVERIES = "report_deliveries"
 
 
 # Outside the sandbox, as ComplaintWorkflow: its proxies break ZoneInfo, and determinism rests on
@@ -55,7 +62,13 @@ class ScheduledReportWorkflow:
         try:
             return await workflow.execute_child_workflow(
                 ContractReportWorkflow.run,
-                ReportInput(contract=req.contract, kind=req.kind, due=due, retry=req.retry),
+                ReportInput(
+                    contract=req.contract,
+                    kind=req.kind,
+                    due=due,
+                    retry=req.retry,
+                    requested_by=req.requested_by,
+                ),
                 id=key,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 # The report goes on even if this trigger is terminated.
@@ -83,7 +96,21 @@ class ContractReportWorkflow:
         )
         if built.already_sent:
             return ReportOutcome(key=built.key, already=True)
-        sent, undelivered = await self._deliver(built, req.retry)
+        sent, failed = await self._deliver(built, req.retry)
+        if workflow.patched(REPORT_DELIVERIES):
+            await self._store(
+                "record_report_deliveries",
+                RecordDeliveries(
+                    key=built.key,
+                    run_id=workflow.info().run_id,
+                    requested_by=req.requested_by,
+                    delivered=sent,
+                    undelivered=failed,
+                ),
+            )
+        undelivered = [f"  {recipient}: {why}" for recipient, why in failed.items()]
+        if not built.recipients:
+            undelivered.append("  the contract names no report_recipients")
         if not undelivered:
             await self._store("mark_report_sent", built.key)
         for notice in built.flag_notices:
@@ -107,11 +134,12 @@ class ContractReportWorkflow:
             )
         return ReportOutcome(key=built.key, sent_to=sent)
 
-    async def _deliver(self, built: BuiltReport, retry: DeliveryRetry) -> tuple[list, list]:
+    async def _deliver(
+        self, built: BuiltReport, retry: DeliveryRetry
+    ) -> tuple[list[str], dict[str, str]]:
+        """Send to each recipient owed it: those it reached, and why not for the others."""
         sent: list[str] = []
-        undelivered: list[str] = []
-        if not built.recipients:
-            undelivered.append("  the contract names no report_recipients")
+        failed: dict[str, str] = {}
         for recipient in built.recipients:
             try:
                 await workflow.execute_activity(
@@ -122,8 +150,8 @@ class ContractReportWorkflow:
                 )
                 sent.append(recipient)
             except ActivityError as err:
-                undelivered.append(f"  {recipient}: {_reason(err)}")
-        return sent, undelivered
+                failed[recipient] = _reason(err)
+        return sent, failed
 
     async def _store(self, activity: str, arg, delivery: DeliveryRetry | None = None):
         return await workflow.execute_activity(

@@ -165,6 +165,15 @@ def test_the_image_files_install_import_and_run(tmp_path):
         # Package data too: templates, the pages' static files, the docs' assets.
         for path in ("/", "/static/pages.css", "/docs", "/static/docs/swagger-ui-bundle.js"):
             assert httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
+        # The Web UI decodes payloads through the API's codec endpoint, which answers its origin.
+        ui = f"http://127.0.0.1:{temporal_port + 1000}"
+        codec = httpx.get(f"{ui}/api/v1/settings", timeout=5).json()["Codec"]
+        assert codec["Endpoint"] == f"http://127.0.0.1:{port}/codec"
+        preflight = httpx.options(
+            f"http://127.0.0.1:{port}/codec/decode", timeout=5,
+            headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text
         # Its data directory (complaints, Temporal's histories, keys, logs) is owner-only.
         data = tmp_path / "data"
         assert stat.S_IMODE(data.stat().st_mode) == 0o700

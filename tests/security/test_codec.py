@@ -8,7 +8,13 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from engine.settings import Settings
-from security.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
+from security.codec import (
+    ENCODING,
+    KEY_ID,
+    REFUSED,
+    EncryptionCodec,
+    data_converter,
+)
 from security.keys import DecryptionError, KeyConfigError, ensure_key_file, parse_key_ring
 from tests.unit.helpers import CUSTOMER, registration
 
@@ -63,9 +69,28 @@ async def test_tampered_ciphertext_or_a_relabelled_key_id_is_rejected():
             await codec.decode([bad])
 
 
-async def test_payloads_written_before_encryption_pass_through():
+async def test_an_unencrypted_payload_is_refused_and_nothing_of_it_is_kept():
+    # Anyone reaching the Temporal port could otherwise update a complaint in plaintext.
     codec = EncryptionCodec(ring(f"k1:{OLD}"))
-    assert await codec.decode([plain_payload()]) == [plain_payload()]
+    (encrypted,) = await codec.encode([plain_payload()])
+    refused, opened = await codec.decode([plain_payload(), encrypted])
+    assert refused == Payload(metadata={"encoding": REFUSED}) and opened == plain_payload()
+    # What a worker then makes of it: an error that names the setting, never the content.
+    with pytest.raises(KeyError, match="COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS") as error:
+        await data_converter(ring(f"k1:{OLD}")).decode([plain_payload()], [dict])
+    assert CUSTOMER.name not in str(error.value)
+
+
+async def test_with_the_migration_setting_payloads_written_before_encryption_pass_through():
+    codec = EncryptionCodec(ring(f"k1:{OLD}"), accept_plaintext=True)
+    (encrypted,) = await codec.encode([plain_payload()])
+    assert await codec.decode([plain_payload(), encrypted]) == [plain_payload(), plain_payload()]
+
+
+def test_the_migration_setting_is_off_unless_set(monkeypatch):
+    assert Settings().accept_plaintext_payloads is False
+    monkeypatch.setenv("COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS", "1")
+    assert Settings().accept_plaintext_payloads is True
 
 
 @pytest.mark.parametrize(
@@ -104,3 +129,12 @@ def test_the_key_file_is_made_once_readable_by_its_owner_only_and_env_values_win
     overridden = Settings(data_dir=tmp_path, codec_keys=f"env:{NEW}").key_material()
     assert overridden.codec.current_key() == ("env", b"n" * 32)
     assert overridden.master == from_file.master
+
+
+def test_the_codec_cors_origins_are_origins_and_a_bad_one_is_named():
+    spaced = Settings(codec_cors_origins="http://127.0.0.1:8080, https://ui.example.com")
+    assert spaced.codec_origins() == ["http://127.0.0.1:8080", "https://ui.example.com"]
+    assert Settings().codec_origins() == []
+    for bad in ("ui.example.com", "https://ui.example.com/path", "ftp://ui.example.com"):
+        with pytest.raises(ValueError, match=f"COMPLAINTS_CODEC_CORS_ORIGINS: '{bad}'"):
+            Settings(codec_cors_origins=bad).codec_origins()

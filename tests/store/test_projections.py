@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     func,
     select,
+    text,
 )
 from sqlalchemy import insert as sql_insert
 
@@ -35,6 +36,8 @@ from store import (
     NewEvent,
     ProjectionRunner,
     RecordedEvent,
+    make_engine,
+    migrate,
 )
 from store.projections import _lock_key
 from store.tables import ComplaintListRow
@@ -497,3 +500,29 @@ def test_a_second_runner_skips_while_the_lock_is_held(
         assert runner.run_once() == 0
     assert runner.checkpoint("complaint_list") == 0
     assert runner.run_to_end() == len(all_positions(store))
+
+
+def test_the_same_projection_of_another_schema_is_not_held_back(
+    engine: Engine, store: EventStore, streams, postgres_url: str
+) -> None:
+    """Advisory locks belong to the whole database: without the schema in the key, a rebuild
+    in one schema made every runner of another schema skip its rounds."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    write_interleaved(store, streams)
+    runner = ProjectionRunner(engine, [ComplaintListProjection()])
+    other_schema = f"complaints_test_{uuid4().hex[:12]}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {other_schema}"))
+    other = make_engine(postgres_url, schema=other_schema)
+    try:
+        migrate(other)
+        with other.begin() as connection:
+            connection.execute(select(func.pg_advisory_xact_lock(_lock_key("complaint_list"))))
+            assert runner.run_once() > 0
+    finally:
+        other.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {other_schema} CASCADE"))
+        admin.dispose()

@@ -87,6 +87,10 @@ def entry(**fields) -> str:
         (entry(team="quality"), "f: keys[0].team: only an agent's key has a team"),
         (entry(hash="0" * 64), "f: keys[0].hash: must read sha256$<32 hex salt>$<64 hex digest>"),
         (entry() + entry(), "f: keys[1].id: ck-0123456789ab appears twice"),
+        (
+            entry(role="auditor"),
+            "f: keys[0].contracts: an auditor's key names the client contracts it audits",
+        ),
     ],
     ids=[
         "toml",
@@ -100,6 +104,7 @@ def entry(**fields) -> str:
         "team",
         "hash",
         "twice",
+        "auditor-contracts",
     ],
 )
 def test_a_malformed_key_file_names_the_entry_and_the_rule(text, message):
@@ -112,7 +117,7 @@ def test_every_bad_entry_is_named_at_once():
     with pytest.raises(KeyFileError) as raised:
         parse_keys(entry(role="root") + entry(id="x", name=None), source="f")
     assert str(raised.value).splitlines() == [
-        "f: keys[0].role: must be one of intake, agent, supervisor, admin",
+        "f: keys[0].role: must be one of intake, agent, supervisor, admin, auditor",
         "f: keys[1].id: must read ck- and 12 hex digits",
     ]
 

@@ -1,119 +1,113 @@
-"""Business-hours tiers keep business time in everything they decide: re-escalations, warnings,
-and when staff are told (quiet hours). Tier 3 runs around the clock."""
+"""First response and resolution in business time for business-hours tiers, wall clock beside:
+the contract's own calendar (the default policy: Shanghai, Monday to Friday 09:00-18:00, China's
+2026 holidays and make-up days), the same clock the deadlines run on."""
 
-from domain import sla
-from domain.vocabulary import CUSTOMER, DeadlineKind
-from tests.unit.helpers import POLICY, Story, local, registration, types
+from __future__ import annotations
 
-# Tier 1 (a how-to question): resolution in 30 business minutes, re-escalated every 2 hours up
-# assignee -> team_lead -> supervisor.
-QUESTION = registration("Where can I find the manual?", subject="Manual", cid="C-Q")
-# Tier 2 (a late delivery): resolved within 3 working days, warned at 80%.
-PARCEL = registration("My parcel delivery is late", subject="Parcel", cid="C-P")
-BEFORE = POLICY.model_copy(update={"business_time_rules": False})  # complaints from before
+import csv
+import io
+from datetime import date, datetime
 
+from domain.contracts import Contract
+from engine.contracts import ContractBook
+from reports.business_time import business_clocks, business_hours_times
+from reports.export import as_csv, as_json, as_table
+from reports.query import report
+from store.report_model import ComplaintFacts
+from tests.unit.helpers import POLICY, local
 
-def given(register, at, policy=POLICY) -> Story:
-    s = Story(policy)
-    s.when(register, at)
-    return s
-
-
-def notifications(events):
-    return [
-        (e.kind, e.recipient, e.not_before) for e in events if e.type == "NotificationRequested"
-    ]
+HOUR = 3600.0
+CONTRACT = Contract(id="default", name="Default", policy=POLICY, version="v1")
 
 
-def test_a_business_hours_tier_re_escalates_in_business_time():
-    s = given(QUESTION, local(2026, 11, 23, 17))  # a Monday
-    assert s.state.tier == 1
-    s.tick(local(2026, 11, 23, 17, 30))  # the resolution deadline: breached, up one level
-    assert (s.state.escalation_level, s.state.last_escalated_at) == (1, local(2026, 11, 23, 17, 30))
-    # Two hours of business time: half an hour on Monday, the rest on Tuesday morning.
-    assert sla.re_escalation_at(s.state, POLICY) == local(2026, 11, 24, 10, 30)
-    assert sla.next_alarm(s.state, POLICY) == local(2026, 11, 24, 10, 30)
-    assert s.tick(local(2026, 11, 23, 19, 30)) == []
-    climbed = s.tick(local(2026, 11, 24, 10, 30))
-    assert "ComplaintEscalated" in types(climbed) and s.state.escalation_level == 2
-
-
-def test_complaints_from_before_re_escalate_round_the_clock():
-    s = given(QUESTION, local(2026, 11, 23, 17), BEFORE)
-    s.tick(local(2026, 11, 23, 17, 30))
-    assert sla.re_escalation_at(s.state, BEFORE) == local(2026, 11, 23, 19, 30)
-    assert notifications(s.tick(local(2026, 11, 23, 19, 30))) == [
-        ("escalation", "supervisor", None),  # at night, not held: as they ran
-        ("progress", CUSTOMER, None),
-    ]
-
-
-def test_re_escalation_counts_a_make_up_saturday():
-    # Fri 13 Feb 2026, 17:30; Sat 14 Feb is a make-up working day before the Spring Festival.
-    s = given(QUESTION, local(2026, 2, 13, 17))
-    s.tick(local(2026, 2, 13, 17, 30))
-    assert sla.re_escalation_at(s.state, POLICY) == local(2026, 2, 14, 10, 30)
-    # Escalated on the make-up Saturday at 17:30, the next climb waits out the whole holiday.
-    s = given(QUESTION, local(2026, 2, 14, 17))
-    s.tick(local(2026, 2, 14, 17, 30))
-    assert sla.re_escalation_at(s.state, POLICY) == local(2026, 2, 24, 10, 30)
-
-
-def test_a_tier3_complaint_re_escalates_round_the_clock():
-    s = given(registration(), local(2026, 11, 23, 17, 50))
-    assert s.state.tier == 3
-    s.tick(local(2026, 11, 23, 18))  # first response missed at +10 min
-    assert sla.re_escalation_at(s.state, POLICY) == local(2026, 11, 23, 18, 30)
-
-
-def test_warnings_on_a_business_hours_tier_fall_in_business_time():
-    s = given(PARCEL, local(2026, 11, 25, 10))  # a Wednesday
-    resolution = s.state.deadline(DeadlineKind.RESOLUTION)
-    # 3 working days are 27 business hours, due Monday 10:00; 80% of them (21 h 36 min) is
-    # Friday 13:36, not Thursday 07:36 as 80% of the calendar time would be.
-    assert resolution.due_at == local(2026, 11, 30, 10)
-    assert resolution.warn_at == local(2026, 11, 27, 13, 36)
-    first_response = s.state.deadline(DeadlineKind.FIRST_RESPONSE)
-    assert (first_response.due_at, first_response.warn_at) == (
-        local(2026, 11, 25, 12),
-        local(2026, 11, 25, 11, 36),
+def fact(cid: str, tier: int, received: datetime, answered: datetime | None, resolved=None):
+    return ComplaintFacts(
+        complaint_id=cid,
+        channel="web",
+        tier=tier,
+        category="logistics",
+        team="logistics",
+        received_at=received,
+        registered_at=received,
+        first_response_at=answered,
+        initial_solution_at=answered,
+        resolved_at=resolved,
+        escalated=False,
+        reopen_count=0,
+        rating=None,
+        deadlines_met=0,
+        deadlines_breached=0,
+        resolved_in_time=None,
     )
 
 
-def test_staff_hear_of_a_complaint_registered_at_night_at_the_opening():
-    s = given(QUESTION, local(2026, 11, 23, 20))
-    assert notifications(s.events) == [
-        ("acknowledgement", CUSTOMER, None),  # the customer is never kept waiting
-        ("assignment", "assignee", local(2026, 11, 24, 9)),
-    ]
+# Friday 17:30 to Monday 09:30: 64 hours on the wall, one business hour (30 min each side).
+OVER_THE_WEEKEND = fact(
+    "W", 2, local(2026, 11, 20, 17, 30), local(2026, 11, 23, 9, 30), local(2026, 11, 23, 11, 0)
+)
+# Friday 9 October 17:30 to Saturday 10 October 09:30: a make-up working day (调休), so one
+# business hour, not the Monday after.
+INTO_A_MAKE_UP_DAY = fact("M", 1, local(2026, 10, 9, 17, 30), local(2026, 10, 10, 9, 30))
+# Wednesday 30 September 17:00 to Thursday 8 October 10:00: the National Day holidays (1-7
+# October) count nothing; Sunday 27 September's make-up day is before it.
+OVER_A_HOLIDAY = fact("H", 2, local(2026, 9, 30, 17, 0), local(2026, 10, 8, 10, 0))
+# Tier 3 runs round the clock: not a business-hours tier, left out.
+ROUND_THE_CLOCK = fact("R", 3, local(2026, 11, 20, 17, 30), local(2026, 11, 23, 9, 30))
 
 
-def test_quiet_hours_end_on_a_make_up_saturday():
-    s = given(QUESTION, local(2026, 2, 13, 20))  # Friday evening before the make-up Saturday
-    assert notifications(s.events)[1] == ("assignment", "assignee", local(2026, 2, 14, 9))
+def test_business_time_counts_open_hours_of_the_contracts_calendar():
+    clock_of = business_clocks({"default": CONTRACT})
+    times = business_hours_times([OVER_THE_WEEKEND, ROUND_THE_CLOCK], clock_of)
+
+    assert times is not None and times.tiers == [2]
+    assert times.first_response.count == 1
+    assert times.first_response.median == 1 * HOUR
+    assert times.first_response_wall_clock.median == 64 * HOUR
+    assert times.resolution.median == 2.5 * HOUR  # to Monday 11:00
+    assert times.resolution_wall_clock.median == 65.5 * HOUR
 
 
-def test_an_escalation_decided_at_closing_time_waits_for_the_opening():
-    s = given(QUESTION, local(2026, 11, 23, 17, 30))
-    new = s.tick(local(2026, 11, 23, 18))  # due at closing time, when the business is closed
-    assert "DeadlineBreached" in types(new)
-    assert notifications(new) == [
-        ("escalation", "team_lead", local(2026, 11, 24, 9)),
-        ("progress", CUSTOMER, None),
-    ]
-    # Decided while open, nothing waits.
-    s = given(QUESTION, local(2026, 11, 23, 10))
-    assert [n[2] for n in notifications(s.tick(local(2026, 11, 23, 10, 30)))] == [None, None]
+def test_make_up_days_count_and_holidays_do_not():
+    clock_of = business_clocks({"default": CONTRACT})
+
+    make_up = business_hours_times([INTO_A_MAKE_UP_DAY], clock_of)
+    holiday = business_hours_times([OVER_A_HOLIDAY], clock_of)
+
+    assert make_up.first_response.median == 1 * HOUR
+    assert make_up.first_response_wall_clock.median == 16 * HOUR
+    assert make_up.resolution.count == 0 and make_up.resolution.median is None
+    assert holiday.first_response.median == 2 * HOUR  # 17:00-18:00, then 09:00-10:00
+    assert holiday.first_response_wall_clock.median == (7 * 24 + 17) * HOUR
 
 
-def test_a_tier3_complaint_tells_staff_at_any_hour():
-    s = given(registration(), local(2026, 11, 23, 23))
-    assert notifications(s.events) == [
-        ("acknowledgement", CUSTOMER, None),
-        ("assignment", "assignee", None),
-    ]
+def test_no_business_hours_tier_no_figure():
+    clock_of = business_clocks({"default": CONTRACT})
+    unclassified = fact("U", 0, local(2026, 11, 20, 10), None)
+    gone = ComplaintFacts(**{**vars(OVER_THE_WEEKEND), "contract": "retired-and-removed"})
+
+    assert business_hours_times([ROUND_THE_CLOCK, unclassified, gone], clock_of) is None
 
 
-def test_complaints_from_before_hold_nothing():
-    s = given(QUESTION, local(2026, 11, 23, 20), BEFORE)
-    assert [n[2] for n in notifications(s.events)] == [None, None]
+def test_the_on_demand_report_shows_business_time_beside_wall_clock():
+    class Facts:
+        def received_between(self, start, end, contracts=None):
+            return [f for f in (OVER_THE_WEEKEND, ROUND_THE_CLOCK) if start <= f.received_at < end]
+
+    made = report(
+        Facts(),  # type: ignore[arg-type]
+        ContractBook.serving(POLICY),
+        period="week",
+        group_by="all",
+        first_day=date(2026, 11, 16),
+        last_day=date(2026, 11, 22),
+        now=local(2026, 11, 30, 9),
+    )
+
+    [row] = made.rows
+    assert row.time_to_first_response.count == 2  # wall clock, every tier
+    assert as_json(made)["rows"][0]["business_hours"]["first_response"]["median"] == 1 * HOUR
+    [line] = list(csv.DictReader(io.StringIO(as_csv(made))))
+    assert line["business_hours_tiers"] == "2"
+    assert float(line["business_hours_first_response_median_s"]) == 1 * HOUR
+    assert float(line["business_hours_first_response_wall_clock_median_s"]) == 64 * HOUR
+    assert "first response 60m/60m (wall clock 2.7d/2.7d)" in as_table(made)

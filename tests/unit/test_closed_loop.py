@@ -9,6 +9,7 @@ from domain import commands as c
 from domain.closure import closure_record
 from domain.decide import DomainError
 from domain.events import NotificationRequested
+from domain.state import evolve, fold
 from domain.vocabulary import DeadlineKind, Status
 from tests.unit.helpers import POLICY, T0, Story, minutes, registration, story, types
 
@@ -183,3 +184,25 @@ def test_evolve_never_changes_the_state_it_was_given():
         seen.append((s.state, s.state.model_dump()))
         s.when(command, T0 + minutes(at))
     assert [state.model_dump() for state, _ in seen] == [then for _, then in seen]
+
+
+def test_fold_copies_once_yet_leaves_its_start_as_it_was_and_agrees_with_evolve():
+    """fold makes one copy for all its events (the read models' rebuild folds millions); the
+    state it starts from must come out unchanged, and the result be evolve's, event by event."""
+    s = Story()
+    s.when(registration(), T0)
+    start, start_then, before = s.state, s.state.model_dump(), len(s.events)
+    for command, at in (
+        (c.RequestInfo(by="a", question="photo?"), 4),
+        (c.RecordCustomerReply(message="here"), 6),
+        (c.Tick(), 30),
+        (c.Respond(by="a", message="ok"), 31),
+        (c.Tick(), 60),
+    ):
+        s.when(command, T0 + minutes(at))
+    later = s.events[before:]
+    stepped = start
+    for event in later:
+        stepped = evolve(stepped, event)
+    assert fold(later, start).model_dump() == stepped.model_dump() == s.state.model_dump()
+    assert start.model_dump() == start_then

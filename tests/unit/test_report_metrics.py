@@ -12,9 +12,10 @@ import pytest
 from domain.policy import PerformanceReview
 from engine.contracts import ContractBook
 from reports.export import as_csv, as_json, as_table, csv_header
-from reports.metrics import nearest_rank, sla_report
+from reports.metrics import sla_report
 from reports.periods import default_range, label, period_start
 from reports.query import report
+from reports.spread import nearest_rank
 from store.report_model import ComplaintFacts
 from tests.unit.helpers import POLICY
 

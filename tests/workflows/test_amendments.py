@@ -91,7 +91,7 @@ async def test_an_amendment_moves_the_running_complaints_timers(service, harness
     assert breached.policy_version == new.version
     recorded = [r.type for r in harness.store.read_stream(state.complaint_id)]
     assert recorded.count("PolicyAmended") == 1
-    await harness.keep_history(handle, "policy_amended_calendars")
+    await harness.keep_history(handle, "policy_amended_local")
 
 
 async def _start(harness, **inp) -> tuple:

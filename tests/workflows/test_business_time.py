@@ -73,4 +73,4 @@ async def test_a_tier1_complaint_keeps_business_time_overnight(harness):
         ("escalation", "supervisor", None),
         ("progress", CUSTOMER, None),
     ]
-    await harness.keep_history(h, "tier1_overnight_calendars")
+    await harness.keep_history(h, "tier1_overnight_local")

@@ -36,7 +36,7 @@ async def test_waiting_on_the_customer_reminds_then_closes_as_no_reply(harness):
     assert final.status is Status.ARCHIVED
     record = harness.store.closure_record(sub.complaint_id)
     assert record["closed_because"] == "no_reply"
-    await harness.keep_history(h, "closed_loop_no_reply_calendars")
+    await harness.keep_history(h, "closed_loop_no_reply_local")
 
 
 async def test_a_message_that_never_reached_the_customer_goes_to_the_assignee(harness):
@@ -58,4 +58,4 @@ async def test_a_message_that_never_reached_the_customer_goes_to_the_assignee(ha
     assert (told.kind, told.recipient) == ("customer_unreachable", "assignee")
     assert told.payload["undelivered"]["reason"] == "SMTP 550 (recipient refused)"
     assert state.version == len(events)
-    await harness.keep_history(h, "closed_loop_undelivered_calendars")
+    await harness.keep_history(h, "closed_loop_undelivered_local")

@@ -65,7 +65,7 @@ async def test_tier3_left_alone_breaches_at_10_30_and_24h_escalating(harness):
     ]
     assert state.version == len(stored)
     # Recorded under a new name: the older histories, without warnings, must keep replaying.
-    await harness.keep_history(sub.handle, "tier3_left_alone_with_warnings_calendars")
+    await harness.keep_history(sub.handle, "tier3_left_alone_with_warnings_local")
 
 
 async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
@@ -90,7 +90,7 @@ async def test_tier3_answered_in_time_breaches_nothing_and_archives(harness):
     # Who the customer was is only in `customer`, which the store keeps sealed (tests/security).
     assert record["customer"]["name"] == "Li Lei"
     assert "Li Lei" not in str({k: v for k, v in record.items() if k != "customer"})
-    await harness.keep_history(h, "tier3_answered_in_time_calendars")
+    await harness.keep_history(h, "tier3_answered_in_time_local")
 
 
 async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
@@ -108,7 +108,7 @@ async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
     assert state.deadline(FR).due_at == t0 + 10 * MIN + paused
     await harness.skip_to(state.deadline(FR).due_at + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
-    await harness.keep_history(h, "paused_and_resumed_calendars")
+    await harness.keep_history(h, "paused_and_resumed_local")
 
 
 async def test_reclassified_from_tier1_to_tier3_midway(harness):
@@ -130,7 +130,7 @@ async def test_reclassified_from_tier1_to_tier3_midway(harness):
     await harness.skip_to(t0 + 10 * MIN + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
     assert state.escalation_level == 1
-    await harness.keep_history(h, "reclassified_1_to_3_calendars")
+    await harness.keep_history(h, "reclassified_1_to_3_local")
 
 
 async def test_reopen_starts_a_new_round(harness):
@@ -146,7 +146,7 @@ async def test_reopen_starts_a_new_round(harness):
     assert state.deadline(FR).due_at == reopened + 10 * MIN
     await harness.skip_to(reopened + 10 * MIN + timedelta(seconds=1))
     await harness.wait_for(h, lambda s: breached(s) == [FR])
-    await harness.keep_history(h, "reopened_calendars")
+    await harness.keep_history(h, "reopened_local")
 
 
 async def test_no_answer_closes_after_the_window_and_archives(harness):
@@ -161,4 +161,4 @@ async def test_no_answer_closes_after_the_window_and_archives(harness):
     record = harness.store.closure_record(sub.complaint_id)
     assert record["closed_because"] == "no_answer"
     assert record["event_count"] == len(harness.events(sub.complaint_id))
-    await harness.keep_history(h, "auto_closed_calendars")
+    await harness.keep_history(h, "auto_closed_local")

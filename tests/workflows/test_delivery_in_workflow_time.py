@@ -104,5 +104,5 @@ async def test_tier3_left_alone_reaches_each_party_at_10_30_and_24h(harness, smt
     ]
     assert {e.channels == ["email"] for e in delivered_events} == {True}
     assert len(delivered_events) == 10 and state.version == len(harness.events(sub.complaint_id))
-    await harness.keep_history(sub.handle, "tier3_left_alone_customer_kept_informed_calendars")
+    await harness.keep_history(sub.handle, "tier3_left_alone_customer_kept_informed_local")
     webhook.close()

@@ -12,12 +12,28 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.keys import CONVERTER
+from security.codec import REFUSED
+from tests.keys import CONVERTER, MIGRATION_CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
-from workflows.complaint import CONTRACT_CALENDARS
+from workflows.complaint import CONTRACT_CALENDARS, LOCAL_APPENDS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
+# Recorded before payloads were encrypted: they replay, as such complaints still running do in
+# production, only with the migration setting COMPLAINTS_ACCEPT_PLAINTEXT_PAYLOADS on.
+RECORDED_IN_CLEAR = {
+    "tier3_left_alone",
+    "tier3_answered_in_time",
+    "paused_and_resumed",
+    "reclassified_1_to_3",
+    "reopened",
+    "auto_closed",
+    "tier3_left_alone_with_warnings",
+}
+
+
+def converter_for(path):
+    return MIGRATION_CONVERTER if path.stem in RECORDED_IN_CLEAR else CONVERTER
 
 
 def test_the_main_paths_are_recorded():
@@ -53,6 +69,23 @@ def test_the_main_paths_are_recorded():
         "closed_loop_no_reply_calendars",
         "closed_loop_undelivered_calendars",
         "tier1_overnight_calendars",
+        # each decision's append a local activity: one workflow task per decision
+        "tier3_left_alone_with_warnings_local",
+        "tier3_left_alone_customer_kept_informed_local",
+        "tier3_answered_in_time_local",
+        "paused_and_resumed_local",
+        "reclassified_1_to_3_local",
+        "reopened_local",
+        "auto_closed_local",
+        "closed_loop_no_reply_local",
+        "closed_loop_undelivered_local",
+        "tier1_overnight_local",
+        "policy_amended_local",
+        # a contract's report: before and after the per-recipient delivery record, a resend
+        "report_sent",
+        "report_partly_undelivered",
+        "report_partly_undelivered_deliveries",
+        "report_resent_deliveries",
     }
 
 
@@ -61,20 +94,32 @@ def patch_markers(path) -> list[str]:
     return [
         json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
         for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
 
 
 def test_a_new_complaint_records_only_the_newest_patch():
-    newest = [p for p in RECORDED if p.stem.endswith("_calendars")]
-    assert newest and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in newest)
+    newest = [p for p in RECORDED if p.stem.endswith("_local")]
+    assert newest and all(patch_markers(p) == [LOCAL_APPENDS] for p in newest)
+    calendars = [p for p in RECORDED if p.stem.endswith("_calendars")]
+    assert calendars and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in calendars)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_recorded_history_replays(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for(path))
     await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize("stem", sorted(RECORDED_IN_CLEAR))
+async def test_a_history_in_clear_is_refused_without_the_migration_setting(stem, caplog):
+    path = HISTORIES / f"{stem}.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, Exception)
+    assert REFUSED.decode() in caplog.text  # the worker's log names the setting
 
 
 async def test_an_incompatible_change_is_caught():
@@ -84,6 +129,8 @@ async def test_an_incompatible_change_is_caught():
 
     path = HISTORIES / "tier3_answered_in_time.json"
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[IncompatibleComplaintWorkflow], data_converter=CONVERTER)
+    replayer = Replayer(
+        workflows=[IncompatibleComplaintWorkflow], data_converter=converter_for(path)
+    )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(history)
