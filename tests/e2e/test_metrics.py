@@ -150,19 +150,13 @@ async def scrapes(tmp_path_factory) -> AsyncIterator[Scrapes]:
             await poll(lambda: _ready(http), "the API answers /readyz", api.check_alive)
             complaints = await submit_known_set(http)
             store = EventStore(engine)
-            await poll(
+            settled = await poll(
                 lambda: _settled(addresses, store, otlp),
-                "breaches counted, notifications sent, projections caught up, spans exported",
+                "breaches counted, notifications sent and reported, read models caught up, "
+                "spans exported",
                 worker.check_alive,
             )
-            yield Scrapes(
-                worker=scrape(addresses["worker"]),
-                api=scrape(addresses["api"]),
-                sdk=scrape(addresses["sdk"]),
-                store=store,
-                complaints=complaints,
-                otlp=otlp,
-            )
+            yield Scrapes(**settled, store=store, complaints=complaints, otlp=otlp)
     finally:
         api.stop()
         worker.stop()
@@ -172,14 +166,15 @@ async def scrapes(tmp_path_factory) -> AsyncIterator[Scrapes]:
         engine.dispose()
 
 
-async def poll(condition, what: str, alive) -> None:
-    """Until the coroutine `condition()` is true; fail naming `what` after DEADLINE seconds."""
+async def poll(condition, what: str, alive):
+    """The first truthy result of the coroutine `condition()`; fail naming `what` after
+    DEADLINE seconds."""
     async with asyncio.timeout(DEADLINE):
         while True:
             alive()
             try:
-                if await condition():
-                    return
+                if result := await condition():
+                    return result
             except httpx.TransportError:
                 pass  # not listening yet
             await asyncio.sleep(0.25)
@@ -189,23 +184,40 @@ async def _ready(http: httpx.AsyncClient) -> bool:
     return (await http.get("/readyz")).status_code == 200
 
 
-async def _settled(addresses, store: EventStore, otlp: OtlpReceiver) -> bool:
-    worker = await asyncio.to_thread(scrape, addresses["worker"])
+async def _settled(addresses, store: EventStore, otlp: OtlpReceiver) -> dict | None:
+    """The processes' scrapes, once the engine has nothing left to do (no timer is due for an
+    hour): every breach recorded, every notification sent and, for the customer's, recorded
+    back in its complaint, both read models caught up in both processes' eyes. None before."""
+    scraped = {
+        name: await asyncio.to_thread(scrape, address) for name, address in addresses.items()
+    }
     with store.engine.connect() as connection:
         rows = connection.execute(
             select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
         )
         statuses = {status: count for status, count in rows}
-    lags = [v for _, v in worker.get("complaints_projection_lag_events", [])]
-    sent = value(worker, "complaints_notifications_total", outcome="sent")
-    return (
+        to_customer = connection.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.recipient == "customer")
+        )
+    delivered = sum(e.type == "CustomerMessageDelivered" for e in store.read_all(limit=100_000))
+    worker = scraped["worker"]
+    settled = (
         value(worker, "complaints_deadlines_total", outcome="breached") == 3
         and statuses.get("pending", 0) == 0
         # The dispatcher counts a message just after its row's commit: wait for the count too.
-        and sent == statuses.get("sent", 0)
-        and lags and not any(lags)
+        and value(worker, "complaints_notifications_total", outcome="sent")
+        == statuses.get("sent", 0)
+        and delivered == to_customer
+        and all(_caught_up(scraped[process]) for process in ("worker", "api"))
         and _traced(otlp) >= 5
     )
+    return scraped if settled else None
+
+
+def _caught_up(process: dict[str, list]) -> bool:
+    lags = process.get("complaints_projection_lag_events", [])
+    return bool(lags) and not any(v for _, v in lags)
+
 
 def _traced(otlp: OtlpReceiver) -> int:
     """Traces that run from an API request into the worker's activities."""
