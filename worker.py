@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.assignment import AssignmentActivities
 from activities.events import EventActivities
 from activities.reports import ReportActivities
 from delivery.dispatcher import OutboxDispatcher
@@ -123,7 +124,11 @@ def build_worker(
     executor: ThreadPoolExecutor,
     cached_complaints: int = Settings.model_fields["worker_cached_complaints"].default,
     reports: ReportActivities | None = None,
+    assignment: AssignmentActivities | None = None,
 ) -> Worker:
+    """`assignment` reads who is away in the contracts' parties files; without it, new
+    complaints are assigned on the store's facts alone (the supervisors' away marks, the load)."""
+    assignment = assignment or AssignmentActivities(events.store)
     return Worker(
         client,
         task_queue=task_queue,
@@ -131,6 +136,7 @@ def build_worker(
         activities=[
             events.append_events,
             events.archive_complaint,
+            assignment.team_load,
             *(reports.all() if reports else []),
         ],
         activity_executor=executor,
@@ -175,7 +181,7 @@ async def _run(
         reports = ReportActivities(engine, contracts, build_smtp(settings))
         worker = build_worker(
             client, settings.task_queue, events, executor, settings.worker_cached_complaints,
-            reports,
+            reports, AssignmentActivities(events.store, contracts),
         )  # fmt: skip
         # The contracts' report schedules, as the files say now (created, moved or removed).
         await ensure_schedules(client, contracts, settings)

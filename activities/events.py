@@ -54,6 +54,10 @@ class EventActivities:
     def __init__(self, store: EventStore) -> None:
         self._store = store
 
+    @property
+    def store(self) -> EventStore:
+        return self._store
+
     @activity.defn(name="append_events")
     def append_events(self, req: AppendRequest) -> AppendOutcome:
         return self._append(req, closure=None)

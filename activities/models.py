@@ -34,3 +34,12 @@ class AppendOutcome(BaseModel):
     # committed its own events (a local activity's input is not in history). The workflow adopts
     # them, since they are the record. Empty when the request was written (or written before).
     adopted: list[StampedEvent] = []
+
+
+class TeamLoadRequest(BaseModel):
+    """The team a new complaint is routed to (activities.assignment.team_load)."""
+
+    model_config = ConfigDict(frozen=True)
+    contract: str | None
+    team: str
+    members: list[str]

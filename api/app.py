@@ -26,6 +26,7 @@ from api.health import ReadyCheck, readiness, select_one, service_readiness
 from api.keys import KeyRing
 from api.limits import BodyLimits
 from api.pages import page_routes
+from api.presence_routes import presence_routes
 from api.qa_routes import qa_routes
 from api.rate_limit import RateLimiter
 from api.reports import report_routes
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(complaint_routes(service))
     access_log = AccessLog(service.store.engine)
     app.include_router(archive_routes(service, access_log))
+    app.include_router(presence_routes(service))
     app.include_router(qa_routes(service), dependencies=[Depends(single_valued_query)])
     limiter = public_posts or _default_limiter()
     app.include_router(page_routes(service, complaint_list, links, limiter, access_log))

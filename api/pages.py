@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Staff, complaint_for, require
+from api.away_page import away_page_routes
 from api.customer_pages import PRIVATE
 from api.keys import Principal, Role
 from api.page_parts import (
@@ -107,6 +108,7 @@ def page_routes(
         return datetime.now(UTC)
 
     router.include_router(queue_routes(service, complaint_list, render))
+    router.include_router(away_page_routes(service, render))
 
     def intake(
         request: Request,

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from domain.policy import Policy
+from domain.presence import AwayPeriod, BadPeriod, check_period, local_day
 from domain.vocabulary import CUSTOMER
+
+log = structlog.get_logger(__name__)
 
 PARTY_ROLES = ("assignee", "team_lead", "supervisor", "duty_manager")
 ROLES = (*PARTY_ROLES, CUSTOMER)
@@ -53,10 +58,20 @@ class TeamParties(_Strict):
     department: str = ""  # a label for messages
 
 
+class AwayEntry(_Strict):
+    """`[[away]]`: a person out of new assignments from one day to another, both included, in
+    the contract's time zone (domain.presence)."""
+
+    person: PersonId
+    from_: date = Field(alias="from")
+    until: date
+
+
 class _Parties(_Strict):
     duty_manager: PersonId | list[PersonId]
     people: dict[str, Person] = Field(min_length=1)
     teams: dict[str, TeamParties] = {}
+    away: list[AwayEntry] = []
 
 
 def _ids(value: str | list[str]) -> list[str]:
@@ -107,6 +122,18 @@ class Directory:
             ids = []
         return [r for r in (self.person(i) for i in ids) if r is not None]
 
+    def team_lead(self, team: str) -> str | None:
+        """The team's lead, who takes new complaints when nobody of the team is present (the
+        first named, if several)."""
+        parties = self._parties.teams.get(team)
+        return _ids(parties.team_lead)[0] if parties else None
+
+    def away_periods(self) -> list[AwayPeriod]:
+        return [
+            AwayPeriod(person=a.person, start=a.from_, end=a.until, source="parties")
+            for a in self._parties.away
+        ]
+
     def supervisors(self) -> list[Recipient]:
         """Every team's supervisor, each once: who answers for the contract's reports."""
         ids = dict.fromkeys(i for t in self._parties.teams.values() for i in _ids(t.supervisor))
@@ -130,9 +157,13 @@ class Directory:
         return chain[index + 1] if index + 1 < len(chain) else None
 
 
-def load_directory(text: str, policy: Policy, source: str = "parties") -> Directory:
+def load_directory(
+    text: str, policy: Policy, source: str = "parties", today: date | None = None
+) -> Directory:
     """Parse and check a parties file against the policy: every role of every tier's chain must
-    resolve, for every team of the policy, to people with at least one channel."""
+    resolve, for every team of the policy, to people with at least one channel; every away
+    period must name a person and keep domain.presence's rule as of `today` (None: today in the
+    policy's time zone)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -185,7 +216,25 @@ def load_directory(text: str, policy: Policy, source: str = "parties") -> Direct
                     f"  teams.{team_name}.{role}: missing (tier {tier}'s escalation chain"
                     f" needs a {role} for team {team_name!r})"
                 )
+    problems += _away_problems(parties, today or local_day(datetime.now(UTC), policy.timezone))
     if problems:
         unique = list(dict.fromkeys(problems))
         raise DirectoryError(f"{source} does not fit the policy:\n" + "\n".join(unique))
     return Directory(parties, policy)
+
+
+def _away_problems(parties: _Parties, today: date) -> list[str]:
+    problems = []
+    for index, entry in enumerate(parties.away):
+        if entry.person not in parties.people:
+            problems.append(f"  away.{index}.person: {entry.person!r} is not under [people]")
+        if entry.from_ <= entry.until < today:
+            # Over: it marks nobody away. Not refused, unlike a supervisor's new mark: a restart
+            # the day after a period ended must not stop the engine. Said, so it gets removed.
+            log.warning("away period over; remove it from the parties file", entry=f"away.{index}")
+            continue
+        try:
+            check_period(entry.from_, entry.until, today)
+        except BadPeriod as bad:
+            problems.append(f"  away.{index}.{bad} (rule {bad.rule})")
+    return problems

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from domain.access import Author
+from domain.assignment import TeamLoad
 from domain.events import CustomerDetails, SealedPersonal
 from domain.policy import Policy
 from domain.vocabulary import CategoryName, Channel, ContractId
@@ -133,6 +134,11 @@ class Register(Submission):
     customer: CustomerDetails | SealedPersonal  # type: ignore[assignment]
     received_at: datetime | None = None  # when the message reached us, if before registration
     policy_version: str | None = None  # the contract's version intake pinned (None before)
+    # The team as the workflow found it just before registering (domain.assignment); None:
+    # complaints from before, assigned by a hash of their id. Read by the workflow, never sent
+    # or serialised: not part of what names the decision (a registration lost with its workflow
+    # task reads the load again, and must still know the events its lost attempt committed).
+    team_load: TeamLoad | None = Field(default=None, exclude=True)
 
 
 class Respond(_Command):

@@ -15,9 +15,11 @@ from datetime import datetime
 from domain import commands as c
 from domain import events as ev
 from domain import sla
+from domain.assignment import choose
 from domain.classify import classify
 from domain.contracts import contract_of
 from domain.policy import Policy
+from domain.presence import local_day
 from domain.state import ComplaintState, evolve
 from domain.vocabulary import CUSTOMER, DeadlineKind, Status, kinds_met_by
 
@@ -216,8 +218,11 @@ def _register(d: _Decision, cmd: c.Register) -> None:
     )
     team = d.policy.team_for(verdict.category)
     members = d.policy.teams[team].members
-    # A stable pick from the id: deterministic for replay, spread evenly across the team.
-    assignee = members[zlib.crc32(cmd.complaint_id.encode()) % len(members)]
+    if cmd.team_load is not None:
+        chosen = choose(members, cmd.team_load, local_day(d.now, d.policy.timezone))
+        assignee, reason = chosen.assignee, chosen.reason
+    else:  # complaints from before: a stable pick from the id, blind to load and absence
+        assignee, reason = members[zlib.crc32(cmd.complaint_id.encode()) % len(members)], None
     d.emit(
         ev.ComplaintRegistered(
             at=d.now,
@@ -239,7 +244,7 @@ def _register(d: _Decision, cmd: c.Register) -> None:
             rule=verdict.rule,
             urgent_raised=verdict.urgent_raised,
         ),
-        ev.ComplaintAssigned(at=d.now, team=team, assignee=assignee),
+        ev.ComplaintAssigned(at=d.now, team=team, assignee=assignee, reason=reason),
     )
     _schedule(d, "registered")
     # Registration tells the customer it was received: that is the acknowledgement. It is in

@@ -102,6 +102,9 @@ class ComplaintAssigned(_Fact):
     type: Literal["ComplaintAssigned"] = "ComplaintAssigned"
     team: str
     assignee: str
+    # Why this member (domain.assignment); absent in assignments made before it was recorded,
+    # and left out of their stored data, so those read as they did.
+    reason: Annotated[str | None, Field(exclude_if=_none)] = None
 
 
 class ScheduledDeadline(BaseModel):

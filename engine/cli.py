@@ -22,6 +22,7 @@ from engine import (
     archive_commands,
     contract_commands,
     mail_commands,
+    presence_commands,
     qa_commands,
     report_commands,
     sent_report_commands,
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     qa_commands.add_commands(sub)
     mail_commands.add_command(sub)
     contract_commands.add_command(sub)
+    presence_commands.add_command(sub)
     listing = sub.add_parser("list", help="open complaints by next deadline (the read model)")
     listing.add_argument("--status", default="open", help="open (default), all, or a status")
     listing.add_argument("--tier", type=int, choices=(1, 2, 3))
@@ -138,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
             "keys",
             mail_commands.COMMAND,
             contract_commands.COMMAND,
+            presence_commands.COMMAND,
             qa_commands.COMMAND,
             *report_commands.COMMANDS,
         ):
@@ -165,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
             mail_commands.run(settings, args)
         elif args.command == contract_commands.COMMAND:
             contract_commands.run(settings, args)
+        elif args.command == presence_commands.COMMAND:
+            presence_commands.run(settings, args)
         elif args.command in report_commands.COMMANDS:
             report_commands.run(settings, args)
         elif args.command in archive_commands.COMMANDS:

@@ -181,7 +181,9 @@ def load_contract(
         directory = load_directory(parties_text, policy, source=f"{where}: {parties_path}")
     except (PolicyError, DirectoryError) as exc:
         raise ContractError(str(exc)) from None
-    version = terms_version(policy, tomllib.loads(parties_text))
+    # Who is away is the desk's day-to-day, not the terms: a new absence is no new version.
+    parties = {k: v for k, v in tomllib.loads(parties_text).items() if k != "away"}
+    version = terms_version(policy, parties)
     contract = Contract(id=contract_id, name=name, policy=policy, version=version, **terms)
     return contract, directory
 

@@ -21,10 +21,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import AppendOutcome, AppendRequest, StampedEvent
+    from activities.models import AppendOutcome, AppendRequest, StampedEvent, TeamLoadRequest
     from domain import commands as c
     from domain.access import Author, Forbidden, NotServed, check_access
     from domain.amendment import AmendmentEffect, effect_of
+    from domain.assignment import TeamLoad, team_of
     from domain.decide import DomainError, decide, decide_with_state
     from domain.events import ComplaintArchived, Event
     from domain.policy import Policy
@@ -51,6 +52,9 @@ CONTRACT_CALENDARS = "contract-calendars"
 LOCAL_APPENDS = "local-appends"
 # The event ids of a decision are named after it (see _event_ids), in this namespace.
 EVENT_IDS = uuid.UUID("5d3c7a52-4f0e-4c1b-9a57-0b8e2c1f6a13")
+ASSIGNMENT_BY_LOAD = "assignment-by-load"
+# Reading the team's load is a few short queries: a local activity, in the registering task.
+TEAM_LOAD_TIMEOUT = timedelta(seconds=10)
 
 
 class ComplaintInput(BaseModel):
@@ -85,8 +89,10 @@ class ComplaintWorkflow:
         # Each change of decisions is a patch: a complaint begun before it replays without it.
         # A complaint that has a patch has every earlier change too, so a new complaint records
         # one marker (the newest), not one per change; `or` asks for older markers only then.
+        # A new complaint goes to the least loaded member present, not by a hash of its id:
+        self._assigns_by_load = workflow.patched(ASSIGNMENT_BY_LOAD)
         # Each decision's append a local activity (one workflow task per decision, not two):
-        self._local_appends = workflow.patched(LOCAL_APPENDS)
+        self._local_appends = self._assigns_by_load or workflow.patched(LOCAL_APPENDS)
         # Business-hours tiers re-escalating in business time, and quiet hours for staff:
         calendars = self._local_appends or workflow.patched(CONTRACT_CALENDARS)
         # The closed loop with the customer, late warnings recorded, and the alarm's timer kept
@@ -110,7 +116,7 @@ class ComplaintWorkflow:
     @workflow.run
     async def run(self, inp: ComplaintInput) -> ComplaintState:
         if inp.registration is not None and self._state.status is None:
-            await self._apply(inp.registration)
+            await self._apply(await self._with_team_load(inp.registration))
         while self._state.status is not Status.ARCHIVED:
             if self._history_full(inp.history_limit):
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -186,6 +192,26 @@ class ComplaintWorkflow:
             await self._apply(report)
         except ApplicationError as refused:
             workflow.logger.info("delivery report not recorded: %s", refused.message)
+
+    async def _with_team_load(self, registration: c.Register) -> c.Register:
+        """The registration with the team as it stands (open complaints, who is away, the
+        lead), so the complaint goes to whoever is present and least loaded. Complaints begun
+        before replay without it: assigned by a hash of their id."""
+        if not self._assigns_by_load:
+            return registration
+        team = team_of(self._policy, registration)
+        load = await workflow.execute_local_activity(
+            "team_load",
+            TeamLoadRequest(
+                contract=registration.contract,
+                team=team,
+                members=self._policy.teams[team].members,
+            ),
+            result_type=TeamLoad,
+            start_to_close_timeout=TEAM_LOAD_TIMEOUT,
+            retry_policy=APPEND_RETRY,  # the store's answer is needed, however long it takes
+        )
+        return registration.model_copy(update={"team_load": load})
 
     async def _wait_for_next_alarm(self) -> None:
         if self._keeps_timer:

@@ -16,7 +16,7 @@ from security.codec import REFUSED
 from tests.keys import CONVERTER, MIGRATION_CONVERTER
 from tests.workflows.conftest import HISTORIES
 from worker import WORKFLOWS
-from workflows.complaint import CONTRACT_CALENDARS, LOCAL_APPENDS
+from workflows.complaint import ASSIGNMENT_BY_LOAD, CONTRACT_CALENDARS, LOCAL_APPENDS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 # Recorded before payloads were encrypted: they replay, as such complaints still running do in
@@ -81,6 +81,8 @@ def test_the_main_paths_are_recorded():
         "closed_loop_undelivered_local",
         "tier1_overnight_local",
         "policy_amended_local",
+        # assigned by the team's load and presence (here: nobody present, to the team lead)
+        "assigned_to_lead_by_load",
         # a contract's report: before and after the per-recipient delivery record, a resend
         "report_sent",
         "report_partly_undelivered",
@@ -103,6 +105,8 @@ def test_a_new_complaint_records_only_the_newest_patch():
     assert newest and all(patch_markers(p) == [LOCAL_APPENDS] for p in newest)
     calendars = [p for p in RECORDED if p.stem.endswith("_calendars")]
     assert calendars and all(patch_markers(p) == [CONTRACT_CALENDARS] for p in calendars)
+    by_load = [p for p in RECORDED if p.stem.endswith("_by_load")]
+    assert by_load and all(patch_markers(p) == [ASSIGNMENT_BY_LOAD] for p in by_load)
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
