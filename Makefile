@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test chaos lint install browser clean
+.PHONY: run test chaos lint install browser promtool clean
 
 # Reinstall only when the package list changes.
 $(STAMP): pyproject.toml
@@ -20,10 +20,17 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get install -y -q chromium >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
 
+# The alert rules and the dashboard's queries are checked by Prometheus's promtool
+# (tests/e2e/test_alert_rules.py): Debian's prometheus package; installed when missing.
+promtool:
+	@command -v promtool >/dev/null || (apt-get install -y -q --no-install-recommends prometheus \
+	  >/dev/null || (apt-get update -q >/dev/null && \
+	  apt-get install -y -q --no-install-recommends prometheus >/dev/null))
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser promtool
 	$(BIN)/pytest -q --ignore=tests/chaos
 
 # Fault tests (tests/chaos): real processes killed, stopped and cut off; minutes, not seconds.

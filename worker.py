@@ -22,6 +22,7 @@ from delivery.senders import SmtpSender, WebhookSender
 from domain.commands import RecordDelivery
 from engine.contracts import ContractBook
 from engine.logs import configure_logging
+from engine.metrics import MetricsServer
 from engine.report_schedules import ensure_schedules
 from engine.settings import Settings
 from engine.temporal import connect
@@ -156,6 +157,25 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings.store_url())
     migrate(engine)
     client = await connect(settings)
+    # The process's metrics (engine.metrics): the worker's counts, and under `complaints run`
+    # the API's too, with the store's gauges.
+    metrics = MetricsServer(settings.metrics_address, engine) if settings.metrics_address else None
+    try:
+        await _run(settings, stop, engine, client, contracts, vault)
+    finally:
+        if metrics is not None:
+            metrics.stop()
+    engine.dispose()
+
+
+async def _run(
+    settings: Settings,
+    stop: asyncio.Event,
+    engine: Engine,
+    client: Client,
+    contracts: ContractBook,
+    vault: PersonalVault,
+) -> None:
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         events = EventActivities(EventStore(engine, vault))
         reports = ReportActivities(engine, contracts, build_smtp(settings))
@@ -187,7 +207,6 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task  # once stop is set, each returns after the batch under way
-    engine.dispose()
 
 
 async def main() -> None:

@@ -8,6 +8,8 @@ neither duplicate nor lose anything.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -15,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from activities.models import AppendOutcome, AppendRequest, StampedEvent
 from domain.closure import closure_record
 from domain.events import NotificationRequested, join_personal, split_personal
+from engine.metrics import count_recorded
 from store import ConcurrencyConflict, EventStore, NewEvent, OutboxMessage
 
 log = structlog.get_logger(__name__)
@@ -96,6 +99,8 @@ class EventActivities:
             return AppendOutcome(
                 version=req.expected_version + len(adopted), written=0, adopted=adopted
             )
+        if result.written:  # a retry that found its events stored counts nothing again
+            count_recorded(req.tier, (s.event for s in req.events), datetime.now(UTC))
         log.info(
             "events appended",
             complaint_id=req.stream_id,

@@ -20,6 +20,9 @@ class AppendRequest(BaseModel):
     stream_id: str
     expected_version: int
     events: list[StampedEvent]
+    # The complaint's tier when it decided, for the worker's metrics only (engine.metrics); None
+    # in appends scheduled before the workflow sent it. Not a decision: replay ignores it.
+    tier: int | None = None
 
 
 class AppendOutcome(BaseModel):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import uvicorn
 from fastapi import Depends, FastAPI
+from opentelemetry.trace import Tracer
 from sqlalchemy import Engine
 
 from api.archive_routes import archive_routes
@@ -37,10 +38,13 @@ from api.routes import (
     single_valued_query,
 )
 from api.sent_reports import sent_report_routes
+from api.tracing import TraceRequests
 from engine.logs import configure_logging
+from engine.metrics import MetricsServer
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
+from engine.tracing import tracer_for
 from security.codec import EncryptionCodec
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
@@ -58,12 +62,14 @@ def create_app(
     links: CustomerLinks | None = None,
     public_posts: RateLimiter | None = None,
     codec_origins: Sequence[str] = (),
+    tracer: Tracer | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
     public pages answer; without `links` no customer link opens a page (fail closed).
     `public_posts` limits the public posts (default: the settings' defaults). The codec
-    endpoint uses the client's payload codec and answers CORS for `codec_origins`."""
+    endpoint uses the client's payload codec and answers CORS for `codec_origins`. With a
+    `tracer`, every request is a span (api.tracing)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
     app = FastAPI(
@@ -108,7 +114,9 @@ def create_app(
     install_static_and_docs(app)
     app.add_middleware(CodecCORS, origins=codec_origins)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
+    app.add_middleware(SecurityHeaders)  # outside the others, so every answer has them
+    if tracer is not None:
+        app.add_middleware(TraceRequests, tracer=tracer)  # outermost: the span holds it all
     return app
 
 
@@ -150,6 +158,7 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         links=settings.customer_links(service.store),
         public_posts=limiter_for(settings),
         codec_origins=settings.codec_origins(),
+        tracer=tracer_for(settings),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
     # uvicorn's access log has method, path and status only: never a body.
@@ -158,11 +167,15 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
 
 
 async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the API until it is told to stop (SIGINT / SIGTERM)."""
+    """Run the API until it is told to stop (SIGINT / SIGTERM); `complaints api` alone, so it
+    serves the process's metrics too (`complaints run` has the worker serve them)."""
     server, engine = await server_for(settings, host, port)
+    metrics = MetricsServer(settings.metrics_address, engine) if settings.metrics_address else None
     try:
         await server.serve()
     finally:
+        if metrics is not None:
+            metrics.stop()
         engine.dispose()
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from delivery.directory import CUSTOMER, Directory, Recipient
 from delivery.messages import Message, render
 from delivery.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
+from engine.metrics import NOTIFICATIONS
 from store.event_store import EventStore
 from store.outbox import ClaimedMessage, LeaseLost, Outbox
 from store.polling import poll_until_stopped
@@ -240,6 +241,7 @@ class OutboxDispatcher:
                 log_stream=stream,
                 records=sent_records,
             )
+            NOTIFICATIONS.labels(kind, "deferred").inc()
             log.info(
                 "notification deferred", key=key, kind=kind, role=role, attempts=attempts,
                 retry_in=delay, reason=reason,
@@ -260,6 +262,7 @@ class OutboxDispatcher:
                 log_stream=stream,
                 records=sent_records + failed_records,
             )
+            NOTIFICATIONS.labels(kind, "sent").inc()
             log.info("notification sent", key=key, kind=kind, role=role, attempts=attempts)
             return
         reason = "; ".join(r.reason or "" for r in failures) or "not delivered"
@@ -274,6 +277,7 @@ class OutboxDispatcher:
             records=sent_records + failed_records,
             follow_up=follow_up,
         )
+        NOTIFICATIONS.labels(kind, "failed").inc()
         if role == CUSTOMER:
             log.warning(
                 "notification to the customer failed; reported to the complaint",

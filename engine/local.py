@@ -139,6 +139,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
             f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
             f"  inbound mail: {mail_in.address if mail_in else 'off (COMPLAINTS_MAIL_IN_PORT=0)'}"
             "  (held: complaints mail-in --held)\n"
+            f"  metrics:      {_metrics_line(settings)}\n"
             "Ctrl-C stops everything; a restart keeps every complaint.",
             flush=True,
         )
@@ -167,3 +168,9 @@ async def _api_server(settings: Settings, host: str, port: int):
     server, _engine = await server_for(settings, host, port)
     server.capture_signals = contextlib.nullcontext  # our handlers stop everything together
     return server
+
+
+def _metrics_line(settings: Settings) -> str:
+    if not settings.metrics_address:
+        return "off (COMPLAINTS_METRICS_ADDRESS=127.0.0.1:9100 turns them on)"
+    return f"http://{settings.metrics_address}/metrics"

@@ -7,6 +7,7 @@ store for the record (and for the state of complaints whose workflow has finishe
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -18,11 +19,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import commands as c
 from domain.access import FORBIDDEN, Author, NotServed, check_access
 from domain.amendment import AmendmentEffect
+from domain.contracts import UnknownContract
 from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
 from engine.contracts import ContractBook
 from engine.intake import idempotency_key_of, new_complaint_id, submit
+from engine.metrics import count_intake, intake_result
 from engine.uploads import DEFAULT_RULES, UploadRules
 from store import EventStore, RecordedEvent
 from store.attachments import (
@@ -113,7 +116,25 @@ class ComplaintService:
     ) -> Intake:
         """Register `submission` once. `scope` names the caller (the scopes above): its
         idempotency key, or else the submission's external_ref, finds only what that caller made
-        before. Raises IdempotencyConflict for a key reused with another body."""
+        before. Raises IdempotencyConflict for a key reused with another body. Counted, with
+        its duration, by channel and result (engine.metrics), whichever door it came by."""
+        started, result = time.monotonic(), "error"
+        try:
+            intake = await self._submit(submission, idempotency_key, scope)
+            result = intake_result(intake.created, intake.registered)
+            return intake
+        except IdempotencyConflict:
+            result = "conflict"
+            raise
+        except UnknownContract:
+            result = "refused"
+            raise
+        finally:
+            count_intake(submission.channel, result, time.monotonic() - started)
+
+    async def _submit(
+        self, submission: c.Submission, idempotency_key: str | None, scope: str
+    ) -> Intake:
         contract = self.contracts.for_intake(submission.contract)  # UnknownContract: refused
         key = idempotency_key_of(idempotency_key, submission.channel, submission.external_ref)
         complaint_id = new_complaint_id()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.contracts import ContractBook, load_contracts, single_contract
@@ -81,6 +81,24 @@ class Settings(BaseSettings):
     public_post_window: int = Field(default=60, ge=1)  # seconds
     attachment_max_bytes: int = Field(default=DEFAULT_MAX_SIZE, ge=1)
     attachment_types: str = ",".join(KNOWN_TYPES)  # told by the content, never the name
+    # Observability (README, Metrics and dashboard; Tracing); each empty: off.
+    metrics_address: str = ""  # host:port of this process's /metrics
+    sdk_metrics_address: str = ""  # host:port of the Temporal SDK's own Prometheus exporter
+    otlp_endpoint: str = ""  # base URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318
+
+    @field_validator("metrics_address", "sdk_metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        if value:
+            split_address(value)  # ValueError naming the rule
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http:// or https:// URL; got {value!r}")
+        return value.rstrip("/")
 
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
@@ -133,3 +151,11 @@ class Settings(BaseSettings):
         if self.contracts is not None:
             return load_contracts(self.contracts)
         return single_contract(self.policy, self.parties)
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """'host:port' -> (host, port); ValueError naming the rule otherwise."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"must be host:port, e.g. 127.0.0.1:9100; got {address!r}")
+    return host.strip("[]"), int(port)

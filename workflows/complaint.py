@@ -266,7 +266,7 @@ class ComplaintWorkflow:
                     if not events:
                         break
                     stamped = self._stamped(command, events)
-                    adopted = await self._record(stamped)
+                    adopted = await self._record(stamped, after.tier)
                     if not adopted:
                         self._state = after
                         recorded += events
@@ -317,13 +317,16 @@ class ComplaintWorkflow:
         name = update.id if update is not None else command.model_dump_json()
         return decision_event_ids(workflow.info().workflow_id, self._state.version, name, count)
 
-    async def _record(self, stamped: list[StampedEvent]) -> list[StampedEvent]:
-        """Append one decision's events; what a lost attempt had committed instead, if so."""
+    async def _record(self, stamped: list[StampedEvent], tier: int) -> list[StampedEvent]:
+        """Append one decision's events; what a lost attempt had committed instead, if so.
+        `tier` (after the decision) is for the worker's metrics only: an activity's input is
+        not compared on replay, so running complaints replay unchanged."""
         archiving = any(isinstance(s.event, ComplaintArchived) for s in stamped)
         request = AppendRequest(
             stream_id=workflow.info().workflow_id,
             expected_version=self._state.version,
             events=stamped,
+            tier=tier,
         )
         activity = "archive_complaint" if archiving else "append_events"
         if self._local_appends:
