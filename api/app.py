@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import uvicorn
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.archive_routes import archive_routes
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
@@ -33,6 +35,7 @@ from api.routes import (
     single_valued_query,
 )
 from api.sent_reports import sent_report_routes
+from api.web_security import TrustedHost, WebSecurity
 from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
@@ -40,6 +43,7 @@ from engine.temporal import connect
 from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
+from store.sessions import Sessions
 from store.vault import PersonalVault
 
 
@@ -51,13 +55,16 @@ def create_app(
     api_keys: KeyRing | None = None,
     links: CustomerLinks | None = None,
     public_posts: RateLimiter | None = None,
+    web: WebSecurity | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
     public pages answer; without `links` no customer link opens a page (fail closed).
-    `public_posts` limits the public posts (default: the settings' defaults)."""
+    `public_posts` limits the public posts (default: the settings' defaults); `web`: the host
+    names, proxies and session lifetime (default: loopback names, no proxy, 12 hours)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
+    web = web or WebSecurity()
     app = FastAPI(
         title="Complaints",
         summary="Submit complaints, read their state and history, and act on them.",
@@ -66,7 +73,8 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    install_auth(app, api_keys or KeyRing(None))
+    sessions = Sessions(service.store.engine, web.session_lifetime)
+    install_auth(app, api_keys or KeyRing(None), sessions)
     app.include_router(health_routes(ready_check or service_readiness(service)))
     app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
@@ -92,13 +100,26 @@ def create_app(
     )
     install_static_and_docs(app)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so every answer has them
+    app.add_middleware(TrustedHost, allowed=web.allowed_hosts)
+    app.add_middleware(SecurityHeaders)  # outside the rest, so every answer has them
+    if web.trusted_proxies:  # outermost: every layer sees the client and scheme they name
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app
 
 
 def _default_limiter() -> RateLimiter:
     fields = Settings.model_fields
     return RateLimiter(fields["public_post_limit"].default, fields["public_post_window"].default)
+
+
+def web_security_of(settings: Settings) -> WebSecurity:
+    """A malformed host or proxy list stops start-up with a message naming the setting."""
+    return WebSecurity.of(
+        settings.allowed_host_names(),
+        settings.base_url,
+        settings.trusted_proxy_addresses(),
+        timedelta(hours=settings.session_hours),
+    )
 
 
 def limiter_for(settings: Settings) -> RateLimiter:
@@ -133,9 +154,11 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         api_keys=KeyRing(settings.api_keys_file()),
         links=settings.customer_links(service.store),
         public_posts=limiter_for(settings),
+        web=web_security_of(settings),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
-    # uvicorn's access log has method, path and status only: never a body.
+    # uvicorn's access log has method, path and status only: never a body. Proxy headers are
+    # the app's (api.web_security), honoured from COMPLAINTS_TRUSTED_PROXIES only.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
     return uvicorn.Server(config), engine
 

@@ -321,3 +321,16 @@ class ReportNoticeRow(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True)
+
+
+class SessionRow(Base):
+    """A browser's sign-in (store.sessions): the key it was opened with and until when; ending
+    it deletes the row. Only a digest of the session id is stored, so a copy of the table opens no
+    session; the cookie holds the id, never the API key."""
+
+    __tablename__ = "sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    expires_at: Mapped[datetime] = mapped_column(UTC_DATETIME, index=True)

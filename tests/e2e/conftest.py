@@ -121,6 +121,22 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def page_client(url: str, **kwargs) -> httpx.AsyncClient:
+    """A browser-less client of the pages: its posts name the page they come from (Origin), as
+    a browser's do; the pages refuse a post that names none (api.web_security.same_origin)."""
+    headers = {"Origin": url} | kwargs.pop("headers", {})
+    return httpx.AsyncClient(base_url=url, timeout=20, headers=headers, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(url: str, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A page client signed in through /login with `key`: it holds the session cookie only."""
+    async with page_client(url) as http:
+        answer = await http.post("/login", data={"key": key, "next": "/login"})
+        assert answer.status_code == 303, answer.text
+        yield http
+
+
 @dataclass
 class Stack:
     client: Client
@@ -191,9 +207,7 @@ async def running_stack(
             async with build_worker(client, task_queue, EventActivities(store), pool):
                 async with (
                     serving(app) as url,
-                    httpx.AsyncClient(
-                        base_url=url, timeout=20, headers=bearer(api_keys[1]["admin"])
-                    ) as http,
+                    page_client(url, headers=bearer(api_keys[1]["admin"])) as http,
                 ):
                     s = Stack(client, task_queue, store, url, http, api_keys[1], links=links)
                     try:
