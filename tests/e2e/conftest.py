@@ -54,7 +54,11 @@ class _QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` on a free loopback port in this event loop; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    # As api.app.server_for: proxy headers are the app's to honour (api.web_security), not
+    # uvicorn's (which by default believes any from 127.0.0.1).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):

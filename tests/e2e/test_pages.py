@@ -349,10 +349,16 @@ async def test_the_dashboard_asks_for_a_key_and_comes_back(anonymous_page, stack
     (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
     assert await page.evaluate("document.cookie") == ""  # scripts cannot read it
+    assert cookie["value"] != stack.keys["supervisor"]  # a session's id (store.sessions)
     await page.click("#sign-out")
     await expect(page).to_have_url(re.compile(r"/login$"))
     response = await page.goto("/supervisor")
     assert response is not None and response.status == 401
+    # Sign-out ended the session on the server: a copy of the cookie taken before opens nothing.
+    await page.context.add_cookies([cookie])
+    response = await page.goto("/supervisor")
+    assert response is not None and response.status == 401
+    await expect(page.locator("#auth-message")).to_contain_text("signed out or session expired")
 
 
 async def test_an_agent_works_only_on_its_teams_complaints(anonymous_page, stack: Stack) -> None:
