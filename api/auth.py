@@ -31,7 +31,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import error_response
@@ -51,9 +51,6 @@ MAX_KEY_LENGTH = 200  # real keys are 60 characters; anything longer is refused 
 _LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]{0,2000}")
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `complaints keys new`.")
-_cookie = APIKeyCookie(
-    name=COOKIE, auto_error=False, description="The session /login opens; pages only, not /api."
-)
 
 
 class Denied(Exception):
@@ -96,12 +93,13 @@ def install_auth(app: FastAPI, keys: KeyRing, sessions: Sessions) -> None:
 async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
     """The key's holder, or 401. A bearer key wins over the cookie (a client means it). /api
     takes the bearer key only: a browser sends its cookie by itself, with whatever request a
     page makes it send, so a session authorizes the pages (whose posts are checked for their
-    origin) and never an API call."""
+    origin) and never an API call. The cookie is read here rather than declared as a security
+    scheme, so the OpenAPI schema names only what the API takes: the bearer key."""
+    cookie = request.cookies.get(COOKIE)
     if bearer:
         found = _holder_of_key(request, bearer.credentials)
     elif cookie and not request.url.path.startswith(API):
@@ -142,7 +140,7 @@ async def holder_if_any(request: Request) -> Principal | None:
     The schemes are called here, not declared as dependencies, so the schema keeps the route
     public (OpenAPI has no "optional" security that clients and fuzzers agree on)."""
     try:
-        return await principal(request, await _bearer(request), await _cookie(request))
+        return await principal(request, await _bearer(request))
     except Denied:
         return None
 
