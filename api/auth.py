@@ -79,7 +79,7 @@ def install_auth(app: FastAPI, keys: KeyRing, sessions: Sessions) -> None:
             path=request.url.path,
             key_id=principal.key_id if principal else None,
         )
-        if request.url.path.startswith("/api/"):
+        if _in_schema(request):
             detail = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.message, detail, headers=headers)
@@ -88,6 +88,13 @@ def install_auth(app: FastAPI, keys: KeyRing, sessions: Sessions) -> None:
         return login_page(
             request, exc.status, message=exc.message, next=back if request.method == "GET" else ""
         )
+
+
+def _in_schema(request: Request) -> bool:
+    """An operation of the HTTP API, /api/... or another its schema documents (/reports/sent):
+    refused in JSON, as documented. A page is refused with the sign-in form."""
+    route = request.scope.get("route")
+    return request.url.path.startswith(API) or getattr(route, "include_in_schema", False)
 
 
 async def principal(

@@ -8,6 +8,7 @@ parameter (test_roles), a malformed cursor (test_hardening)."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, form
@@ -76,6 +77,18 @@ FINDINGS = {
         (422, [("from", "value_error")]),
     ),
 }
+
+
+# make fuzz, seed 542625902: an operation of the schema outside /api answered a missing key
+# with the sign-in page, where the schema documents a JSON error.
+async def test_a_refusal_by_an_operation_outside_api_is_the_documented_json(stack: Stack):
+    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as anonymous:
+        answer = await anonymous.get("/reports/sent")
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    assert answer.headers["content-type"] == "application/json"
+    assert [(d["field"], d["rule"]) for d in answer.json()["detail"]] == [
+        ("Authorization", "missing")
+    ]
 
 
 @pytest.mark.parametrize("finding", FINDINGS)
