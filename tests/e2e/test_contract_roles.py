@@ -15,7 +15,6 @@ from base64 import b64encode
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.app import create_app
@@ -36,10 +35,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def call(stack: Stack, holder: str, method: str, path: str, **request):
-    """A request as `holder`, and how many events the store gained meanwhile."""
-    async with httpx.AsyncClient(
-        base_url=stack.url, timeout=20, headers=bearer(stack.keys[holder])
-    ) as http:
+    """A request as `holder` (from the site's own page, for the pages' form posts), and how many
+    events the store gained meanwhile."""
+    async with page_client(stack.url, headers=bearer(stack.keys[holder])) as http:
         before = stack.event_count()
         response = await http.request(method, path, **request)
         return response, stack.event_count() - before
