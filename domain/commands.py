@@ -72,6 +72,12 @@ class _Command(BaseModel):
 _LINE_CONTROL_CHARACTERS = _CONTROL_CHARACTERS + r"\n\r"
 
 
+# Spaces, spelt out: `\s` is Unicode's White_Space to pydantic (NEL, U+0085, included) and
+# ECMAScript's to the schema's readers (NEL excluded), so the fuzz test sent a NEL in an e-mail
+# address the schema allows and had 422 (make fuzz, seed 2243397643). Listed, both agree.
+_SPACE = r"\x20\x09-\x0d\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 def _one_line(text: object) -> object:
     if isinstance(text, str) and ("\n" in text or "\r" in text):
         raise ValueError("must be one line: no line breaks (CR, LF)")
@@ -102,7 +108,7 @@ class CustomerContact(CustomerDetails):
             str,
             StringConstraints(
                 max_length=254,
-                pattern=f"^[^@\\s{_LINE_CONTROL_CHARACTERS}]+@[^@\\s{_LINE_CONTROL_CHARACTERS}]+$",
+                pattern=f"^[^@{_SPACE}{_LINE_CONTROL_CHARACTERS}]+@[^@{_SPACE}{_LINE_CONTROL_CHARACTERS}]+$",
             ),
         ]
         | None
