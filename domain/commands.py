@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -124,7 +125,9 @@ class Submission(_Command):
     channel: Channel
     subject: _text(SUBJECT_MAX)  # type: ignore[valid-type]
     description: Text
-    urgent: bool = False
+    # Strict: true or false, as the schema says; lax pydantic also took 1 and "yes" (make fuzz,
+    # seed 1587883929). Every door passes a real bool (the form's checkbox, the CLI's flag).
+    urgent: StrictBool = False
     external_ref: _text(200, min_length=0) | None = None  # type: ignore[valid-type]
     customer: CustomerContact
     # The client contract it comes under; None: the door's own (the API key's only contract,

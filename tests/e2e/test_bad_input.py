@@ -42,7 +42,7 @@ SUBMISSIONS = [
     ),
     pytest.param(form(colour="red"), ("colour", "extra_forbidden"), id="extra-field"),
     pytest.param(form(subject=123), ("subject", "string_type"), id="ill-typed-subject"),
-    pytest.param(form(urgent="perhaps"), ("urgent", "bool_parsing"), id="ill-typed-urgent"),
+    pytest.param(form(urgent="perhaps"), ("urgent", "bool_type"), id="ill-typed-urgent"),
     pytest.param(form(channel="pigeon"), ("channel", "enum"), id="unknown-channel"),
     pytest.param(form(subject="   "), ("subject", "string_too_short"), id="empty-subject"),
     pytest.param(form(subject="s" * 201), ("subject", "string_too_long"), id="long-subject"),
