@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test chaos lint install browser promtool clean
+.PHONY: run test chaos fuzz lint install browser promtool clean
 
 # Reinstall only when the package list changes.
 $(STAMP): pyproject.toml
@@ -36,6 +36,18 @@ test: $(STAMP) lint browser promtool
 # Fault tests (tests/chaos): real processes killed, stopped and cut off; minutes, not seconds.
 chaos: $(STAMP)
 	$(BIN)/pytest -q tests/chaos
+
+# A random fuzzing campaign against the real app (tests/e2e/test_fuzz.py, schemathesis): new
+# cases each run, its seed printed; `make fuzz SEED=<seed>` replays one. Minutes, not seconds;
+# never part of `make test`, whose fuzz test is derandomized.
+ifeq ($(origin SEED), undefined)
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+EXAMPLES ?= 200
+fuzz: $(STAMP)
+	@echo "make fuzz: seed $(SEED), $(EXAMPLES) examples per operation and mode"
+	COMPLAINTS_FUZZ_SEED=$(SEED) COMPLAINTS_FUZZ_EXAMPLES=$(EXAMPLES) \
+	  $(BIN)/pytest -q -s -p no:cacheprovider tests/e2e/test_fuzz.py
 
 run: $(STAMP)
 	$(BIN)/complaints run

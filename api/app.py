@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 import uvicorn
 from fastapi import Depends, FastAPI
 from opentelemetry.trace import Tracer
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.archive_routes import archive_routes
 from api.auth import SUPERVISOR_ONLY, install_auth, login_routes
@@ -35,10 +37,11 @@ from api.routes import (
     complaint_routes,
     health_routes,
     list_routes,
-    single_valued_query,
+    plain_query,
 )
 from api.sent_reports import sent_report_routes
 from api.tracing import TraceRequests
+from api.web_security import TrustedHost, WebSecurity
 from engine.logs import configure_logging
 from engine.metrics import MetricsServer
 from engine.service import ComplaintService
@@ -50,6 +53,7 @@ from security.customer_links import CustomerLinks
 from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
 from store.access_log import AccessLog
 from store.qa_reviews import QaFacts
+from store.sessions import Sessions
 from store.vault import PersonalVault
 
 
@@ -63,15 +67,18 @@ def create_app(
     public_posts: RateLimiter | None = None,
     codec_origins: Sequence[str] = (),
     tracer: Tracer | None = None,
+    web: WebSecurity | None = None,
 ) -> FastAPI:
     """The app. `complaint_list` defaults to one on the service's store (engines connect only
     when used, so nothing connects here). Without `api_keys` no key is accepted: only the
     public pages answer; without `links` no customer link opens a page (fail closed).
-    `public_posts` limits the public posts (default: the settings' defaults). The codec
-    endpoint uses the client's payload codec and answers CORS for `codec_origins`. With a
+    `public_posts` limits the public posts (default: the settings' defaults); `web`: the host
+    names, proxies and session lifetime (default: loopback names, no proxy, 12 hours). The
+    codec endpoint uses the client's payload codec and answers CORS for `codec_origins`. With a
     `tracer`, every request is a span (api.tracing)."""
     if complaint_list is None:
         complaint_list = ComplaintList(service.store.engine)
+    web = web or WebSecurity()
     app = FastAPI(
         title="Complaints",
         summary="Submit complaints, read their state and history, and act on them.",
@@ -80,14 +87,15 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    install_auth(app, api_keys or KeyRing(None))
+    sessions = Sessions(service.store.engine, web.session_lifetime)
+    install_auth(app, api_keys or KeyRing(None), sessions)
     app.include_router(health_routes(ready_check or service_readiness(service)))
     app.include_router(list_routes(complaint_list))
     app.include_router(complaint_routes(service))
     access_log = AccessLog(service.store.engine)
     app.include_router(archive_routes(service, access_log))
     app.include_router(presence_routes(service))
-    app.include_router(qa_routes(service), dependencies=[Depends(single_valued_query)])
+    app.include_router(qa_routes(service), dependencies=[Depends(plain_query)])
     limiter = public_posts or _default_limiter()
     app.include_router(page_routes(service, complaint_list, links, limiter, access_log))
     app.include_router(customer_routes(service, links, limiter))
@@ -96,7 +104,7 @@ def create_app(
         report_routes(
             ReportFacts(service.store.engine), service.contracts, QaFacts(service.store.engine)
         ),
-        dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # api/auth.py says why
+        dependencies=[*SUPERVISOR_ONLY, Depends(plain_query)],  # api/auth.py says why
         # ?format=csv answers the SLA report as CSV: say so, so the schema is the truth.
         responses={
             **ERROR_RESPONSES,
@@ -105,7 +113,7 @@ def create_app(
     )
     app.include_router(
         sent_report_routes(service.store.engine, service.contracts),
-        dependencies=[*SUPERVISOR_ONLY, Depends(single_valued_query)],  # as the reports
+        dependencies=[*SUPERVISOR_ONLY, Depends(plain_query)],  # as the reports
         responses=ERROR_RESPONSES,
     )
     codec = service.client.data_converter.payload_codec
@@ -114,15 +122,28 @@ def create_app(
     install_static_and_docs(app)
     app.add_middleware(CodecCORS, origins=codec_origins)
     app.add_middleware(BodyLimits, upload_path=UPLOAD_PATH, upload_max=service.uploads.max_size)
-    app.add_middleware(SecurityHeaders)  # outside the others, so every answer has them
+    app.add_middleware(TrustedHost, allowed=web.allowed_hosts)
+    app.add_middleware(SecurityHeaders)  # outside the rest, so every answer has them
     if tracer is not None:
-        app.add_middleware(TraceRequests, tracer=tracer)  # outermost: the span holds it all
+        app.add_middleware(TraceRequests, tracer=tracer)  # the span holds every answer
+    if web.trusted_proxies:  # outermost: every layer sees the client and scheme they name
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
     return app
 
 
 def _default_limiter() -> RateLimiter:
     fields = Settings.model_fields
     return RateLimiter(fields["public_post_limit"].default, fields["public_post_window"].default)
+
+
+def web_security_of(settings: Settings) -> WebSecurity:
+    """A malformed host or proxy list stops start-up with a message naming the setting."""
+    return WebSecurity.of(
+        settings.allowed_host_names(),
+        settings.base_url,
+        settings.trusted_proxy_addresses(),
+        timedelta(hours=settings.session_hours),
+    )
 
 
 def limiter_for(settings: Settings) -> RateLimiter:
@@ -159,9 +180,11 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         public_posts=limiter_for(settings),
         codec_origins=settings.codec_origins(),
         tracer=tracer_for(settings),
+        web=web_security_of(settings),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
-    # uvicorn's access log has method, path and status only: never a body.
+    # uvicorn's access log has method, path and status only: never a body. Proxy headers are
+    # the app's (api.web_security), honoured from COMPLAINTS_TRUSTED_PROXIES only.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
     return uvicorn.Server(config), engine
 

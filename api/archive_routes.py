@@ -9,19 +9,24 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Staff, Supervisor, complaint_for
 from api.errors import error_response
-from api.routes import ERROR_RESPONSES, ComplaintId
+from api.routes import ERROR_RESPONSES, ComplaintId, plain_query
 from engine.service import ComplaintService
 from store.access_log import CLOSURE_API, AccessLog
 
 
 def archive_routes(service: ComplaintService, access_log: AccessLog) -> APIRouter:
-    router = APIRouter(prefix="/api/complaints", tags=["archive"], responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/complaints",
+        tags=["archive"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(plain_query)],
+    )
 
     @router.get("/{complaint_id}/closure")
     async def closure(complaint_id: ComplaintId, who: Staff) -> Any:

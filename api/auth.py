@@ -1,7 +1,7 @@
 """Who may do what. Every request but the public ones (the intake form, its confirmation, the
 customer's own page under /my/, which its signed link opens instead: api.customer_pages, health
-and the OpenAPI schema) names an API key, as `Authorization: Bearer <key>` or, for a browser,
-the HttpOnly cookie /login sets.
+and the OpenAPI schema) names an API key, as `Authorization: Bearer <key>` or, for a browser's
+pages (never /api), the session whose id is in the HttpOnly cookie /login sets (store.sessions).
 
 | role       | may                                                                  |
 | ---------- | -------------------------------------------------------------------- |
@@ -23,32 +23,35 @@ names the rule; it never echoes the key. Routers that need a role get it at incl
 
 from __future__ import annotations
 
+import contextlib
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import error_response
 from api.keys import KeyRing, Principal, Role
-from api.page_parts import forbidden, same_origin
 from api.rendering import TEMPLATES
+from api.web_security import forbidden, same_origin
 from domain.access import Forbidden, NotServed, check_access
 from domain.state import ComplaintState
 from engine.service import ComplaintNotFound, ComplaintService
+from store.sessions import Sessions
 
 log = structlog.get_logger(__name__)
 
-COOKIE = "complaints_key"
+COOKIE = "complaints_session"  # a session's id (store.sessions), never the key
+API = "/api/"  # bearer keys only, never the cookie
 MAX_KEY_LENGTH = 200  # real keys are 60 characters; anything longer is refused unread
-SESSION_SECONDS = 12 * 3600  # a browser signs in again after a working day
 _LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]{0,2000}")
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `complaints keys new`.")
-_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="Set by /login.")
 
 
 class Denied(Exception):
@@ -59,8 +62,8 @@ class Denied(Exception):
         self.status, self.message, self.field, self.rule = status, message, field, rule
 
 
-def install_auth(app: FastAPI, keys: KeyRing) -> None:
-    app.state.api_keys = keys
+def install_auth(app: FastAPI, keys: KeyRing, sessions: Sessions) -> None:
+    app.state.api_keys, app.state.sessions = keys, sessions
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
@@ -77,7 +80,7 @@ def install_auth(app: FastAPI, keys: KeyRing) -> None:
             path=request.url.path,
             key_id=principal.key_id if principal else None,
         )
-        if request.url.path.startswith(("/api/", "/codec/")):  # programs, not people
+        if _in_schema(request) or request.url.path.startswith("/codec/"):  # programs
             detail = [{"field": exc.field, "rule": exc.rule, "message": exc.message}]
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.message, detail, headers=headers)
@@ -88,25 +91,55 @@ def install_auth(app: FastAPI, keys: KeyRing) -> None:
         )
 
 
+def _in_schema(request: Request) -> bool:
+    """An operation of the HTTP API, /api/... or another its schema documents (/reports/sent):
+    refused in JSON, as documented. A page is refused with the sign-in form."""
+    route = request.scope.get("route")
+    return request.url.path.startswith(API) or getattr(route, "include_in_schema", False)
+
+
 async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
-    """The key's holder, or 401. A header wins over the cookie (an API client means it)."""
-    key = bearer.credentials if bearer else cookie
-    if not key:
+    """The key's holder, or 401. A bearer key wins over the cookie (a client means it). /api
+    takes the bearer key only: a browser sends its cookie by itself, with whatever request a
+    page makes it send, so a session authorizes the pages (whose posts are checked for their
+    origin) and never an API call. The cookie is read here rather than declared as a security
+    scheme, so the OpenAPI schema names only what the API takes: the bearer key."""
+    cookie = request.cookies.get(COOKIE)
+    if bearer:
+        found = _holder_of_key(request, bearer.credentials)
+    elif cookie and not request.url.path.startswith(API):
+        found = await _holder_of_session(request, cookie)
+    else:
+        how = "" if request.url.path.startswith(API) else " or sign in at /login"
         raise Denied(
             401,
-            "an API key is required: send 'Authorization: Bearer <key>' or sign in at /login",
+            f"an API key is required: send 'Authorization: Bearer <key>'{how}",
             "Authorization",
             "missing",
         )
+    request.state.principal = found
+    return found
+
+
+def _holder_of_key(request: Request, key: str) -> Principal:
     keys: KeyRing = request.app.state.api_keys
     found = keys.authenticate(key) if len(key) <= MAX_KEY_LENGTH else None
     if found is None:
         raise Denied(401, "unknown or revoked API key", "Authorization", "unknown_key")
-    request.state.principal = found
+    return found
+
+
+async def _holder_of_session(request: Request, session_id: str) -> Principal:
+    """The holder of the key a session was opened with, while both the session (not ended, not
+    expired) and the key (still in the key file) stand."""
+    sessions: Sessions = request.app.state.sessions
+    key_id = await run_in_threadpool(sessions.key_of, session_id, datetime.now(UTC))
+    found = request.app.state.api_keys.principal_of(key_id) if key_id else None
+    if found is None:
+        raise Denied(401, "signed out or session expired: sign in again", COOKIE, "session_ended")
     return found
 
 
@@ -115,7 +148,7 @@ async def holder_if_any(request: Request) -> Principal | None:
     The schemes are called here, not declared as dependencies, so the schema keeps the route
     public (OpenAPI has no "optional" security that clients and fuzzers agree on)."""
     try:
-        return await principal(request, await _bearer(request), await _cookie(request))
+        return await principal(request, await _bearer(request))
     except Denied:
         return None
 
@@ -208,13 +241,15 @@ def intake_contract(who: Principal, named: str | None) -> str | None:
 
 
 def login_routes() -> APIRouter:
-    """/login takes a key and keeps it in an HttpOnly, SameSite=Strict cookie (never readable by
-    scripts, never sent on another site's requests); /logout drops it."""
+    """/login takes a key and opens a server-side session (store.sessions) kept in an HttpOnly,
+    SameSite=Strict cookie (never readable by scripts, never sent on another site's requests;
+    Secure over HTTPS, a trusted proxy's included: api.web_security). The cookie holds the
+    session's random id, never the key. /logout ends the session."""
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     @router.get("/login")
     async def login_form(request: Request, next: str = "") -> Response:
-        _signed_in(request)
+        await _note_signed_in(request)
         return login_page(request, next=_safe_next(next))
 
     @router.post("/login")
@@ -227,14 +262,16 @@ def login_routes() -> APIRouter:
         found = keys.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
         if found is None:
             return login_page(request, 401, message="unknown or revoked API key", next=back)
+        sessions: Sessions = request.app.state.sessions
+        session_id = await run_in_threadpool(sessions.open, found.key_id, datetime.now(UTC))
         # Supervisors watch every complaint (the dashboard); an agent works its own queue.
         landing = "/supervisor" if permits(found, Role.SUPERVISOR) else "/queue"
         landing = landing if permits(found, Role.AGENT, Role.SUPERVISOR) else "/login"
         response = RedirectResponse(back or landing, status_code=303)
         response.set_cookie(
             COOKIE,
-            key,
-            max_age=SESSION_SECONDS,
+            session_id,
+            max_age=int(sessions.lifetime.total_seconds()),
             path="/",
             httponly=True,
             samesite="strict",
@@ -246,8 +283,16 @@ def login_routes() -> APIRouter:
     async def logout(request: Request) -> Response:
         if not same_origin(request):
             return forbidden()
+        sessions: Sessions = request.app.state.sessions
+        await run_in_threadpool(sessions.end, request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        response.delete_cookie(
+            COOKIE,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
         return response
 
     return router
@@ -259,11 +304,12 @@ def login_page(request: Request, status: int = 200, **context) -> Response:
     return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=status)
 
 
-def _signed_in(request: Request) -> None:
-    """Note the cookie's holder, if any, for the page to show; never refuses."""
-    key = request.cookies.get(COOKIE, "")
-    if 0 < len(key) <= MAX_KEY_LENGTH:
-        request.state.principal = request.app.state.api_keys.authenticate(key)
+async def _note_signed_in(request: Request) -> None:
+    """Note the session's holder, if any, for the page to show; never refuses."""
+    session_id = request.cookies.get(COOKIE, "")
+    with contextlib.suppress(Denied):
+        if session_id:
+            request.state.principal = await _holder_of_session(request, session_id)
 
 
 def _safe_next(value: str) -> str:

@@ -27,13 +27,12 @@ from api.page_parts import (
     VALID_ID,
     action_of,
     error_line,
-    forbidden,
     labels_for,
     local_time,
-    same_origin,
 )
 from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
+from api.web_security import forbidden, same_origin
 from domain.access import Author
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.uploads import UploadRefused

@@ -252,6 +252,13 @@ class KeyRing:
         entry = self._entries.get(found[1])
         return entry.principal if entry and entry.matches(found[2]) else None
 
+    def principal_of(self, key_id: str) -> Principal | None:
+        """The holder of a key the file still admits (a session speaks for its key only while
+        the key stands): None once its entry is deleted."""
+        self._reload()
+        entry = self._entries.get(key_id)
+        return entry.principal if entry else None
+
     def principals(self) -> list[Principal]:
         self._reload()
         return [e.principal for e in self._entries.values()]

@@ -6,11 +6,8 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.errors import field_errors
@@ -85,18 +82,6 @@ def field_messages(error: ValidationError, labels: dict[str, str]) -> dict[str, 
             text = detail["message"]
         messages.setdefault(field or "form", text)
     return messages
-
-
-def same_origin(request: Request) -> bool:
-    """A browser names the page a form was posted from; refuse posts from other sites."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
-def forbidden() -> HTMLResponse:
-    return HTMLResponse("<h1>403</h1><p>cross-site form post refused</p>", status_code=403)
 
 
 # --- the complaint page's helpers -------------------------------------------------------------

@@ -35,16 +35,15 @@ from api.page_parts import (
     event_actor,
     event_text,
     field_messages,
-    forbidden,
     labels_for,
     lang_of,
     local_time,
-    same_origin,
 )
 from api.queue import queue_routes
 from api.rate_limit import RateLimiter
 from api.rendering import TEMPLATES
 from api.schemas import ACTIONS, view_of
+from api.web_security import forbidden, same_origin
 from domain import commands as c
 from domain.contracts import Contract, UnknownContract
 from domain.vocabulary import Channel, Status

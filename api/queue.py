@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Staff
 from api.keys import Principal
-from api.page_parts import VALID_ID, action_of, forbidden, same_origin
+from api.page_parts import VALID_ID, action_of
+from api.web_security import forbidden, same_origin
 from domain.access import Forbidden
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from store.complaint_list import ComplaintList

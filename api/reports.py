@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Supervisor
@@ -40,7 +41,21 @@ def _iso_day(value: object) -> object:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_iso_day)]
+# Days the calendar arithmetic can reach: a default range counts back weeks from `to`, a
+# period ends a day after it, and both go through time zones (make fuzz found ?to=0001-01-01
+# answered 500: the range before it fell off the calendar).
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def _reachable(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise PydanticCustomError(
+            "out_of_range", f"must be a day from {EARLIEST_DAY} to {LATEST_DAY}"
+        )
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_reachable)]
 From = Annotated[
     Day | None,
     Query(alias="from", description="first local day (default: 8 weeks or 6 months back)"),

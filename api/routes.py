@@ -32,6 +32,9 @@ from domain.vocabulary import Status
 from engine.service import ComplaintNotFound, ComplaintService, api_scope
 from store.complaint_list import MAX_LIMIT, ComplaintList
 
+# A name in a filter: no control character is part of one (issue 14: the schema fuzz sent
+# ?team=<control characters> and had 200, an empty list; the rule says 422 now).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 ComplaintId = Annotated[str, Path(min_length=1, max_length=100, description="C-...")]
 IdempotencyKey = Annotated[
     str | None,
@@ -62,7 +65,12 @@ ERROR_RESPONSES = {
 
 
 def complaint_routes(service: ComplaintService) -> APIRouter:
-    router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api/complaints",
+        tags=["complaints"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(plain_query)],
+    )
 
     @router.post(
         "",
@@ -168,17 +176,39 @@ class ComplaintListView(BaseModel):
     next_cursor: str | None = None
 
 
-async def single_valued_query(request: Request) -> None:
-    """A repeated query parameter (?tier=1&tier=3) is refused, not silently read as its last."""
+async def plain_query(request: Request) -> None:
+    """Each query parameter once, and only those the operation's schema names: a repeated one
+    (?tier=1&tier=3) is not silently read as its last, and a misspelt filter (?teem=quality) is
+    not silently dropped to answer for everything (the schema fuzz found ?=0 answered 200)."""
     query = request.query_params
-    repeated = sorted({k for k in query if len(query.getlist(k)) > 1})
-    if repeated:
-        raise RequestValidationError(
-            [
-                {"loc": ("query", k), "type": "repeated", "msg": "given more than once"}
-                for k in repeated
-            ]
-        )
+    problems = [
+        {"loc": ("query", k), "type": "repeated", "msg": "given more than once"}
+        for k in sorted({k for k in query if len(query.getlist(k)) > 1})
+    ]
+    known = _query_names(request)
+    if known is not None:
+        problems += [
+            {
+                "loc": ("query", k or "(empty name)"),
+                "type": "extra_forbidden",
+                "msg": f"not a query parameter of this operation ({', '.join(sorted(known))})"
+                if known
+                else "this operation takes no query parameters",
+            }
+            for k in sorted(set(query) - known)
+        ]
+    if problems:
+        raise RequestValidationError(problems)
+
+
+def _query_names(request: Request) -> frozenset[str] | None:
+    """The query parameters the OpenAPI schema names for this request's operation; None for a
+    route outside the schema (a page), whose browsers may add their own."""
+    path = getattr(request.scope.get("route"), "path_format", None)
+    operation = request.app.openapi().get("paths", {}).get(path, {}).get(request.method.lower())
+    if operation is None:
+        return None
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
 
 
 def list_routes(complaint_list: ComplaintList) -> APIRouter:
@@ -186,7 +216,7 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
         prefix="/api/complaints",
         tags=["complaints"],
         responses=ERROR_RESPONSES,
-        dependencies=[Depends(single_valued_query)],
+        dependencies=[Depends(plain_query)],
     )
 
     @router.get("", response_model=ComplaintListView)
@@ -195,10 +225,12 @@ def list_routes(complaint_list: ComplaintList) -> APIRouter:
         status: Annotated[Status | None, Query()] = None,
         tier: Annotated[int | None, Query(ge=1, le=3)] = None,
         breached: Annotated[bool | None, Query()] = None,
-        team: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        team: Annotated[str | None, Query(min_length=1, max_length=100, pattern=ONE_LINE)] = None,
         assignee: Annotated[
             str | None,
-            Query(min_length=1, max_length=200, description="`me`: the key's holder"),
+            Query(
+                min_length=1, max_length=200, pattern=ONE_LINE, description="`me`: the key's holder"
+            ),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
         cursor: Annotated[
@@ -274,7 +306,7 @@ def _action_endpoint(service: ComplaintService, name: str, body_model: type[Base
 
 
 def health_routes(ready_check: ReadyCheck) -> APIRouter:
-    router = APIRouter(tags=["health"])
+    router = APIRouter(tags=["health"], dependencies=[Depends(plain_query)])
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:

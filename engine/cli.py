@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import sys
+from datetime import timedelta
 
 from pydantic import ValidationError
 
@@ -132,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
         "--print-only", action="store_true", help="print the entry instead of writing the file"
     )
     keys_sub.add_parser("list", help="the keys in the key file (never a secret)")
+    sign_out = keys_sub.add_parser(
+        "sign-out", help="end every browser session opened with a key (it stays valid)"
+    )
+    sign_out.add_argument("key_id", metavar="KEY_ID", help="ck-... as `keys list` shows it")
     for cmd in sub.choices.values():
         if cmd.prog.split()[-1] not in (
             "run",
@@ -364,11 +369,29 @@ def _print_list(store, args: argparse.Namespace) -> None:
         )
 
 
+def _sign_out(settings: Settings, key_id: str) -> None:
+    """Sessions live in the store (store.sessions): a stolen cookie dies here at once, without
+    revoking the key; deleting the key's entry ends its sessions too."""
+    from store import make_engine, migrate
+    from store.sessions import Sessions
+
+    engine = make_engine(settings.store_url())
+    try:
+        migrate(engine)
+        ended = Sessions(engine, timedelta(hours=settings.session_hours)).end_all(key_id)
+    finally:
+        engine.dispose()
+    print(f"Ended {ended} session(s) of key {key_id}.")
+
+
 def _keys(settings: Settings, args: argparse.Namespace) -> None:
     """Keys live in a file the API rereads; only their salted hashes are written."""
     from api.keys import KeyRing, append_entry, new_key
 
     path = settings.api_keys_file()
+    if args.keys_command == "sign-out":
+        _sign_out(settings, args.key_id)
+        return
     if args.keys_command == "list":
         for p in KeyRing(path).principals():
             served = ",".join(sorted(p.contracts)) if p.contracts is not None else "(all)"

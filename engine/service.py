@@ -36,6 +36,7 @@ from store.attachments import (
 )
 from workflows.complaint import AmendmentPreview, ComplaintWorkflow
 
+REGISTERED = "ComplaintRegistered"  # every complaint's stream begins with it
 REGISTRATION_WAIT = 10.0  # seconds a submission waits for its workflow to register it
 
 
@@ -194,7 +195,11 @@ class ComplaintService:
         return state
 
     def events(self, complaint_id: str) -> list[RecordedEvent]:
-        return self.store.read_stream(complaint_id)
+        """A complaint's events; [] (as for an unknown id) for a stream that is not a
+        complaint's: the log also holds the engine's own (`erasures`, which names customers'
+        references and complaints), and a complaint id is whatever a caller types."""
+        records = self.store.read_stream(complaint_id)
+        return records if records and records[0].type == REGISTERED else []
 
     async def act(
         self, complaint_id: str, action: c.Action, author: Author | None = None

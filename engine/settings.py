@@ -3,6 +3,8 @@
 Every default here is documented in README.md (Configuration).
 """
 
+import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -15,6 +17,9 @@ from engine.uploads import DEFAULT_MAX_SIZE, KNOWN_TYPES, UploadRules, parse_typ
 from security.customer_links import CustomerLinks, link_key
 from security.keys import KEY_SETTINGS, KeyMaterial, load_key_material
 from store.event_store import EventStore
+
+# A host name, an IPv4 address, or an IPv6 address without its brackets.
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?|[0-9a-f:]+")
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "domain" / "default_policy.toml"
 DEFAULT_PARTIES = Path(__file__).resolve().parent.parent / "domain" / "default_parties.toml"
@@ -100,6 +105,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http:// or https:// URL; got {value!r}")
         return value.rstrip("/")
 
+    # The web's perimeter (README, Hardening; api.web_security): host names the API answers to
+    # besides localhost, 127.0.0.1 and base_url's host; proxies whose X-Forwarded-Proto/-For
+    # count (addresses or networks, comma-separated); how long a browser's sign-in lasts.
+    allowed_hosts: str = ""
+    trusted_proxies: str = ""
+    session_hours: float = Field(default=12, gt=0)
+
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'complaints.sqlite3'}"
 
@@ -141,6 +153,28 @@ class Settings(BaseSettings):
                     "(scheme://host[:port], no path)"
                 )
         return origins
+
+    def allowed_host_names(self) -> list[str]:
+        names = [n.strip().lower() for n in self.allowed_hosts.split(",") if n.strip()]
+        bad = [n for n in names if not _HOST_NAME.fullmatch(n)]
+        if bad:
+            raise ValueError(
+                f"COMPLAINTS_ALLOWED_HOSTS: {bad[0]!r} is not a host name (no scheme, port or "
+                "path: complaints.example.com)"
+            )
+        return names
+
+    def trusted_proxy_addresses(self) -> list[str]:
+        entries = [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"COMPLAINTS_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                    "(10.0.0.5, 10.0.0.0/8)"
+                ) from None
+        return entries
 
     def api_keys_file(self) -> Path:
         return self.api_keys or self.data_dir / "api_keys.toml"

@@ -362,3 +362,16 @@ class QaReviewRow(Base):
     score: Mapped[float] = mapped_column(Float)  # share of the most it could be, 0 to 1
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)  # item: share of the scale, 0 to 1
     reviews: Mapped[int] = mapped_column(Integer)  # of this complaint so far; the latest stands
+
+
+class SessionRow(Base):
+    """A browser's sign-in (store.sessions): the key it was opened with and until when; ending
+    it deletes the row. Only a digest of the session id is stored, so a copy of the table opens no
+    session; the cookie holds the id, never the API key."""
+
+    __tablename__ = "sessions"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    expires_at: Mapped[datetime] = mapped_column(UTC_DATETIME, index=True)

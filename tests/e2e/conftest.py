@@ -54,7 +54,11 @@ class _QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` on a free loopback port in this event loop; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    # As api.app.server_for: proxy headers are the app's to honour (api.web_security), not
+    # uvicorn's (which by default believes any from 127.0.0.1).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
@@ -119,6 +123,22 @@ def api_keys(tmp_path_factory) -> tuple[KeyRing, dict[str, str]]:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def page_client(url: str, **kwargs) -> httpx.AsyncClient:
+    """A browser-less client of the pages: its posts name the page they come from (Origin), as
+    a browser's do; the pages refuse a post that names none (api.web_security.same_origin)."""
+    headers = {"Origin": url} | kwargs.pop("headers", {})
+    return httpx.AsyncClient(base_url=url, timeout=20, headers=headers, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(url: str, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A page client signed in through /login with `key`: it holds the session cookie only."""
+    async with page_client(url) as http:
+        answer = await http.post("/login", data={"key": key, "next": "/login"})
+        assert answer.status_code == 303, answer.text
+        yield http
 
 
 @dataclass
@@ -191,9 +211,7 @@ async def running_stack(
             async with build_worker(client, task_queue, EventActivities(store), pool):
                 async with (
                     serving(app) as url,
-                    httpx.AsyncClient(
-                        base_url=url, timeout=20, headers=bearer(api_keys[1]["admin"])
-                    ) as http,
+                    page_client(url, headers=bearer(api_keys[1]["admin"])) as http,
                 ):
                     s = Stack(client, task_queue, store, url, http, api_keys[1], links=links)
                     try:

@@ -3,11 +3,9 @@ the customer on their own page; a request naming its own author is refused, noth
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from api.auth import COOKIE
-from tests.e2e.conftest import Stack, form
+from tests.e2e.conftest import Stack, form, page_client, signed_in
 from tests.e2e.test_roles import ACTIONS_PATH, FIRE, call, complaint, denied
 
 
@@ -50,8 +48,7 @@ async def test_a_body_naming_its_author_is_refused(stack: Stack, fire: str, fiel
 
 async def test_a_page_form_records_the_signed_in_holder_and_refuses_a_named_author(stack: Stack):
     cid = await complaint(stack, FIRE)
-    cookies = {COOKIE: stack.keys["agent.chen"]}
-    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies, timeout=20) as http:
+    async with signed_in(stack.url, stack.keys["agent.chen"]) as http:
         before = stack.event_count()
         forged = {"by": "supervisor", "text": "Approved by supervisor"}
         refused = await http.post(f"/complaints/{cid}/act/note", data=forged)
@@ -72,7 +69,7 @@ async def test_the_customer_is_the_author_of_their_answers(stack: Stack):
     )
     assert asked.status_code == 200, asked.text
     here = stack.customer_path(cid)
-    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as customer:
+    async with page_client(stack.url) as customer:
         forged = await customer.post(f"{here}/reply", data={"message": "K-200", "by": "agent"})
         assert forged.status_code == 422
         replied = await customer.post(f"{here}/reply", data={"message": "K-200"})

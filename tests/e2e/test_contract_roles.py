@@ -15,7 +15,6 @@ from base64 import b64encode
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.app import create_app
@@ -25,7 +24,7 @@ from api.rate_limit import RateLimiter
 from engine.contracts import load_contracts
 from engine.service import ComplaintService
 from store import EventStore, make_engine, migrate
-from tests.e2e.conftest import EXAMPLE_CONTRACTS, Stack, bearer, form, serving
+from tests.e2e.conftest import EXAMPLE_CONTRACTS, Stack, bearer, form, page_client, serving
 from tests.keys import KEYS, VAULT
 
 FIRE = form()  # ACME: product safety, tier 3, team quality
@@ -36,10 +35,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def call(stack: Stack, holder: str, method: str, path: str, **request):
-    """A request as `holder`, and how many events the store gained meanwhile."""
-    async with httpx.AsyncClient(
-        base_url=stack.url, timeout=20, headers=bearer(stack.keys[holder])
-    ) as http:
+    """A request as `holder` (from the site's own page, for the pages' form posts), and how many
+    events the store gained meanwhile."""
+    async with page_client(stack.url, headers=bearer(stack.keys[holder])) as http:
         before = stack.event_count()
         response = await http.request(method, path, **request)
         return response, stack.event_count() - before
@@ -65,7 +63,7 @@ async def globex(contracts_stack: Stack) -> str:
     stack = contracts_stack
     made = await submitted(stack, "intake.globex", OUTAGE)
     assert made["contract"] == "globex"
-    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as customer:
+    async with page_client(stack.url) as customer:
         added = await customer.post(
             stack.customer_path(made["id"]) + "/attach",
             files={"file": ("street.png", PNG, "image/png")},
@@ -247,7 +245,7 @@ async def test_a_provider_key_submits_anywhere_and_by_default_to_the_default(
 
 async def test_each_contract_has_its_own_intake_form(contracts_stack: Stack):
     stack = contracts_stack
-    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as customer:
+    async with page_client(stack.url) as customer:
         page = await customer.get(form_path("globex"))
         assert page.status_code == 200
         assert "Globex Energy (Germany)" in page.text
@@ -283,7 +281,7 @@ async def test_a_retired_contracts_form_is_a_404_naming_it(temporal, tmp_path, c
     try:
         service = ComplaintService(temporal.client, "no-worker", book, EventStore(engine, VAULT))
         app = create_app(service, api_keys=KeyRing(None), public_posts=RateLimiter(100, 60))
-        async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as customer:
+        async with serving(app) as url, page_client(url) as customer:
             for method in ("GET", "POST"):
                 page = await customer.request(method, form_path("globex"), data={"name": "x"})
                 assert page.status_code == 404

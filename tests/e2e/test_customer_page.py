@@ -8,7 +8,6 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from api.app import create_app
@@ -17,7 +16,7 @@ from api.rate_limit import RateLimiter
 from engine.service import ComplaintService
 from security.customer_links import CustomerLinks, link_key
 from store.erasure import erase_customer
-from tests.e2e.conftest import Stack, bearer, customer_links, form, serving
+from tests.e2e.conftest import Stack, bearer, customer_links, form, page_client, serving
 from tests.keys import VAULT
 from tests.unit.helpers import POLICY
 
@@ -37,7 +36,7 @@ async def state(stack: Stack, cid: str) -> dict:
 @pytest.fixture
 async def customer(stack: Stack):
     """The customer's browser-less client: no API key, a same-origin Origin on posts."""
-    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as http:
+    async with page_client(stack.url) as http:
         yield http
 
 
@@ -205,7 +204,7 @@ async def test_public_posts_are_rate_limited_per_address(stack: Stack):
     service = ComplaintService(stack.client, stack.task_queue, POLICY, stack.store)
     app = create_app(service, links=customer_links(stack.store), public_posts=RateLimiter(2, 3600))
     cid = await new_complaint(stack)
-    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with serving(app) as url, page_client(url) as http:
         answers = [
             (await http.post(f"/my/{cid}/wrong/rate", data={"rating": "5"})).status_code
             for _ in range(3)

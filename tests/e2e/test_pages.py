@@ -14,11 +14,10 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.auth import COOKIE
-from tests.e2e.conftest import Stack, form
+from tests.e2e.conftest import Stack, form, page_client, signed_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -142,7 +141,7 @@ async def test_chinese_labels(page) -> None:
 
 
 async def test_a_retried_post_of_one_form_makes_one_complaint(stack: Stack) -> None:
-    async with httpx.AsyncClient(base_url=stack.url, timeout=20) as http:
+    async with page_client(stack.url) as http:
         html = (await http.get("/")).text
         token = re.search(r'name="token" value="([^"]+)"', html).group(1)
         body = {
@@ -350,10 +349,16 @@ async def test_the_dashboard_asks_for_a_key_and_comes_back(anonymous_page, stack
     (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
     assert await page.evaluate("document.cookie") == ""  # scripts cannot read it
+    assert cookie["value"] != stack.keys["supervisor"]  # a session's id (store.sessions)
     await page.click("#sign-out")
     await expect(page).to_have_url(re.compile(r"/login$"))
     response = await page.goto("/supervisor")
     assert response is not None and response.status == 401
+    # Sign-out ended the session on the server: a copy of the cookie taken before opens nothing.
+    await page.context.add_cookies([cookie])
+    response = await page.goto("/supervisor")
+    assert response is not None and response.status == 401
+    await expect(page.locator("#auth-message")).to_contain_text("signed out or session expired")
 
 
 async def test_an_agent_works_only_on_its_teams_complaints(anonymous_page, stack: Stack) -> None:
@@ -392,14 +397,13 @@ async def test_an_agent_works_only_on_its_teams_complaints(anonymous_page, stack
 
 async def test_a_page_action_on_another_teams_complaint_writes_nothing(stack: Stack) -> None:
     cid = (await stack.submit()).json()["id"]  # team quality
-    cookies = {COOKIE: stack.keys["agent.wang"]}
-    async with httpx.AsyncClient(base_url=stack.url, cookies=cookies) as http:
+    async with signed_in(stack.url, stack.keys["agent.wang"]) as http:
         before = stack.event_count()
         response = await http.post(f"/complaints/{cid}/act/note", data={"text": "sneaky"})
         assert response.status_code == 403
         assert "belongs to team" in response.text
         assert stack.event_count() == before
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with page_client(stack.url) as http:
         response = await http.post(f"/complaints/{cid}/act/note", data={"text": "y"})
         assert response.status_code == 401 and 'id="key"' in response.text
         assert stack.event_count() == before
@@ -407,7 +411,7 @@ async def test_a_page_action_on_another_teams_complaint_writes_nothing(stack: St
 
 async def test_login_refuses_cross_site_posts_and_foreign_redirects(stack: Stack) -> None:
     key = stack.keys["supervisor"]
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with page_client(stack.url) as http:
         refused = await http.post(
             "/login", data={"key": key}, headers={"Origin": "http://evil.example"}
         )
@@ -420,3 +424,4 @@ async def test_login_refuses_cross_site_posts_and_foreign_redirects(stack: Stack
         assert response.headers["location"] == "/complaints/C-X?a=1"
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=43200" in cookie
+        assert key not in cookie  # a session's id, never the key

@@ -5,13 +5,18 @@ tests/e2e/test_image_files.py."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from temporalio.api.workflowservice.v1 import ListNamespacesRequest
 
 from api.keys import append_entry, new_key
+from engine.local import start_dev_server, wait_for_server
+from engine.settings import Settings
 from security.keys import ensure_key_file
 from store import make_engine, migrate
 
@@ -65,3 +70,26 @@ def test_an_existing_shared_directory_is_left_alone(tmp_path, lax_umask) -> None
     engine.dispose()
     assert mode(shared) == 0o755
     assert mode(shared / "events.sqlite3") == 0o600
+
+
+async def test_the_temporal_dev_servers_files(tmp_path, lax_umask) -> None:
+    """`complaints run`'s dev server (engine.local): its SQLite file holds every complaint's
+    workflow history, and it writes it itself, so it runs under umask 077."""
+    data = tmp_path / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(temporal_address=f"127.0.0.1:{port}", data_dir=data)
+    ensure_key_file(settings.encryption_key_file_path())  # as `complaints run` does first
+    server = start_dev_server(data, port, "default", ui_port=None)
+    try:
+        client = await wait_for_server(settings, server)
+        # The server answers from its file: the namespace it made there at start.
+        await client.workflow_service.list_namespaces(ListNamespacesRequest())
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    made = {p.name: mode(p) for p in data.iterdir()}
+    assert {"temporal.sqlite3", "temporal.log", "encryption-keys.json"} <= set(made)
+    assert made == dict.fromkeys(made, 0o600)
+    assert mode(data) == 0o700
