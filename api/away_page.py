@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.keys import Principal, Role
-from api.page_parts import forbidden, same_origin
+from api.web_security import forbidden, same_origin
 from domain.presence import BadPeriod
 from engine.presence import AwayPeriods
 from engine.service import ComplaintService

@@ -106,19 +106,7 @@ def qa_routes(service: ComplaintService) -> APIRouter:
             field = str(error).partition(":")[0]
             detail = [{"field": field, "rule": "invalid", "message": str(error)}]
             return error_response(422, "invalid request", detail)  # type: ignore[return-value]
-        return {
-            "contract": sample.contract,
-            "from": sample.first_day.isoformat(),
-            "to": sample.last_day.isoformat(),
-            "timezone": sample.timezone,
-            "seed": sample.seed,
-            "per_agent": sample.per_agent,
-            "candidates": sample.candidates,
-            "agents": [
-                {"agent": a, "team": drawn[0].team, "complaints": [c.complaint_id for c in drawn]}
-                for a, drawn in sample.agents.items()
-            ],
-        }
+        return sample.as_json()
 
     return router
 

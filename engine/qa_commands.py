@@ -14,7 +14,7 @@ import json
 from datetime import date
 
 from engine.settings import Settings
-from engine.spot_checks import DEFAULT_PER_AGENT, Sample, SpotChecks, period_days
+from engine.spot_checks import DEFAULT_PER_AGENT, SpotChecks, period_days
 from store import EventStore, make_engine, migrate
 
 COMMAND = "qa"
@@ -68,7 +68,7 @@ def _sample(checks: SpotChecks, args: argparse.Namespace) -> None:
     contract = args.contract or checks.contracts.default_id
     sample = checks.sample(contract, first, last, per_agent=args.per_agent, seed=args.seed)
     if args.json:
-        print(json.dumps(_as_json(sample), indent=2))
+        print(json.dumps(sample.as_json(), indent=2))
         return
     print(
         f"contract {sample.contract}, complaints received {sample.first_day} to "
@@ -80,19 +80,6 @@ def _sample(checks: SpotChecks, args: argparse.Namespace) -> None:
         print(f"{agent} ({drawn[0].team}): {' '.join(c.complaint_id for c in drawn)}")
     if not sample.agents:
         print("no closed complaints in the period: nothing to draw")
-
-
-def _as_json(sample: Sample) -> dict:
-    return {
-        "contract": sample.contract,
-        "from": sample.first_day.isoformat(),
-        "to": sample.last_day.isoformat(),
-        "timezone": sample.timezone,
-        "seed": sample.seed,
-        "per_agent": sample.per_agent,
-        "candidates": sample.candidates,
-        "agents": {a: [c.complaint_id for c in drawn] for a, drawn in sample.agents.items()},
-    }
 
 
 def _record(checks: SpotChecks, args: argparse.Namespace) -> None:

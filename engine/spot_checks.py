@@ -52,6 +52,22 @@ class Sample:
     candidates: int  # closed complaints of the period it was drawn from
     agents: dict[str, list[Candidate]]
 
+    def as_json(self) -> dict:
+        """The sample as the API answers it and `complaints qa sample --json` prints it."""
+        return {
+            "contract": self.contract,
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "timezone": self.timezone,
+            "seed": self.seed,
+            "per_agent": self.per_agent,
+            "candidates": self.candidates,
+            "agents": [
+                {"agent": a, "team": drawn[0].team, "complaints": [c.complaint_id for c in drawn]}
+                for a, drawn in self.agents.items()
+            ],
+        }
+
 
 def period_days(period: str) -> tuple[date, date]:
     """The local days of `2026-11` (a month) or `2026-W48` (an ISO week)."""

@@ -57,7 +57,7 @@ def test_a_sample_prints_its_seed_and_the_seed_repeats_it(store, capsys) -> None
           "--per-agent", "2", "--json"])  # fmt: skip
     drawn = json.loads(capsys.readouterr().out)
     assert drawn["seed"] == int(seed) and drawn["candidates"] == 12
-    assert all(cid in first for picks in drawn["agents"].values() for cid in picks)
+    assert all(cid in first for a in drawn["agents"] for cid in a["complaints"])
 
 
 @pytest.mark.parametrize(
