@@ -128,7 +128,11 @@ async def test_a_supervisor_signed_in_is_recognised_by_the_cookie_the_ui_sends(
     codec_api, started_input, stack
 ):
     # The UI's "include credentials": the browser sends the sign-in cookie of the API's site.
-    signed_in = await codec_api.post("/login", data={"key": stack.keys["supervisor"]})
+    signed_in = await codec_api.post(
+        "/login",
+        data={"key": stack.keys["supervisor"]},
+        headers={"Origin": str(codec_api.base_url).rstrip("/")},
+    )
     assert signed_in.status_code == 303 and codec_api.cookies
     response = await codec_api.post("/codec/decode", json=wire(started_input), headers=ui_headers())
     codec_api.cookies.clear()
