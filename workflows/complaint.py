@@ -267,18 +267,19 @@ class ComplaintWorkflow:
                         break
                     stamped = self._stamped(command, events)
                     adopted = await self._record(stamped, after.tier)
-                    if not adopted:
-                        self._state = after
+                    if adopted:
+                        # An attempt of a decision lost with its workflow task had committed
+                        # these: they are the record. If they are this decision's own, it is
+                        # done; otherwise it is decided again on top of them.
+                        self._state = fold([a.event for a in adopted], self._state)
+                        recorded += [a.event for a in adopted]
+                        done = bool({a.event_id for a in adopted} & {s.event_id for s in stamped})
+                    else:
+                        self._state, done = after, True
                         recorded += events
+                    if done:
                         if isinstance(command, c.AmendPolicy):
                             self._policy = command.policy  # the new terms decide from now on
-                        break
-                    # An attempt of a decision lost with its workflow task had committed these:
-                    # they are the record. If they are this decision's own, it is done;
-                    # otherwise it is decided again on top of them.
-                    self._state = fold([a.event for a in adopted], self._state)
-                    recorded += [a.event for a in adopted]
-                    if {a.event_id for a in adopted} & {s.event_id for s in stamped}:
                         break
             finally:
                 if recorded:

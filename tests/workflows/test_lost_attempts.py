@@ -14,7 +14,10 @@ from domain.decide import decide_with_state
 from domain.events import NoteAdded
 from domain.state import fold
 from domain.vocabulary import DeadlineKind, Status
+from engine.service import ComplaintService
 from tests.unit.helpers import POLICY
+from tests.workflows.test_amendments import amendment, longer_first_response
+from tests.workflows.test_contracts import BOOK, outage
 from workflows.complaint import ComplaintWorkflow, decision_event_ids
 
 MIN = timedelta(minutes=1)
@@ -67,3 +70,30 @@ async def test_its_own_lost_attempt_is_adopted_as_it_was_and_nothing_is_written_
     assert [e.type for e in stored].count("FirstResponseGiven") == 1
     assert after.deadline(DeadlineKind.FIRST_RESPONSE).met_at == lost_at
     assert after.model_dump() == fold(stored).model_dump()
+
+
+async def test_an_amendment_its_lost_attempt_recorded_decides_from_then_on(harness):
+    """Adopting its own lost PolicyAmended, the amend update still takes the new terms for the
+    complaint's later decisions: a round opened after it (a reopening) is timed by them."""
+    service = ComplaintService(harness.client, harness.task_queue, BOOK, harness.store)
+    globex = BOOK.of("globex")
+    state = (await service.submit(outage("globex"), scope="cli")).state
+    handle = harness.client.get_workflow_handle(state.complaint_id)
+    harness.started.append(handle)
+    new = amendment("globex", longer_first_response(globex.policy, "3", "30m"))
+    events, _ = decide_with_state(state, new, state.received_at + MIN, globex.policy)
+    ids = decision_event_ids(state.complaint_id, state.version, "amend-1", len(events))
+    commit_behind(
+        harness,
+        state.complaint_id,
+        state.version,
+        [StampedEvent(event_id=i, event=e) for i, e in zip(ids, events, strict=True)],
+    )
+
+    await handle.execute_update(ComplaintWorkflow.amend, new, id="amend-1")
+    await harness.act(handle, c.Resolve(by="agent.chen", resolution="Power restored"))
+    reopened = await harness.act(handle, c.Reopen(reason="It went out again"))
+
+    assert reopened.policy_version == new.version
+    first_response = reopened.deadline(DeadlineKind.FIRST_RESPONSE)
+    assert first_response.due_at - reopened.round_started_at == 30 * MIN  # not globex's 15
