@@ -7,6 +7,7 @@ store for the record (and for the state of complaints whose workflow has finishe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from domain.events import join_personal
 from domain.policy import Policy
 from domain.state import ComplaintState, fold
 from engine.contracts import ContractBook
-from engine.intake import idempotency_key_of, new_complaint_id, submit
+from engine.intake import idempotency_key_of, new_complaint_id, submit_registered
 from engine.metrics import count_intake, intake_result
 from engine.uploads import DEFAULT_RULES, UploadRules
 from store import EventStore, RecordedEvent
@@ -164,12 +165,16 @@ class ComplaintService:
             contract=contract.id,
             policy_version=contract.version,
         )
-        started = await submit(self.client, self.task_queue, contract.policy, register)
-        try:
-            return Intake(await self._registered(started.complaint_id), started.created)
-        except TimeoutError:
-            accepted = ComplaintState(complaint_id=started.complaint_id)
-            return Intake(accepted, started.created, registered=False)
+        started = await submit_registered(
+            self.client, self.task_queue, contract.policy, register, self.registration_wait
+        )
+        if started.state is not None:
+            return Intake(started.state, created=True)
+        if not started.created:  # a resubmission: registered by now, or soon
+            with contextlib.suppress(TimeoutError):
+                return Intake(await self._registered(started.complaint_id), created=False)
+        accepted = ComplaintState(complaint_id=started.complaint_id)
+        return Intake(accepted, started.created, registered=False)
 
     @property
     def policy(self) -> Policy:
@@ -319,7 +324,8 @@ class ComplaintService:
         return {r.data["attachment_id"] for r in records if r.type == "AttachmentAdded"}
 
     async def _registered(self, complaint_id: str) -> ComplaintState:
-        """The state once the workflow has registered the complaint (its first step)."""
+        """The state of a resubmitted complaint once its workflow has registered it (its
+        first step; a new complaint's start waits for that itself, engine.intake)."""
         handle = self.client.get_workflow_handle(complaint_id)
         delay = 0.02
         async with asyncio.timeout(self.registration_wait):

@@ -136,6 +136,14 @@ class ComplaintWorkflow:
     def state(self) -> ComplaintState:
         return self._state
 
+    # Intake starts the workflow with this update (update-with-start): the registered complaint
+    # comes back in the start's own round trip, where a query polled for it before. No patch:
+    # an update is input recorded in history, and it decides nothing.
+    @workflow.update
+    async def registered(self) -> ComplaintState:
+        await workflow.wait_condition(lambda: self._state.status is not None)
+        return self._state
+
     @workflow.update
     async def act(self, request: c.ActionRequest) -> ComplaintState:
         await self._decide(request.action, request.author)

@@ -86,13 +86,14 @@ async def test_a_submission_is_one_trace_from_the_request_to_the_activity(
 ):
     complaint_id, _token, spans = await traced_submission(temporal, store, api_keys)
     request = _named(spans, "POST /api/complaints")
-    start = _named(spans, "StartWorkflow:ComplaintWorkflow")
+    start = _named(spans, "StartUpdateWithStartWorkflow:ComplaintWorkflow")
     run = _named(spans, "RunWorkflow:ComplaintWorkflow")
     schedule = _named(spans, "StartActivity:append_events")
     activity = _named(spans, "RunActivity:append_events")
     # One trace. Temporal's interceptor hangs the workflow's spans on the start's context, which
     # reached the worker through the workflow's headers (not through this process's context):
-    # request -> StartWorkflow -> RunWorkflow, and StartWorkflow -> StartActivity -> RunActivity.
+    # request -> StartUpdateWithStartWorkflow (intake's start) -> RunWorkflow, and the start ->
+    # StartActivity -> RunActivity.
     assert {s.context.trace_id for s in (request, start, run, schedule, activity)} == {
         request.context.trace_id
     }

@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
 from domain.vocabulary import Status
+from engine.binaries import temporal_test_server
 from engine.intake import new_complaint_id
 from engine.service import (
     ActionRefused,
@@ -13,7 +15,8 @@ from engine.service import (
     ComplaintService,
     IdempotencyConflict,
 )
-from tests.unit.helpers import CUSTOMER
+from tests.keys import CONVERTER
+from tests.unit.helpers import CUSTOMER, POLICY
 
 FORM = c.Submission(
     channel="web", subject="Charger", description="It caught fire", customer=CUSTOMER
@@ -122,16 +125,44 @@ async def test_an_archived_complaint_is_read_from_the_log(service, harness):
         await service.act(cid, c.Reopen(reason="too late"))
 
 
-async def test_a_started_complaint_not_yet_registered_is_accepted_never_refused(harness):
+async def test_a_started_complaint_not_yet_registered_is_accepted_never_refused(store):
     """A loaded server: the workflow has started but has not registered the complaint within the
-    wait (here: no worker polls its queue at all). The caller learns its id, not a failure."""
-    idle = ComplaintService(
-        harness.client, f"idle-{harness.task_queue}", harness.policy, harness.store,
-        registration_wait=0.3,
-    )  # fmt: skip
-    first = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
-    harness.started.append(harness.client.get_workflow_handle(first.state.complaint_id))
-    assert (first.created, first.registered, first.state.status) == (True, False, None)
-    again = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
-    assert (again.created, again.registered) == (False, False)
-    assert again.state.complaint_id == first.state.complaint_id
+    wait (here: no worker polls its queue at all). The caller learns its id, not a failure.
+    On a time-skipping server of its own: the test server stops skipping time for good once an
+    update has waited on a workflow that never took it, which would stall the tests after."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=CONVERTER, test_server_existing_path=temporal_test_server()
+    ) as env:
+        idle = ComplaintService(env.client, "idle", POLICY, store, registration_wait=0.3)
+        first = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
+        assert (first.created, first.registered, first.state.status) == (True, False, None)
+        again = await idle.submit(FORM, idempotency_key="busy-morning", scope="test")
+        assert (again.created, again.registered) == (False, False)
+        assert again.state.complaint_id == first.state.complaint_id
+
+
+async def test_intake_answers_the_registered_complaint_with_the_start(service, harness):
+    """Intake is update-with-start: the start carries the workflow's `registered` update, whose
+    answer is the registered complaint (one round trip, no query polled). The complaint then
+    runs its course as any other; its history is kept for the replay suite."""
+    intake = await service.submit(FORM, scope=CALLER)
+    cid = intake.state.complaint_id
+    h = harness.client.get_workflow_handle(cid)
+    harness.started.append(h)
+    assert intake.created and intake.registered and intake.state.status is Status.OPEN
+    assert intake.state.version == len(service.events(cid))
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in (await h.fetch_history()).events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert updates == ["registered"]
+
+    await harness.env.sleep(timedelta(minutes=5))
+    await service.act(cid, c.Respond(by="agent.chen", message="We are calling you"))
+    await service.act(cid, c.Resolve(by="agent.chen", resolution="Replacement sent"))
+    state = await service.act(cid, c.RecordFeedback(rating=5, comment="Fast"))
+    assert state.status is Status.CLOSED and not state.breached
+    await harness.env.sleep(timedelta(days=8))  # past the reopen window: archived
+    assert (await harness.wait_for(h, lambda s: s.status is Status.ARCHIVED)).version
+    await harness.keep_history(h, "tier3_registered_by_update")

@@ -1,0 +1,128 @@
+"""A complaint's whole life on the embedded engine, beside a bare one-activity workflow.
+
+Starts `complaints run` (dev server, worker, API) on free loopback ports with a throw-away data
+directory and a policy whose reopen window is 2 seconds, then runs N lifecycles over HTTP with C
+in flight: submit, respond, give an initial solution, resolve, record the customer's feedback
+(closed); then it waits until every complaint is archived. Throughput counts from the first
+submission to the last archive (the windows' 2 s add once, not per complaint). Then it runs N
+bare one-activity workflows on the same server with the same concurrency, and prints both rates
+and their ratio.
+
+    .venv/bin/python bench/lifecycle.py [-n 200] [-c 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio.worker import Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bare_workflow import BareWorkflow, touch  # noqa: E402
+from intake import free_port, start_engine, summary, timed, wait_ready  # noqa: E402
+
+from api.keys import Role, append_entry, new_key  # noqa: E402
+from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
+from engine.temporal import connect  # noqa: E402
+
+# After feedback the complaint waits out its reopen window, then archives: 2 s, not 7 days.
+SHORT_WINDOWS = {'confirmation_window = "3d"': 'confirmation_window = "1s"',
+                 'reopen_window = "7d"': 'reopen_window = "2s"'}  # fmt: skip
+ACTIONS = [
+    ("respond", {"message": "We are calling you"}),
+    ("initial-solution", {"solution": "Unplug it"}),
+    ("resolve", {"resolution": "Replacement sent"}),
+    ("feedback", {"rating": 5, "comment": "Fast"}),
+]
+
+
+def short_policy(path: Path) -> Path:
+    text = DEFAULT_POLICY.read_text()
+    for default, short in SHORT_WINDOWS.items():
+        assert default in text, f"the default policy lost {default!r}: update lifecycle.py"
+        text = text.replace(default, short)
+    path.write_text(text)
+    return path
+
+
+async def main(n: int, concurrency: int) -> None:
+    api_port, temporal_port = free_port(), free_port()
+    data = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
+    intake_key, entry = new_key("bench intake", Role.INTAKE)
+    append_entry(data / "api_keys.toml", entry)
+    admin_key, entry = new_key("bench desk", Role.ADMIN)
+    append_entry(data / "api_keys.toml", entry)
+    policy = short_policy(data / "policy.toml")
+    engine = start_engine(data, api_port, temporal_port, COMPLAINTS_POLICY=str(policy))
+    try:
+        base = f"http://127.0.0.1:{api_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            await wait_ready(http)
+            intake = {"Authorization": f"Bearer {intake_key}"}
+            desk = {"Authorization": f"Bearer {admin_key}"}
+
+            async def life(i: int) -> None:
+                body = {
+                    "customer": {"name": f"Bench {i}"},
+                    "channel": "api",
+                    "subject": "Kettle",
+                    "description": f"The kettle caught fire ({i})",
+                }
+                answer = await http.post("/api/complaints", json=body, headers=intake)
+                answer.raise_for_status()
+                cid = answer.json()["id"]
+                for action, fields in ACTIONS:
+                    done = await http.post(
+                        f"/api/complaints/{cid}/actions/{action}", json=fields, headers=desk
+                    )
+                    done.raise_for_status()
+                ids.append(cid)
+
+            async def archived(cid: str) -> None:
+                while (await http.get(f"/api/complaints/{cid}", headers=desk)).json()[
+                    "status"
+                ] != "archived":
+                    await asyncio.sleep(0.5)
+
+            ids: list[str] = []
+            await life(-1)  # warm-up
+            started = time.perf_counter()
+            steps = summary("submit + 4 actions (HTTP)", *await timed(n, concurrency, life))
+            await asyncio.gather(*(archived(cid) for cid in ids))
+            rate = n / (time.perf_counter() - started)
+            print(f"{'lifecycles, to archived':<28} {rate:6.1f} /s (all {len(ids)} archived)")
+
+        settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+        client = await connect(settings)
+        queue = f"bench-{uuid.uuid4().hex}"
+        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
+
+            async def bare(i: int) -> None:
+                await client.execute_workflow(
+                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
+                )
+
+            baseline = summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+        print(
+            f"ratio lifecycles/bare throughput {rate / baseline['rate']:.2f}x, steps only "
+            f"{steps['rate'] / baseline['rate']:.2f}x (n={n}, concurrency={concurrency})"
+        )
+    finally:
+        engine.send_signal(signal.SIGINT)
+        engine.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.concurrency))
