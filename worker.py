@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from engine.logs import configure_logging
-from engine.settings import Settings
+from engine.composition import load_settings
 from engine.worker_assembly import serve
 
 
 async def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
+    settings = load_settings()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

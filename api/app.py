@@ -42,8 +42,7 @@ from api.routes import (
 from api.sent_reports import sent_report_routes
 from api.tracing import TraceRequests
 from api.web_security import TrustedHost, WebSecurity
-from engine.composition import build_service
-from engine.logs import configure_logging
+from engine.composition import build_service, load_settings
 from engine.metrics import MetricsServer
 from engine.service import ComplaintService
 from engine.settings import Settings
@@ -185,9 +184,7 @@ async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(load_settings()))
 
 
 if __name__ == "__main__":

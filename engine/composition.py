@@ -1,6 +1,6 @@
-"""The composition root: how settings become the engine's parts (contracts, vault, store,
-Temporal client, the service). Every entry point (`complaints` and its commands, `complaints
-run`, worker.py, the API app) builds its parts here and nowhere else.
+"""The composition root: how the environment becomes settings, and settings the engine's
+parts (contracts, vault, store, Temporal client, the service). Every entry point (`complaints`
+and its commands, `complaints run`, worker.py, the API app) builds them here and nowhere else.
 
 The order is the rule: what a user can get wrong in the configuration is checked before
 anything is touched, so a malformed contract or key stops start-up with its own message, before
@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from engine.contracts import ContractBook
+from engine.logs import configure_logging
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.temporal import connect
@@ -32,6 +34,14 @@ from store import (
 )
 from store.qa_reviews import QaReviewProjection
 from store.vault import PersonalVault
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The COMPLAINTS_* settings (`overrides` validated like the environment's values), with
+    logging configured as they say: the first thing every process does."""
+    settings = Settings(**overrides)
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -17,9 +17,8 @@ from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
 from domain.access import Author
 from domain.contracts import UnknownContract
-from engine.composition import build_service, opened_engine
+from engine.composition import build_service, load_settings, opened_engine
 from engine.contracts import ContractError
-from engine.logs import configure_logging
 from engine.service import (
     CLI_SCOPE,
     ActionRefused,
@@ -123,8 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    settings = Settings(**overrides)  # validated like the environment's values
-    configure_logging(settings.log_format, settings.log_level)
+    settings = load_settings(**overrides)
     try:
         if args.command == "run":
             from entrypoints.local import run_local

@@ -23,6 +23,7 @@ START_UP = {
     "migrate": ("engine/composition.py",),
     "PersonalVault.of": ("engine/composition.py",),
     "Client.connect": ("engine/temporal.py",),
+    "Settings": ("engine/composition.py",),
 }
 BUILT_BY = ("entrypoints", "engine", "api", "worker.py")  # where start-up code could hide
 
