@@ -7,6 +7,7 @@ COPY workflows workflows
 COPY activities activities
 COPY store store
 COPY engine engine
+COPY entrypoints entrypoints
 COPY api api
 COPY delivery delivery
 COPY security security

@@ -1,5 +1,5 @@
-"""Composition of the HTTP API: create_app(service) builds it; build_service(settings) makes the
-service it needs. Nothing connects at import time.
+"""Composition of the HTTP API: create_app(service) builds it; server_for(settings) serves it on
+the service engine.composition builds. Nothing connects at import time.
 
 Run it with `python -m api.app` (settings from COMPLAINTS_* variables; 127.0.0.1:8000).
 """
@@ -42,19 +42,17 @@ from api.routes import (
 from api.sent_reports import sent_report_routes
 from api.tracing import TraceRequests
 from api.web_security import TrustedHost, WebSecurity
-from engine.logs import configure_logging
+from engine.composition import build_service, load_settings
 from engine.metrics import MetricsServer
 from engine.service import ComplaintService
 from engine.settings import Settings
-from engine.temporal import connect
 from engine.tracing import tracer_for
 from security.codec import EncryptionCodec
 from security.customer_links import CustomerLinks
-from store import ComplaintList, EventStore, ReportFacts, make_engine, migrate
+from store import ComplaintList, ReportFacts
 from store.access_log import AccessLog
 from store.qa_reviews import QaFacts
 from store.sessions import Sessions
-from store.vault import PersonalVault
 
 
 def create_app(
@@ -150,27 +148,10 @@ def limiter_for(settings: Settings) -> RateLimiter:
     return RateLimiter(settings.public_post_limit, settings.public_post_window)
 
 
-async def build_service(settings: Settings) -> ComplaintService:
-    service, _engine = await _open(settings)
-    return service
-
-
-async def _open(settings: Settings) -> tuple[ComplaintService, Engine]:
-    contracts = settings.load_contracts()  # a malformed contract stops start-up, with its message
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    client = await connect(settings)
-    # The complaint page shows the customer: this store opens their sealed personal data.
-    store = EventStore(engine, PersonalVault.of(settings.key_material()))
-    service = ComplaintService(
-        client, settings.task_queue, contracts, store, settings.upload_rules()
-    )
-    return service, engine
-
-
 async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
     """The API under uvicorn, ready to `serve()`; dispose of the engine when it has stopped."""
-    service, engine = await _open(settings)
+    service = await build_service(settings)
+    engine = service.store.engine
     app = create_app(
         service,
         ready_check=readiness(service.client, select_one(engine)),
@@ -203,9 +184,7 @@ async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(load_settings()))
 
 
 if __name__ == "__main__":

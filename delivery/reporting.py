@@ -25,7 +25,7 @@ from store.polling import poll_until_stopped
 
 log = structlog.get_logger(__name__)
 
-# complaint id, report -> sent to the complaint's workflow (worker.py makes it a Temporal signal)
+# complaint id, report -> sent to the complaint's workflow (engine.worker_assembly signals it)
 Signal = Callable[[str, RecordDelivery], Awaitable[None]]
 
 

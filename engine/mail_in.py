@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from delivery.mail_receiver import ReceiverUnavailable, start_receiver
 from delivery.mail_routing import Route, route
 from domain.access import Author
+from engine.composition import open_parts, service_of
 from engine.service import (
     EMAIL_SCOPE,
     ActionRefused,
@@ -31,9 +32,8 @@ from engine.service import (
     IdempotencyConflict,
 )
 from engine.settings import Settings
-from engine.temporal import TemporalUnreachable, connect
+from engine.temporal import TemporalUnreachable
 from engine.uploads import UploadRefused
-from store import EventStore, make_engine, migrate
 from store.inbound_mail import InboundMailStore
 from store.vault import PersonalVault, is_withheld
 
@@ -181,15 +181,12 @@ class Receiving:
 
 async def start(settings: Settings, client: Client | None = None) -> Receiving:
     """The receiver on settings.mail_in_host:mail_in_port, with its own store and service."""
-    keys = settings.key_material()
-    vault = PersonalVault.of(keys)
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    service = ComplaintService(
-        client or await connect(settings), settings.task_queue, settings.load_contracts(),
-        EventStore(engine, vault), settings.upload_rules(),
+    parts = await open_parts(settings, client=client)
+    engine, keys = parts.engine, settings.key_material()
+    intake = MailIntake(
+        service_of(settings, parts), InboundMailStore(engine, keys.master), parts.vault,
+        keys.reply_key,
     )  # fmt: skip
-    intake = MailIntake(service, InboundMailStore(engine, keys.master), vault, keys.reply_key)
     try:
         server = await start_receiver(
             intake.receive,

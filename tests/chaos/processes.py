@@ -15,9 +15,9 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from engine.local import start_dev_server, wait_for_server
 from engine.settings import Settings
 from engine.temporal import register_search_attributes
+from entrypoints.local import start_dev_server, wait_for_server
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_WAIT = 60.0  # seconds; generous, the machine is shared with other test runs

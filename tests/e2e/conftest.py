@@ -33,13 +33,14 @@ from api.keys import KeyRing, append_entry, new_key
 from api.rate_limit import RateLimiter
 from domain.policy import Policy
 from engine.binaries import temporal_cli
+from engine.composition import build_projector
 from engine.contracts import ContractBook, load_contracts
 from engine.service import ComplaintService
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from security.customer_links import CustomerLinks, link_key
 from store import ComplaintList, EventStore, make_engine, migrate
 from tests.keys import CONVERTER, KEYS, VAULT
 from tests.unit.helpers import POLICY
-from worker import ACTIVITY_THREADS, build_projector, build_worker
 from workflows import search
 
 
@@ -201,7 +202,7 @@ async def running_stack(
         # each other (the limit has a server of its own in test_customer_page).
         public_posts=RateLimiter(limit=1_000_000, window=3600),
     )
-    # The projector runs beside the worker, as in worker.serve.
+    # The projector runs beside the worker, as in engine.worker_assembly.serve.
     stop_projecting = asyncio.Event()
     projecting = asyncio.create_task(
         build_projector(database).run_forever(stop_projecting, interval=0.05)

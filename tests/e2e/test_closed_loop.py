@@ -48,8 +48,8 @@ RESOLUTION = "Your parcel was delivered on 2 December, and we refunded the shipp
 
 @contextlib.asynccontextmanager
 async def delivering(stack: Stack, mailbox: SmtpServer) -> AsyncIterator[None]:
-    """The worker's delivery side as worker.serve runs it: the dispatcher and the delivery
-    reporter, each in its loop, until the block ends."""
+    """The worker's delivery side as engine.worker_assembly.serve runs it: the dispatcher and
+    the delivery reporter, each in its loop, until the block ends."""
     directory = load_directory(DEFAULT_PARTIES.read_text(), POLICY)
     sender = SmtpSender(
         "127.0.0.1", mailbox.port, False, None, None, OURS, reply_key=KEYS.reply_key

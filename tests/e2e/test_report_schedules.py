@@ -23,12 +23,12 @@ from domain.report_times import ReportTimes, parse_report_time
 from engine.contracts import ContractBook
 from engine.report_schedules import ensure_schedules, report_schedules, schedule_id
 from engine.settings import Settings
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from store import EventStore, ProjectionRunner, ReportProjection, make_engine, migrate
 from tests.delivery.conftest import SmtpServer
 from tests.keys import VAULT
 from tests.unit.report_stories import append_all, decisions
 from tests.workflows.test_contract_reports import CLIENT, FRIDAY, SUPERVISOR_ZH, contracts
-from worker import ACTIVITY_THREADS, build_worker
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

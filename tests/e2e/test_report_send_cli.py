@@ -18,12 +18,12 @@ from activities.events import EventActivities
 from activities.reports import ReportActivities
 from delivery.senders import SmtpSender
 from engine.contracts import load_contracts
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from store import EventStore, ProjectionRunner, ReportProjection, make_engine, migrate
 from tests.delivery.conftest import SmtpServer
 from tests.e2e.conftest import EXAMPLE_CONTRACTS
 from tests.keys import KEYS, VAULT
 from tests.unit.report_stories import append_all, decisions
-from worker import ACTIVITY_THREADS, build_worker
 
 COMPLAINTS = Path(sys.executable).parent / "complaints"
 RECIPIENT = "ops-acme@provider.example"  # ACME's report_recipients in the example

@@ -22,10 +22,10 @@ from activities.events import EventActivities
 from api.app import create_app
 from engine.service import ComplaintService
 from engine.tracing import INSTRUMENTATION, interceptors_for, provider_with
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from tests.e2e.conftest import bearer, customer_links, form, serving
 from tests.keys import CONVERTER
 from tests.unit.helpers import POLICY
-from worker import ACTIVITY_THREADS, build_worker
 
 CUSTOMER = {"name": "Zhou Min", "email": "zhou.min@example.com", "phone": "+86 139 1234 5678"}
 DESCRIPTION = "The kettle caught fire in my kitchen"

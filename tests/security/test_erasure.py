@@ -5,7 +5,8 @@ import pytest
 
 from domain.events import ERASED, join_personal
 from domain.state import fold
-from engine.cli import main
+from engine.composition import build_projector
+from entrypoints.cli import main
 from store import EventStore
 from store.erasure import CUSTOMER_DATA_ERASED, ERASURES_STREAM, CustomerNotFound, erase_customer
 from store.outbox import Outbox
@@ -13,7 +14,6 @@ from tests.delivery.conftest import clock, directory, hooks, make_dispatcher, sm
 from tests.keys import KEYS, VAULT
 from tests.security.conftest import SECRET, file_complaint, leaks, raw_rows
 from tests.unit.helpers import CUSTOMER
-from worker import build_projector
 
 ERASED_DICT = ERASED.model_dump()
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import ListNamespacesRequest
 
 from api.keys import append_entry, new_key
-from engine.local import start_dev_server, wait_for_server
 from engine.settings import Settings
+from entrypoints.local import start_dev_server, wait_for_server
 from security.keys import ensure_key_file
 from store import make_engine, migrate
 
@@ -73,7 +73,7 @@ def test_an_existing_shared_directory_is_left_alone(tmp_path, lax_umask) -> None
 
 
 async def test_the_temporal_dev_servers_files(tmp_path, lax_umask) -> None:
-    """`complaints run`'s dev server (engine.local): its SQLite file holds every complaint's
+    """`complaints run`'s dev server (entrypoints.local): its SQLite file holds every complaint's
     workflow history, and it writes it itself, so it runs under umask 077."""
     data = tmp_path / "data"
     with socket.socket() as s:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine.cli import main
+from entrypoints.cli import main
 from store import EventStore, make_engine, migrate
 from store.access_log import AccessLog
 from tests.keys import KEYS, VAULT

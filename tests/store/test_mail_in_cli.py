@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from entrypoints.cli import main
 from store import make_engine, migrate
 from store.inbound_mail import InboundMailStore
 from tests.keys import KEYS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from entrypoints.cli import main
 from store import EventStore, make_engine, migrate
 from tests.keys import VAULT
 from tests.store.test_qa_reviews import SCORES, TEXTS, handled, project

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
 from engine.contracts import load_contracts
+from entrypoints.cli import main
 from reports.export import csv_header
 from store import EventStore, make_engine, migrate
 from tests.keys import VAULT

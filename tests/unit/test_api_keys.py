@@ -18,7 +18,7 @@ from api.keys import (
     new_key,
     parse_keys,
 )
-from engine.cli import main
+from entrypoints.cli import main
 
 HASH = "sha256$" + "0" * 32 + "$" + "0" * 64
 

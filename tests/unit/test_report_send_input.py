@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.report_times import ReportPeriodError, ReportTimes, due_of, last_due, period_of
-from engine.cli import main
 from engine.contracts import ContractError, load_contracts
+from entrypoints.cli import main
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIMES = ReportTimes()  # Friday 16:30, the 1st at 09:00

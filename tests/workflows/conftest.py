@@ -26,10 +26,10 @@ from domain.state import ComplaintState
 from engine.binaries import temporal_test_server
 from engine.intake import Submitted, submit
 from engine.temporal import register_search_attributes
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from store import EventStore, make_engine, migrate
 from tests.keys import CONVERTER, VAULT
 from tests.unit.helpers import POLICY, registration
-from worker import ACTIVITY_THREADS, build_worker
 from workflows.complaint import ComplaintWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -25,9 +25,10 @@ from domain.policy import Team
 from domain.presence import BadPeriod, local_day, presence_stream
 from domain.state import ComplaintState, fold
 from domain.vocabulary import Status
-from engine.cli import main
 from engine.contracts import ContractBook
 from engine.presence import AwayPeriods
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
+from entrypoints.cli import main
 from store import (
     ComplaintList,
     ComplaintListProjection,
@@ -39,7 +40,6 @@ from store import (
 from tests.keys import VAULT
 from tests.unit.helpers import POLICY, registration
 from tests.workflows.conftest import Harness
-from worker import ACTIVITY_THREADS, build_worker
 from workflows.complaint import decision_event_ids
 
 # The charger on fire goes to team quality: three agents here.
@@ -72,7 +72,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 
 @contextlib.asynccontextmanager
 async def team_worker(env, store: EventStore, book: ContractBook):
-    """A worker whose assignments read the parties files of `book`, as worker.serve's do."""
+    """A worker whose assignments read the parties files of `book`, as the ones
+    engine.worker_assembly.serve runs do."""
     harness = Harness(env, env.client, f"tq-{uuid.uuid4().hex}", store, policy=book.default.policy)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
         worker = build_worker(

@@ -9,8 +9,8 @@ import pytest
 
 from domain import commands as c
 from domain.access import Author, RoleForbidden, TeamForbidden, check_access
-from engine.cli import main
 from engine.service import ComplaintNotFound, ComplaintService
+from entrypoints.cli import main
 from tests.store.conftest import logging_as_it_was  # noqa: F401 (a fixture)
 from tests.workflows.test_contract_cli import _key
 from tests.workflows.test_contracts import BOOK, EXAMPLE, outage

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from domain import commands as c
-from engine.cli import main
 from engine.contracts import load_contracts
 from engine.service import ComplaintService
+from entrypoints.cli import main
 from store import ComplaintListProjection, ProjectionRunner
 from tests.store.conftest import logging_as_it_was  # noqa: F401 (a fixture)
 from tests.workflows.test_contracts import BOOK, EXAMPLE, outage

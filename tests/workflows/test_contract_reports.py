@@ -26,13 +26,13 @@ from domain import commands as c
 from engine.binaries import temporal_test_server
 from engine.contracts import ContractBook, single_contract
 from engine.settings import DEFAULT_PARTIES, DEFAULT_POLICY
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker
 from store import EventStore, ProjectionRunner, ReportProjection
 from store.sent_reports import SentReports
 from tests.delivery.conftest import Mail, SmtpServer
 from tests.keys import CONVERTER
 from tests.unit.helpers import Story, local, minutes, registration
 from tests.unit.report_stories import append_all, decisions
-from worker import ACTIVITY_THREADS, build_worker
 from workflows.reports import ContractReportWorkflow, ScheduledReportWorkflow
 
 CLIENT = "client@acme.example"  # not in the directory: English

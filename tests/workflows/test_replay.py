@@ -12,10 +12,10 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from engine.worker_assembly import WORKFLOWS
 from security.codec import REFUSED
 from tests.keys import CONVERTER, MIGRATION_CONVERTER
 from tests.workflows.conftest import HISTORIES
-from worker import WORKFLOWS
 from workflows.complaint import CONTRACT_CALENDARS, LOCAL_APPENDS_AND_LOAD
 
 RECORDED = sorted(HISTORIES.glob("*.json"))

@@ -18,8 +18,8 @@ from engine.report_sending import (
     ReportSender,
     asked_report,
 )
-from engine.sent_report_commands import sending_text
 from engine.settings import Settings
+from entrypoints.sent_report_commands import sending_text
 from store.report_deliveries import ReportDeliveries
 from tests.unit.report_stories import decisions
 from tests.workflows.conftest import HISTORIES

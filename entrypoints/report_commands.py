@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from domain.events import join_personal
 from domain.policy import parse_policy
+from engine.composition import build_projector, opened_engine
 from engine.settings import Settings
 from reports.export import as_csv, as_json, as_table
 from reports.metrics import GROUP_BYS
@@ -22,7 +23,7 @@ from reports.periods import PERIODS, day_bounds
 from reports.qa import qa_beside, qa_table
 from reports.query import ContractNotFound, coverage, report
 from reports.simulate import BREACHED, MET, PENDING, Simulation, simulate
-from store import EventStore, ReportFacts, make_engine, migrate
+from store import EventStore, ReportFacts
 from store.qa_reviews import QaFacts
 
 COMMANDS = ("projections", "report", "simulate")
@@ -56,21 +57,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    if args.command == "projections":
-        _projections(engine, args.verb, args.name)
-    elif args.command == "report":
-        _report(settings, engine, args)
-    else:
-        _simulate(settings, engine, args)
+    with opened_engine(settings) as engine:
+        if args.command == "projections":
+            _projections(engine, args.verb, args.name)
+        elif args.command == "report":
+            _report(settings, engine, args)
+        else:
+            _simulate(settings, engine, args)
 
 
 def _projections(engine, verb: str, name: str | None) -> None:
     """Catch the read models up with the log, or rebuild them from the first event."""
-    import worker
-
-    runner = worker.build_projector(engine)
+    runner = build_projector(engine)
     if verb == "run":
         print(f"{runner.run_to_end()} events applied")
         return

@@ -17,14 +17,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
 from domain import commands as c
 from domain.amendment import AmendmentEffect
 from domain.contracts import Contract
 from domain.vocabulary import Status
+from engine.composition import open_parts, opened_engine, service_of
 from engine.contracts import ContractBook
 from engine.service import ActionRefused, ComplaintNotFound, ComplaintService
 from engine.settings import Settings
-from store import EventStore, make_engine
 from store.complaint_list import ComplaintList, PinnedTerms
 
 COMMAND = "contracts"
@@ -60,8 +62,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
     book = settings.load_contracts()
-    engine = make_engine(settings.store_url())
-    try:
+    with opened_engine(settings) as engine:
         listed = ComplaintList(engine)
         if args.contracts_command == "list":
             print_versions(book, listed.not_closed())
@@ -73,9 +74,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
                 f"({', '.join(book.contracts)})"
             )
         running = listed.not_closed(contract.id)
-        asyncio.run(apply(settings, book, EventStore(engine), contract, running, args))
-    finally:
-        engine.dispose()
+        asyncio.run(apply(settings, engine, contract, running, args))
 
 
 def print_versions(book: ContractBook, running: list[PinnedTerms]) -> None:
@@ -101,14 +100,11 @@ def print_versions(book: ContractBook, running: list[PinnedTerms]) -> None:
 
 async def apply(
     settings: Settings,
-    book: ContractBook,
-    store: EventStore,
+    engine: Engine,
     contract: Contract,
     running: list[PinnedTerms],
     args: argparse.Namespace,
 ) -> None:
-    from engine.temporal import connect
-
     behind = [p for p in running if p.policy_version != contract.version]
     print(
         f"Contract {contract.id} ({contract.name}): the files' version {contract.version}; "
@@ -126,7 +122,7 @@ async def apply(
         policy=contract.policy,
         by=args.by or getpass.getuser(),
     )
-    service = ComplaintService(await connect(settings), settings.task_queue, book, store)
+    service = service_of(settings, await open_parts(settings, engine=engine))
     zone = ZoneInfo(contract.policy.timezone)
     outcomes: Counter[str] = Counter()
     for n, pinned in enumerate(behind, 1):
@@ -159,9 +155,7 @@ async def _one(
         now = datetime.now(UTC)
         return await service.preview_amendment(pinned.complaint_id, amendment, now)
     except (ActionRefused, ComplaintNotFound) as refused:
-        return AmendmentEffect(
-            complaint_id=pinned.complaint_id, status=None, refused=str(refused)
-        )
+        return AmendmentEffect(complaint_id=pinned.complaint_id, status=None, refused=str(refused))
 
 
 def describe(effect: AmendmentEffect, pinned: PinnedTerms, zone: ZoneInfo) -> str:

@@ -13,10 +13,9 @@ import json
 import sys
 from dataclasses import asdict
 
+from engine.composition import open_store, opened_engine
 from engine.settings import Settings
-from store import EventStore, make_engine, migrate
 from store.access_log import CLOSURE_CLI, AccessLog
-from store.vault import PersonalVault
 from store.verify import Proof, verify
 
 COMMANDS = ("closure", "verify", "views")
@@ -35,21 +34,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    try:
+    with opened_engine(settings) as engine:
         if args.command == "verify":
             _verify(engine, args.json)
         elif args.command == "closure":
             _closure(settings, engine, args.complaint_id, args.json)
         else:
             _views(engine, args.complaint_id, args.json)
-    finally:
-        engine.dispose()
 
 
 def _closure(settings: Settings, engine, complaint_id: str, as_json: bool) -> None:
-    store = EventStore(engine, PersonalVault.of(settings.key_material()))
+    store = open_store(settings, engine)
     found = store.closure(complaint_id)
     if found is None:
         raise ValueError(

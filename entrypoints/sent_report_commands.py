@@ -12,7 +12,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.composition import opened_engine
 from engine.settings import Settings
+from entrypoints.operator import operator
 
 COMMANDS = ("schedules", "reports")
 
@@ -74,12 +76,14 @@ async def _schedules(settings: Settings, as_json: bool) -> None:
 
 
 def _sent(settings: Settings, args: argparse.Namespace) -> None:
-    from store import make_engine, migrate
+    with opened_engine(settings) as engine:  # a new data directory has an empty archive
+        _print_sent(engine, args)
+
+
+def _print_sent(engine, args: argparse.Namespace) -> None:
     from store.report_deliveries import ReportDeliveries, outcomes
     from store.sent_reports import SentReports
 
-    engine = make_engine(settings.store_url())
-    migrate(engine)  # a new data directory has an empty archive, not an error
     archive = SentReports(engine)
     if args.save is not None:
         report = archive.by_id(args.save)
@@ -129,27 +133,30 @@ def outcome_lines(recipients: list[str], latest: dict) -> list[str]:
 
 async def _send(settings: Settings, args: argparse.Namespace) -> bool:
     """Send (or resend) and say what came of it; False when someone was not reached."""
-    from engine.cli import operator
-    from engine.report_sending import UNDELIVERED, ReportSender, asked_report
-    from engine.temporal import connect
-    from store import make_engine, migrate
-    from store.sent_reports import SentReports
+    from engine.report_sending import UNDELIVERED
 
     by = operator(args.operator).name
-    engine = make_engine(settings.store_url())
-    migrate(engine)
+    with opened_engine(settings) as engine:
+        sending = await _sent_by(settings, engine, args, by)
+    print(sending_text(sending))
+    return sending.status != UNDELIVERED
+
+
+async def _sent_by(settings: Settings, engine, args: argparse.Namespace, by: str):
+    """The report asked for, sent or resent on `engine`; what came of it."""
+    from engine.report_sending import ReportSender, asked_report
+    from engine.temporal import connect
+    from store.sent_reports import SentReports
+
     if args.verb == "send":
         asked = asked_report(
             settings.load_contracts(), args.contract, args.kind, args.period, datetime.now(UTC)
         )
-        sending = await ReportSender(await connect(settings), engine, settings).send(asked, by)
-    else:
-        report = SentReports(engine).by_id(args.id)
-        if report is None:
-            raise ValueError(f"ID: no sent report has the id {args.id}")
-        sending = await ReportSender(await connect(settings), engine, settings).resend(report, by)
-    print(sending_text(sending))
-    return sending.status != UNDELIVERED
+        return await ReportSender(await connect(settings), engine, settings).send(asked, by)
+    report = SentReports(engine).by_id(args.id)
+    if report is None:
+        raise ValueError(f"ID: no sent report has the id {args.id}")
+    return await ReportSender(await connect(settings), engine, settings).resend(report, by)
 
 
 def sending_text(sending) -> str:

@@ -13,9 +13,11 @@ import argparse
 import json
 from datetime import date
 
+from engine.composition import opened_engine
 from engine.settings import Settings
 from engine.spot_checks import DEFAULT_PER_AGENT, SpotChecks, period_days
-from store import EventStore, make_engine, migrate
+from entrypoints.operator import operator
+from store import EventStore
 
 COMMAND = "qa"
 
@@ -43,17 +45,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
     """ValueError (exit 2) for bad input, naming the field and the rule."""
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    try:
+    with opened_engine(settings) as engine:
         # No vault: a review reads no personal data, so the CLI needs no keys.
         checks = SpotChecks(EventStore(engine), settings.load_contracts())
         if args.qa_command == "sample":
             _sample(checks, args)
         else:
             _record(checks, args)
-    finally:
-        engine.dispose()
 
 
 def _sample(checks: SpotChecks, args: argparse.Namespace) -> None:
@@ -83,8 +81,6 @@ def _sample(checks: SpotChecks, args: argparse.Namespace) -> None:
 
 
 def _record(checks: SpotChecks, args: argparse.Namespace) -> None:
-    from engine.cli import operator  # the CLI's one rule for who its operator is
-
     scores: dict[str, object] = {}
     for text in args.scores:
         item, sep, value = text.rpartition("=")

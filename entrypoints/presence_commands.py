@@ -8,9 +8,11 @@ import argparse
 import json
 from datetime import date
 
+from engine.composition import opened_engine
 from engine.presence import AwayPeriods
 from engine.settings import Settings
-from store import EventStore, make_engine, migrate
+from entrypoints.operator import operator
+from store import EventStore
 
 COMMAND = "away"
 
@@ -39,16 +41,12 @@ def _day(text: str) -> date:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    from engine.cli import operator  # the CLI's one rule for who acts
-
     contracts = settings.load_contracts()
     contract = args.contract or contracts.default_id
     if contract not in contracts.contracts:
         raise ValueError(f"--contract: {contract!r} is not a contract served here")
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    periods = AwayPeriods(EventStore(engine), contracts)
-    try:
+    with opened_engine(settings) as engine:
+        periods = AwayPeriods(EventStore(engine), contracts)
         if args.away_command == "list":
             _print(periods.standing(contract), args.json)
         elif args.away_command == "mark":
@@ -57,8 +55,6 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         else:
             periods.cancel(operator(args.operator), contract, args.person, args.start)
             print(f"withdrawn: {args.person} away from {args.start.isoformat()}")
-    finally:
-        engine.dispose()
 
 
 def _print(periods, as_json: bool) -> None:

@@ -21,6 +21,7 @@ from engine.binaries import temporal_cli
 from engine.mail_in import start as start_mail_in
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
+from engine.worker_assembly import serve as serve_worker
 from security.keys import ensure_key_file
 from security.private_files import DIR_MODE, FILE_MODE, UMASK, private_dir
 
@@ -85,7 +86,6 @@ async def wait_for_server(settings: Settings, server: subprocess.Popen) -> Clien
 
 
 async def run_local(settings: Settings, host: str, port: int, temporal_port: int) -> None:
-    import worker
     from api.keys import first_admin_key
 
     settings.load_contracts()  # a malformed contract stops us before anything starts
@@ -125,7 +125,7 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
     try:
         client = await wait_for_server(settings, server)
         await register_search_attributes(client, settings.namespace)
-        tasks = [asyncio.create_task(worker.serve(settings, stop))]
+        tasks = [asyncio.create_task(serve_worker(settings, stop))]
         api = await _api_server(settings, host, port)
         tasks.append(asyncio.create_task(api.serve()))
         mail_in = await start_mail_in(settings, client) if settings.mail_in_port else None

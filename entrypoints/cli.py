@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import sys
-from datetime import timedelta
 
 from pydantic import ValidationError
 
@@ -19,17 +17,8 @@ from delivery.mail_receiver import ReceiverUnavailable
 from domain import commands as c
 from domain.access import Author
 from domain.contracts import UnknownContract
-from engine import (
-    archive_commands,
-    contract_commands,
-    mail_commands,
-    presence_commands,
-    qa_commands,
-    report_commands,
-    sent_report_commands,
-)
+from engine.composition import build_service, load_settings, opened_engine
 from engine.contracts import ContractError
-from engine.logs import configure_logging
 from engine.service import (
     CLI_SCOPE,
     ActionRefused,
@@ -39,6 +28,18 @@ from engine.service import (
 )
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable
+from entrypoints import (
+    archive_commands,
+    contract_commands,
+    customer_key_commands,
+    key_commands,
+    mail_commands,
+    presence_commands,
+    qa_commands,
+    report_commands,
+    sent_report_commands,
+)
+from entrypoints.operator import operator
 
 USAGE_ERROR = 2
 
@@ -100,49 +101,14 @@ def _parser() -> argparse.ArgumentParser:
         "resolve, feedback, reopen, reassign, reclassify, note",
     )
     act.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
-    erase = sub.add_parser(
-        "erase-customer", help="make a customer's personal data unreadable for good (erasure)"
-    )
-    erase.add_argument("--email", help="the customer's e-mail address")
-    erase.add_argument("--phone", help="the customer's phone number")
-    erase.add_argument("--complaint", help="a complaint id: the customer who filed it")
-    erase.add_argument("--by", required=True, help="who asked for it, for the audit record")
-    sub.add_parser(
-        "rewrap-customer-keys",
-        help="wrap the customers' data keys with the current master key, and seal personal data "
-        "written before encryption",
-    )
-    keys = sub.add_parser("keys", help="API keys: make one, or list who holds one")
-    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    new_key = keys_sub.add_parser(
-        "new", help="make a key, add it to the key file (COMPLAINTS_API_KEYS), print it once"
-    )
-    new_key.add_argument(
-        "--role", required=True, choices=("intake", "agent", "supervisor", "admin", "auditor")
-    )
-    new_key.add_argument("--team", default="", help="agents only: the team it acts for")
-    new_key.add_argument("--name", required=True, help="who holds it, e.g. agent.chen")
-    new_key.add_argument(
-        "--contract",
-        action="append",
-        dest="contracts",
-        metavar="ID",
-        help="a contract it serves (repeat for several); none: every contract (provider level)",
-    )
-    new_key.add_argument(
-        "--print-only", action="store_true", help="print the entry instead of writing the file"
-    )
-    keys_sub.add_parser("list", help="the keys in the key file (never a secret)")
-    sign_out = keys_sub.add_parser(
-        "sign-out", help="end every browser session opened with a key (it stays valid)"
-    )
-    sign_out.add_argument("key_id", metavar="KEY_ID", help="ck-... as `keys list` shows it")
+    customer_key_commands.add_commands(sub)
+    key_commands.add_command(sub)
     for cmd in sub.choices.values():
         if cmd.prog.split()[-1] not in (
             "run",
             "worker",
             "api",
-            "keys",
+            key_commands.COMMAND,
             mail_commands.COMMAND,
             contract_commands.COMMAND,
             presence_commands.COMMAND,
@@ -156,19 +122,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    settings = Settings(**overrides)  # validated like the environment's values
-    configure_logging(settings.log_format, settings.log_level)
+    settings = load_settings(**overrides)
     try:
         if args.command == "run":
-            from engine.local import run_local
+            from entrypoints.local import run_local
 
             asyncio.run(run_local(settings, args.host, args.port, args.temporal_port))
         elif args.command == "worker":
             import worker
 
             asyncio.run(worker.main())
-        elif args.command == "keys":
-            _keys(settings, args)
+        elif args.command == key_commands.COMMAND:
+            key_commands.run(settings, args)
         elif args.command == mail_commands.COMMAND:
             mail_commands.run(settings, args)
         elif args.command == contract_commands.COMMAND:
@@ -183,8 +148,8 @@ def main(argv: list[str] | None = None) -> None:
             sent_report_commands.run(settings, args)
         elif args.command == qa_commands.COMMAND:
             qa_commands.run(settings, args)
-        elif args.command in ("erase-customer", "rewrap-customer-keys"):
-            _customer_keys(settings, args)
+        elif args.command in customer_key_commands.COMMANDS:
+            customer_key_commands.run(settings, args)
         elif args.command == "api":
             from api.app import serve
 
@@ -218,23 +183,27 @@ def _describe(err: Exception) -> str:
 
 
 async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
-    from engine.temporal import connect
-    from store import EventStore, make_engine
-    from store.vault import PersonalVault
-
-    engine = make_engine(settings.store_url())
     if args.command == "list":  # the read model needs no Temporal, and no keys
-        _print_list(EventStore(engine), args)
+        with opened_engine(settings) as engine:
+            _print_list(engine, args)
         return
-    # The vault seals a submission's customer before it reaches Temporal.
-    store = EventStore(engine, PersonalVault.of(settings.key_material()))
+    acting = None
     if args.command == "act":  # refuse a malformed action before reaching for the server
         author = operator(args.operator)
-        action = c.parse_action(args.action, dict(_field(f) for f in args.fields), author)
-    service = ComplaintService(
-        await connect(settings), settings.task_queue, settings.load_contracts(), store,
-        settings.upload_rules(),
-    )  # fmt: skip
+        acting = c.parse_action(args.action, dict(_field(f) for f in args.fields), author), author
+    # The service's store seals a submission's customer before it reaches Temporal.
+    service = await build_service(settings)
+    try:
+        await _ask(service, args, acting)
+    finally:
+        service.store.engine.dispose()
+
+
+async def _ask(
+    service: ComplaintService,
+    args: argparse.Namespace,
+    acting: tuple[c.Action, Author] | None,
+) -> None:
     if args.command == "submit":
         submission = c.Submission(
             channel=args.channel,
@@ -271,57 +240,7 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         for r in [] if args.json else records:
             print(f"{r.version:>4}  {r.occurred_at:%Y-%m-%d %H:%M:%S}  {r.type}")
     elif args.command == "act":
-        _print_state(await service.act(args.complaint_id, action, author), args.json)
-
-
-def _customer_keys(settings: Settings, args: argparse.Namespace) -> None:
-    """Erasure and master key rotation: both work on the store's customer keys only."""
-    from store import EventStore, make_engine, migrate
-    from store.db import take_write_lock
-    from store.erasure import ERASURES_STREAM, erase_customer
-    from store.vault import PersonalVault
-
-    vault = PersonalVault.of(settings.key_material())
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    if args.command == "rewrap-customer-keys":
-        with engine.begin() as connection:
-            take_write_lock(connection)  # no append makes a key meanwhile
-            changed = {"rewrapped": vault.rewrap(connection)}
-            changed["sealed"] = vault.seal_clear_rows(connection)
-        print(
-            json.dumps(changed)
-            if args.json
-            else f"{changed['rewrapped']} keys rewrapped, "
-            f"{changed['sealed']} events written before encryption sealed"
-        )
-        return
-    erasure = erase_customer(
-        EventStore(engine, vault),
-        vault,
-        email=args.email,
-        phone=args.phone,
-        complaint_id=args.complaint,
-        by=args.by,
-    )
-    if args.json:
-        print(json.dumps(vars(erasure), indent=2))
-    elif erasure.already_erased:
-        print("already erased: nothing to do")
-    else:
-        print(
-            f"erased: {len(erasure.keys)} key(s) destroyed; complaints "
-            f"{', '.join(erasure.complaints) or '(none)'}; recorded in stream {ERASURES_STREAM!r}"
-        )
-
-
-def operator(named: str | None) -> Author:
-    """Whoever runs the CLI: it needs the engine's own keys, so it may act on every complaint;
-    what it does is recorded as theirs (--as, else the login name), with no API key."""
-    name = (named if named is not None else getpass.getuser()).strip()
-    if not name:
-        raise ValueError("--as: must name who is acting")
-    return Author(name=name, role="operator")
+        _print_state(await service.act(args.complaint_id, *acting), args.json)
 
 
 def _field(text: str) -> tuple[str, str]:
@@ -347,10 +266,10 @@ def _print_state(state, as_json: bool) -> None:
         print(f"  {d.kind.value:<17} due {d.due_at:%Y-%m-%d %H:%M} UTC  {outcome or 'pending'}")
 
 
-def _print_list(store, args: argparse.Namespace) -> None:
+def _print_list(engine, args: argparse.Namespace) -> None:
     from store.complaint_list import ComplaintList
 
-    page = ComplaintList(store.engine).page(
+    page = ComplaintList(engine).page(
         status=None if args.status == "all" else args.status,
         tier=args.tier,
         team=args.team,
@@ -367,53 +286,3 @@ def _print_list(store, args: argparse.Namespace) -> None:
             f"{i.complaint_id:<15} {i.status:<20} {i.tier:>4} {i.team:<17} {due:<17} "
             f"{i.escalation_level:>3}  {'yes' if i.breached else ''}"
         )
-
-
-def _sign_out(settings: Settings, key_id: str) -> None:
-    """Sessions live in the store (store.sessions): a stolen cookie dies here at once, without
-    revoking the key; deleting the key's entry ends its sessions too."""
-    from store import make_engine, migrate
-    from store.sessions import Sessions
-
-    engine = make_engine(settings.store_url())
-    try:
-        migrate(engine)
-        ended = Sessions(engine, timedelta(hours=settings.session_hours)).end_all(key_id)
-    finally:
-        engine.dispose()
-    print(f"Ended {ended} session(s) of key {key_id}.")
-
-
-def _keys(settings: Settings, args: argparse.Namespace) -> None:
-    """Keys live in a file the API rereads; only their salted hashes are written."""
-    from api.keys import KeyRing, append_entry, new_key
-
-    path = settings.api_keys_file()
-    if args.keys_command == "sign-out":
-        _sign_out(settings, args.key_id)
-        return
-    if args.keys_command == "list":
-        for p in KeyRing(path).principals():
-            served = ",".join(sorted(p.contracts)) if p.contracts is not None else "(all)"
-            print(f"{p.key_id}  {p.role:<10} {p.team or '-':<18} {served:<20} {p.name}")
-        return
-    book = settings.load_contracts()
-    # A key for a contract not served would open nothing; a retired one still has open
-    # complaints to handle, so it may be named.
-    for named in args.contracts or ():
-        if named not in book.contracts:
-            served = ", ".join(book.contracts)
-            raise ValueError(f"--contract: {named!r} is not a contract served here ({served})")
-    scope = [book.contracts[n] for n in args.contracts] if args.contracts else list(book)
-    teams = sorted({t for contract in scope for t in contract.policy.teams})
-    if args.team and args.team not in teams:
-        raise ValueError(f"--team: unknown team {args.team!r}; the contracts' teams: {teams}")
-    key, entry = new_key(args.name, args.role, args.team, args.contracts)
-    if args.print_only:
-        print(f"Add this entry to {path}:\n\n{entry}")
-    else:
-        if path.exists():
-            KeyRing(path)  # a malformed file stops here, before we add to it
-        append_entry(path, entry)
-        print(f"Added {args.role} key {args.name!r} to {path}.")
-    print(f"The key (shown only now; keep it secret):\n\n    {key}\n")

@@ -9,6 +9,7 @@ import json
 import signal
 
 from delivery.mail_routing import HELD
+from engine.composition import opened_engine
 from engine.settings import Settings
 
 COMMAND = "mail-in"
@@ -52,13 +53,10 @@ async def _serve(settings: Settings) -> None:
 
 
 def _print_held(settings: Settings, limit: int, as_json: bool) -> None:
-    from store import make_engine, migrate
     from store.inbound_mail import InboundMailStore
 
-    engine = make_engine(settings.store_url())
-    migrate(engine)
-    held = InboundMailStore(engine, settings.key_material().master).held(HELD, limit)
-    engine.dispose()
+    with opened_engine(settings) as engine:
+        held = InboundMailStore(engine, settings.key_material().master).held(HELD, limit)
     if as_json:
         rows = [
             {
