@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -119,95 +120,168 @@ def evolve(state: ComplaintState, event: ev.Event) -> ComplaintState:
     """The state after `event`. Copy on write: `state` is never changed, and the new state
     shares every part the event leaves alone (a deep copy per event was most of what a decision
     cost the worker), so nothing may change a state's lists or deadlines in place."""
-    s = state.model_copy()
-    _apply(s, event)
-    return s
+    return fold((event,), state)
 
 
 def fold(events: Iterable[ev.Event], state: ComplaintState | None = None) -> ComplaintState:
     """The state after `events`, from `state` (never changed) or from nothing. One copy for
-    the whole fold rather than one per event: _apply replaces every field it changes, so the
-    states in between, which nobody sees, need no copies of their own (a read model's rebuild
-    folds millions of events)."""
+    the whole fold rather than one per event: the handlers replace every field they change, so
+    the states in between, which nobody sees, need no copies of their own (a read model's
+    rebuild folds millions of events)."""
     s = (state or ComplaintState()).model_copy()
+    applied = 0
     for event in events:
-        _apply(s, event)
+        _HANDLERS[type(event)](s, event)
+        applied += 1
+    s.version += applied
     return s
 
 
-def _apply(s: ComplaintState, event: ev.Event) -> None:
-    """Change `s` to the state after `event`, replacing (never changing in place) any list or
-    deadline it holds, since those are shared with the states it was copied from."""
-    s.version += 1
-    match event:
-        case ev.ComplaintRegistered():
-            s.complaint_id = event.complaint_id
-            s.status = Status.OPEN
-            s.channel = event.channel
-            s.received_at = event.received_at
-            s.registered_at = event.at
-            s.urgent = event.urgent
-            s.contract, s.policy_version = event.contract, event.policy_version
-            s.round = 1
-            s.round_started_at = event.received_at
-        case ev.ComplaintClassified() | ev.ComplaintReclassified():
-            s.tier, s.category = event.tier, event.category
-            if isinstance(event, ev.ComplaintClassified):
-                s.classified_by_rule = event.rule
-        case ev.ComplaintAssigned() | ev.ComplaintReassigned():
-            s.team, s.assignee = event.team, event.assignee
-        case ev.DeadlinesScheduled():
-            s.deadlines = _schedule(s, event)
-        case ev.DeadlineMet():
-            s.deadlines = _mark(s, event, "met_at")
-        case ev.DeadlineWarningIssued():
-            s.deadlines = _mark(s, event, "warned_at")
-        case ev.DeadlineBreached():
-            s.deadlines = _mark(s, event, "breached_at")
-            s.breached = True
-        case ev.ComplaintEscalated():
-            s.escalation_level = event.level
-            s.last_escalated_at = event.at
-        case ev.InformationRequested():
-            s.status = Status.WAITING_ON_CUSTOMER
-            s.pauses = [*s.pauses, Pause(started_at=event.at, question=event.question)]
-        case ev.CustomerReplied():
-            s.status = Status.OPEN
-            s.pauses = _with_last_pause(s, ended_at=event.at)
-            s.informed_at = event.at
-        case ev.CustomerReminded():
-            s.pauses = _with_last_pause(s, reminded_at=event.at)
-        case ev.NotificationRequested() if event.recipient == CUSTOMER:
-            s.informed_at = event.at
-        case ev.ProgressUpdateMissed():
-            s.informed_at = event.due_at
-            s.breached = True
-        case ev.CustomerMessageDelivered() | ev.CustomerMessageUndelivered():
-            s.deliveries_recorded = [*s.deliveries_recorded, event.key]
-        case ev.ComplaintResolved():
-            s.status = Status.RESOLVED
-            s.resolved_at = event.at
-        case ev.FeedbackRecorded():
-            s.rating = event.rating
-        case ev.ComplaintReopened():
-            s.status = Status.OPEN
-            s.round = event.round
-            s.round_started_at = s.informed_at = event.at
-            s.resolved_at = s.closed_at = s.rating = None
-        case ev.ComplaintClosed():
-            s.status = Status.CLOSED
-            s.closed_at = event.at
-            if s.pauses and s.pauses[-1].ended_at is None:  # closed for want of a reply
-                s.pauses = _with_last_pause(s, ended_at=event.at)
-        case ev.ComplaintArchived():
-            s.status = Status.ARCHIVED
-        case ev.PolicyAmended():
-            s.policy_version = event.to_version
-        case (
-            ev.NotificationRequested()
-            | ev.FirstResponseGiven()
-            | ev.InitialSolutionGiven()
-            | ev.NoteAdded()
-            | ev.AttachmentAdded()
-        ):
-            pass  # recorded for the timeline; they change no decision
+# What each event does to the state. Each handler changes `s` in place, replacing (never
+# changing in place) any list or deadline it holds, since those are shared with the states it
+# was copied from. Looked up by the event's type, not matched case by case: a read model's
+# rebuild runs this for every event of the log.
+
+
+def _registered(s: ComplaintState, event: ev.ComplaintRegistered) -> None:
+    s.complaint_id = event.complaint_id
+    s.status = Status.OPEN
+    s.channel = event.channel
+    s.received_at = event.received_at
+    s.registered_at = event.at
+    s.urgent = event.urgent
+    s.contract, s.policy_version = event.contract, event.policy_version
+    s.round = 1
+    s.round_started_at = event.received_at
+
+
+def _classified(s: ComplaintState, event: ev.ComplaintClassified) -> None:
+    s.tier, s.category = event.tier, event.category
+    s.classified_by_rule = event.rule
+
+
+def _reclassified(s: ComplaintState, event: ev.ComplaintReclassified) -> None:
+    s.tier, s.category = event.tier, event.category
+
+
+def _assigned(s: ComplaintState, event: ev.ComplaintAssigned | ev.ComplaintReassigned) -> None:
+    s.team, s.assignee = event.team, event.assignee
+
+
+def _scheduled(s: ComplaintState, event: ev.DeadlinesScheduled) -> None:
+    s.deadlines = _schedule(s, event)
+
+
+def _met(s: ComplaintState, event: ev.DeadlineMet) -> None:
+    s.deadlines = _mark(s, event, "met_at")
+
+
+def _warned(s: ComplaintState, event: ev.DeadlineWarningIssued) -> None:
+    s.deadlines = _mark(s, event, "warned_at")
+
+
+def _breached(s: ComplaintState, event: ev.DeadlineBreached) -> None:
+    s.deadlines = _mark(s, event, "breached_at")
+    s.breached = True
+
+
+def _escalated(s: ComplaintState, event: ev.ComplaintEscalated) -> None:
+    s.escalation_level = event.level
+    s.last_escalated_at = event.at
+
+
+def _information_requested(s: ComplaintState, event: ev.InformationRequested) -> None:
+    s.status = Status.WAITING_ON_CUSTOMER
+    s.pauses = [*s.pauses, Pause(started_at=event.at, question=event.question)]
+
+
+def _customer_replied(s: ComplaintState, event: ev.CustomerReplied) -> None:
+    s.status = Status.OPEN
+    s.pauses = _with_last_pause(s, ended_at=event.at)
+    s.informed_at = event.at
+
+
+def _customer_reminded(s: ComplaintState, event: ev.CustomerReminded) -> None:
+    s.pauses = _with_last_pause(s, reminded_at=event.at)
+
+
+def _notification_requested(s: ComplaintState, event: ev.NotificationRequested) -> None:
+    if event.recipient == CUSTOMER:
+        s.informed_at = event.at
+
+
+def _progress_update_missed(s: ComplaintState, event: ev.ProgressUpdateMissed) -> None:
+    s.informed_at = event.due_at
+    s.breached = True
+
+
+def _delivery_recorded(
+    s: ComplaintState, event: ev.CustomerMessageDelivered | ev.CustomerMessageUndelivered
+) -> None:
+    s.deliveries_recorded = [*s.deliveries_recorded, event.key]
+
+
+def _resolved(s: ComplaintState, event: ev.ComplaintResolved) -> None:
+    s.status = Status.RESOLVED
+    s.resolved_at = event.at
+
+
+def _feedback(s: ComplaintState, event: ev.FeedbackRecorded) -> None:
+    s.rating = event.rating
+
+
+def _reopened(s: ComplaintState, event: ev.ComplaintReopened) -> None:
+    s.status = Status.OPEN
+    s.round = event.round
+    s.round_started_at = s.informed_at = event.at
+    s.resolved_at = s.closed_at = s.rating = None
+
+
+def _closed(s: ComplaintState, event: ev.ComplaintClosed) -> None:
+    s.status = Status.CLOSED
+    s.closed_at = event.at
+    if s.pauses and s.pauses[-1].ended_at is None:  # closed for want of a reply
+        s.pauses = _with_last_pause(s, ended_at=event.at)
+
+
+def _archived(s: ComplaintState, event: ev.ComplaintArchived) -> None:
+    s.status = Status.ARCHIVED
+
+
+def _amended(s: ComplaintState, event: ev.PolicyAmended) -> None:
+    s.policy_version = event.to_version
+
+
+def _recorded_only(s: ComplaintState, event: ev.Event) -> None:
+    """Recorded for the timeline; changes no decision."""
+
+
+_HANDLERS: dict[type, Callable[[ComplaintState, Any], None]] = {
+    ev.ComplaintRegistered: _registered,
+    ev.ComplaintClassified: _classified,
+    ev.ComplaintReclassified: _reclassified,
+    ev.ComplaintAssigned: _assigned,
+    ev.ComplaintReassigned: _assigned,
+    ev.DeadlinesScheduled: _scheduled,
+    ev.DeadlineMet: _met,
+    ev.DeadlineWarningIssued: _warned,
+    ev.DeadlineBreached: _breached,
+    ev.ComplaintEscalated: _escalated,
+    ev.InformationRequested: _information_requested,
+    ev.CustomerReplied: _customer_replied,
+    ev.CustomerReminded: _customer_reminded,
+    ev.NotificationRequested: _notification_requested,
+    ev.ProgressUpdateMissed: _progress_update_missed,
+    ev.CustomerMessageDelivered: _delivery_recorded,
+    ev.CustomerMessageUndelivered: _delivery_recorded,
+    ev.ComplaintResolved: _resolved,
+    ev.FeedbackRecorded: _feedback,
+    ev.ComplaintReopened: _reopened,
+    ev.ComplaintClosed: _closed,
+    ev.ComplaintArchived: _archived,
+    ev.PolicyAmended: _amended,
+    ev.FirstResponseGiven: _recorded_only,
+    ev.InitialSolutionGiven: _recorded_only,
+    ev.NoteAdded: _recorded_only,
+    ev.AttachmentAdded: _recorded_only,
+}

@@ -164,6 +164,8 @@ def _copy_field(value: Any) -> str:
         return to_storage(value).isoformat()
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, dict | list):  # a JSON column's value
+        value = orjson.dumps(value).decode()
     return '"' + str(value).replace('"', '""') + '"'
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import Engine, select
 
 from store.db import bulk_insert, from_storage
 from store.event_store import EventStore
-from store.tables import ReportComplaintRow
+from store.tables import ComplaintListRow, ReportComplaintRow
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -55,3 +55,35 @@ def test_awkward_values_round_trip(engine: Engine, store: EventStore) -> None:
     ]
     assert back == rows
     assert back[0]["received_at"].tzinfo == UTC  # stored as UTC, the same instant
+
+
+def test_a_json_column_round_trips(engine: Engine, store: EventStore) -> None:
+    state = {
+        "quoted": 'a,"b"\nc',
+        "marker": "\\N",
+        "nested": [{"at": "2026-11-25T02:00:00Z", "n": 3, "none": None}],
+        "unicode": "质量",
+    }
+    listed = {
+        "complaint_id": "C-1",
+        "contract": "acme",
+        "status": "open",
+        "tier": 2,
+        "category": "billing",
+        "team": "billing",
+        "assignee": "",
+        "channel": "web",
+        "subject": "Charged twice",
+        "breached": False,
+        "escalation_level": 0,
+        "next_due_at": None,
+        "next_due_kind": None,
+        "received_at": AT,
+        "updated_at": AT,
+        "state": state,
+    }
+    with engine.begin() as connection:
+        bulk_insert(connection, ComplaintListRow.__table__, [listed])
+
+    with engine.connect() as connection:
+        assert connection.scalar(select(ComplaintListRow.state)) == state

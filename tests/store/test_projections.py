@@ -26,9 +26,9 @@ from sqlalchemy import (
 from sqlalchemy import insert as sql_insert
 
 from domain import commands as c
-from domain.events import Event, split_personal
+from domain.events import Event, NotificationRequested, split_personal
 from domain.state import ComplaintState, fold
-from domain.vocabulary import Status
+from domain.vocabulary import CUSTOMER, Status
 from store import (
     ComplaintList,
     ComplaintListProjection,
@@ -43,6 +43,8 @@ from store.projections import _lock_key
 from store.tables import ComplaintListRow
 from tests.store.builders import new_event
 from tests.unit.helpers import T0, Story, minutes, registration
+from tests.unit.report_stories import decisions as report_decisions
+from tests.unit.test_amendment import LONGER
 
 # ---------------------------------------------------------------------------------------------
 # The data: six complaints, each a list of decisions (the events one command produced).
@@ -526,3 +528,121 @@ def test_the_same_projection_of_another_schema_is_not_held_back(
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {other_schema} CASCADE"))
         admin.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# A rebuild equals the list kept up to date live, over a stream with every kind of change
+
+
+def mixed_decisions() -> dict[str, list[list[Event]]]:
+    """The six complaints above and the report tests' five, and three more whose events touch
+    every part of the state the list keeps: new terms applied, reclassified and reassigned,
+    paused, reminded and answered, breached and escalated, resolved, reopened, rated and
+    closed, notes, attachments, and deliveries to the customer recorded."""
+    out = decisions() | report_decisions(prefix="R-")
+    agent = "agent.chen"
+
+    def run(cid: str, text: str, *steps: tuple[c.Command | None, float]) -> Story:
+        story = Story()
+        made = [story.when(registration(text, subject=f"Subject {cid}", cid=cid), at(0))]
+        for command, when in steps:
+            made.append(story.when(command or delivery(story), at(when)))
+        out[cid] = [d for d in made if d]
+        return story
+
+    def delivery(story: Story) -> c.RecordDelivery:
+        """What became of the latest message to the customer not yet accounted for."""
+        owed = [
+            e
+            for e in story.events
+            if isinstance(e, NotificationRequested)
+            and e.recipient == CUSTOMER
+            and e.key not in story.state.deliveries_recorded
+        ]
+        delivered = len(story.state.deliveries_recorded) % 2 == 0
+        return c.RecordDelivery(
+            key=owed[-1].key,
+            kind=owed[-1].kind,
+            delivered=delivered,
+            channels=["email"] if delivered else [],
+            reason="" if delivered else "mailbox full",
+        )
+
+    run(
+        "M-1",
+        "The charger caught fire",
+        (None, 1),
+        (c.AmendPolicy(contract="default", version="v2", policy=LONGER, by="ops"), 5),
+        (c.Respond(by=agent, message="Calling you"), 12),
+        (c.Tick(), 70),
+        (c.GiveInitialSolution(by=agent, solution="Unplug it"), 75),
+        (c.Resolve(by=agent, resolution="Replaced"), 90),
+        (None, 91),
+        (c.RecordFeedback(rating=4), 100),
+    )
+    run(
+        "M-2",
+        "My parcel is late",
+        (c.RequestInfo(by="agent.wang", question="Which order?"), 10),
+        (c.Tick(), 3 * 24 * 60),
+        (c.RecordCustomerReply(message="Order 42"), 3 * 24 * 60 + 5),
+        (c.Reassign(by="lead.zhao", assignee="agent.li", team="logistics"), 3 * 24 * 60 + 6),
+        (c.Reclassify(by="lead.zhao", tier=3, reason="It is a safety matter"), 3 * 24 * 60 + 7),
+        (c.Tick(), 3 * 24 * 60 + 40),
+        (c.Resolve(by="agent.li", resolution="Delivered"), 3 * 24 * 60 + 60),
+        (c.Reopen(reason="Not delivered"), 3 * 24 * 60 + 120),
+        (c.AddNote(by="agent.li", text="Called the courier"), 3 * 24 * 60 + 121),
+        (c.Resolve(by="agent.li", resolution="Delivered now"), 3 * 24 * 60 + 180),
+        (c.Tick(), 8 * 24 * 60),
+    )
+    photo = c.AddAttachment(attachment_id="a" * 64, content_type="image/png", size=9, source="page")
+    run(
+        "M-3",
+        "The screen is broken",
+        (photo, 2),
+        (None, 3),
+        (c.Tick(), 24 * 60 + 1),
+        (None, 24 * 60 + 2),
+        (c.AddNote(by=agent, text="Waiting for parts"), 24 * 60 + 3),
+    )
+    return out
+
+
+def test_a_rebuild_equals_the_list_kept_live_over_a_mixed_stream(
+    engine: Engine, store: EventStore
+) -> None:
+    streams = mixed_decisions()
+    made = {type(e).__name__ for decisions_ in streams.values() for d in decisions_ for e in d}
+    assert made >= {
+        "PolicyAmended",
+        "ComplaintReclassified",
+        "ComplaintReassigned",
+        "CustomerReminded",
+        "CustomerReplied",
+        "ComplaintEscalated",
+        "ComplaintReopened",
+        "ComplaintClosed",
+        "AttachmentAdded",
+        "CustomerMessageDelivered",
+        "CustomerMessageUndelivered",
+    }
+    runner = ProjectionRunner(engine, [ComplaintListProjection()])
+    rounds = 0
+
+    def live_round() -> None:  # a complaint's row is rewritten many times over, batch by batch
+        nonlocal rounds
+        rounds += 1
+        sent = new_event("NotificationSent", data={"key": f"k{rounds}"})  # not a domain event
+        store.append("M-1/deliveries", store.stream_version("M-1/deliveries"), [sent])
+        runner.run_once(batch=1 + rounds % 3)
+
+    write_interleaved(store, streams, after=live_round)
+    runner.run_to_end(batch=3)
+    live = snapshot(engine)
+    assert state_rows(engine) == {
+        cid: state.model_dump(mode="json") for cid, state in folded(streams).items()
+    }
+
+    for batch in (5000, 4):  # one batch for the whole log; batches that cut streams apart
+        runner.rebuild("complaint_list", batch=batch)
+        assert snapshot(engine) == live

@@ -2,14 +2,15 @@
 reminded while we wait on them, and what becomes of a message that cannot reach them."""
 
 from datetime import datetime
+from typing import get_args
 
 import pytest
 
 from domain import commands as c
 from domain.closure import closure_record
 from domain.decide import DomainError
-from domain.events import NotificationRequested
-from domain.state import evolve, fold
+from domain.events import Event, NotificationRequested
+from domain.state import _HANDLERS, evolve, fold
 from domain.vocabulary import DeadlineKind, Status
 from tests.unit.helpers import POLICY, T0, Story, minutes, registration, story, types
 
@@ -206,3 +207,9 @@ def test_fold_copies_once_yet_leaves_its_start_as_it_was_and_agrees_with_evolve(
         stepped = evolve(stepped, event)
     assert fold(later, start).model_dump() == stepped.model_dump() == s.state.model_dump()
     assert start.model_dump() == start_then
+
+
+def test_every_event_type_says_what_it_does_to_the_state():
+    """evolve looks each event's handler up by its type, so a new event type must say what it
+    does to the state (if only that it is recorded for the timeline) or folding it fails."""
+    assert set(_HANDLERS) == set(get_args(get_args(Event)[0]))
