@@ -10,35 +10,45 @@ supplies: no font file to ship or fetch, and text extraction reads it back as wr
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from html import escape
 
-import matplotlib
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
-matplotlib.use("Agg")  # no display: render to memory only
-
-import matplotlib.pyplot as plt  # noqa: E402
-from jinja2 import Environment, PackageLoader, StrictUndefined  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table  # noqa: E402
-
-from reports.contract_report import BusinessHours, ContractReport, Durations  # noqa: E402
-from reports.export import duration_text  # noqa: E402
-from reports.report_labels import LABELS, labels  # noqa: E402
+from reports.contract_report import BusinessHours, ContractReport, Durations
+from reports.export import duration_text
+from reports.report_labels import LABELS, labels
 
 FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 GREEN, RED, BLUE = "#1b7a3a", "#b00020", "#2f5da8"
 CHARTS = ("by_channel", "deadlines", "satisfaction_distribution")
 
 _templates = Environment(
     loader=PackageLoader("reports", "templates"), undefined=StrictUndefined, autoescape=True
 )
+
+
+# matplotlib and reportlab are loaded when the first report is drawn, not when the engine
+# starts: with numpy they are some 50 MiB the engine's process would otherwise hold from its
+# start (bench/workflow_memory.py), for reports drawn once a week or a month.
+@functools.cache
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to memory only
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+@functools.cache
+def _pdf_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
 
 
 def percent(rate: float | None) -> str:
@@ -165,6 +175,7 @@ def charts(report: ContractReport) -> dict[str, bytes]:
 
 
 def _bars(names: list[str], series: list[list[int]], colours: list[str]) -> bytes:
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(5, 2.2), dpi=100)
     try:
         width = 0.8 / len(series)
@@ -192,6 +203,12 @@ def _both(key: str) -> str:
 
 
 def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate
+
+    _pdf_font()
     title = ParagraphStyle("title", fontName=FONT, fontSize=15, leading=20, spaceAfter=4)
     heading = ParagraphStyle("heading", fontName=FONT, fontSize=11, leading=15, spaceBefore=8)
     body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
@@ -323,7 +340,10 @@ def _outcome(met: bool | None) -> str:
     return _both("target_met") if met else _both("target_missed")
 
 
-def _table(rows: list[list[object]]) -> Table:
+def _table(rows: list[list[object]]):
+    from reportlab.lib import colors
+    from reportlab.platypus import Table
+
     table = Table([[str(c) for c in row] for row in rows], hAlign="LEFT")
     table.setStyle(
         [

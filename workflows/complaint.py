@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import ComplaintState, fold
     from domain.vocabulary import Status
     from workflows.search import search_attributes_for
+    from workflows.shared_policies import shared
 
 # Appends retry until the store answers: an event is never dropped because the database was
 # briefly away. A version clash is a bug (one workflow owns each stream), so it fails loudly.
@@ -64,6 +65,13 @@ class ComplaintInput(BaseModel):
     # The policy settings this complaint's own history set (see __init__), carried through
     # continue-as-new, where the carried policy has them already and __init__ sets none.
     own_settings: dict[str, Any] = {}
+
+    @field_validator("policy")
+    @classmethod
+    def _shared(cls, policy: Policy) -> Policy:
+        # The SDK keeps a cached complaint's input decoded: complaints under equal terms hold
+        # one policy object between them (workflows.shared_policies).
+        return shared(policy)
 
 
 class AmendmentPreview(BaseModel):
@@ -287,7 +295,9 @@ class ComplaintWorkflow:
                         recorded += events
                     if done:
                         if isinstance(command, c.AmendPolicy):
-                            self._policy = command.policy  # the new terms decide from now on
+                            # The new terms decide from now on (one object for every
+                            # complaint amended to them).
+                            self._policy = shared(command.policy)
                         break
             finally:
                 if recorded:
