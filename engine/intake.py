@@ -106,18 +106,18 @@ async def submit_registered(
         return Submitted(cid, created=True, handle=await started, state=state)
     except WorkflowAlreadyStartedError:
         return Submitted(cid, created=False, handle=client.get_workflow_handle(cid))
-    except RPCError as refused:
+    except RPCError as failed:
         # The same, from a server that sends the bare status (the time-skipping test server).
-        if refused.status is not RPCStatusCode.ALREADY_EXISTS:
+        if failed.status is RPCStatusCode.ALREADY_EXISTS:
+            return Submitted(cid, created=False, handle=client.get_workflow_handle(cid))
+        if not _answered(started):  # else started, and only waiting for it failed: below
             raise
-        return Submitted(cid, created=False, handle=client.get_workflow_handle(cid))
     except TimeoutError:
         call.cancel()
         await asyncio.gather(call, started, return_exceptions=True)
     finally:
-        if started.done() and not started.cancelled():
-            started.exception()  # the call's failure, said above: read, so asyncio keeps quiet
-    if started.done() and not started.cancelled() and started.exception() is None:
+        _answered(started)  # reads a failure the call reported, which asyncio would log unread
+    if _answered(started):
         return Submitted(cid, created=True, handle=started.result())
     # The server answered nothing within the wait: whether it started the workflow is its word.
     handle = client.get_workflow_handle(cid)
@@ -128,3 +128,8 @@ async def submit_registered(
             raise TimeoutError(f"the workflow service did not start {cid} in time") from None
         raise
     return Submitted(cid, created=True, handle=handle)
+
+
+def _answered(started: asyncio.Future) -> bool:
+    """Whether the server said it started the workflow."""
+    return started.done() and not started.cancelled() and started.exception() is None
