@@ -88,6 +88,23 @@ async def wait_ready(http: httpx.AsyncClient) -> None:
     raise SystemExit("the engine did not become ready")
 
 
+async def bare_baseline(data: Path, temporal_port: int, n: int, concurrency: int) -> dict:
+    """The yardstick: N bare one-activity workflows on the engine's own server, `concurrency`
+    in flight; their summary row."""
+    # Through the engine's own connect: the codec's keys are in the run's data directory.
+    settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+    client = await connect(settings)
+    queue = f"bench-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
+
+        async def bare(i: int) -> None:
+            await client.execute_workflow(
+                BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
+            )
+
+        return summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+
+
 async def main(n: int, concurrency: int) -> None:
     api_port, temporal_port = free_port(), free_port()
     data = tempfile.mkdtemp(prefix="bench-intake-")
@@ -114,18 +131,7 @@ async def main(n: int, concurrency: int) -> None:
             await submit(-1)  # warm-up
             intake = summary("complaint intake (HTTP)", *await timed(n, concurrency, submit))
 
-        # Through the engine's own connect: the codec's keys are in the run's data directory.
-        settings = Settings(data_dir=Path(data), temporal_address=f"127.0.0.1:{temporal_port}")
-        client = await connect(settings)
-        queue = f"bench-{uuid.uuid4().hex}"
-        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
-
-            async def bare(i: int) -> None:
-                await client.execute_workflow(
-                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
-                )
-
-            baseline = summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+        baseline = await bare_baseline(Path(data), temporal_port, n, concurrency)
         print(
             f"ratio intake/bare: p50 {intake['p50'] / baseline['p50']:.2f}x, "
             f"throughput {intake['rate'] / baseline['rate']:.2f}x "

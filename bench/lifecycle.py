@@ -19,19 +19,22 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bare_workflow import BareWorkflow, touch  # noqa: E402
-from intake import free_port, start_engine, summary, timed, wait_ready  # noqa: E402
+from intake import (  # noqa: E402
+    bare_baseline,
+    free_port,
+    start_engine,
+    summary,
+    timed,
+    wait_ready,
+)
 
 from api.keys import Role, append_entry, new_key  # noqa: E402
-from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
-from engine.temporal import connect  # noqa: E402
+from engine.settings import DEFAULT_POLICY  # noqa: E402
 
 # The customer's answer arrives well within 5 s of the resolution (else it would close
 # unanswered and refuse the feedback); then the reopen window, 5 s, not 7 days, and archived.
@@ -101,17 +104,7 @@ async def main(n: int, concurrency: int) -> None:
             rate = n / (time.perf_counter() - started)
             print(f"{'lifecycles, to archived':<28} {rate:6.1f} /s (all {len(ids)} archived)")
 
-        settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
-        client = await connect(settings)
-        queue = f"bench-{uuid.uuid4().hex}"
-        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
-
-            async def bare(i: int) -> None:
-                await client.execute_workflow(
-                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
-                )
-
-            baseline = summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+        baseline = await bare_baseline(data, temporal_port, n, concurrency)
         print(
             f"ratio lifecycles/bare throughput {rate / baseline['rate']:.2f}x, steps only "
             f"{steps['rate'] / baseline['rate']:.2f}x (n={n}, concurrency={concurrency})"
