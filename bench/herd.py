@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -86,6 +87,19 @@ def breaches(database: Path, kind: str) -> list[tuple[datetime, datetime]]:
     return out
 
 
+async def workflow_tasks_timed_out(client, ids: list[str]) -> tuple[int, int]:
+    """Workflow tasks the server timed out in these complaints' histories (a task left on the
+    worker's sticky queue past its schedule-to-start timeout goes back to the shared queue, and
+    the worker that takes it there replays the complaint from its whole history), and how many
+    histories were read."""
+    count = 0
+    for complaint_id in ids:
+        history = await client.get_workflow_handle(complaint_id).fetch_history()
+        timed_out = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+        count += sum(e.event_type == timed_out for e in history.events)
+    return count, len(ids)
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -129,6 +143,7 @@ async def main(n: int, margin: float, concurrency: int) -> None:
         cleared = max(late)
         warnings = len(breaches(database, "warning"))
         history = await client.get_workflow_handle(ids[0]).fetch_history()
+        timed_out = await workflow_tasks_timed_out(client, ids[:: max(1, n // 100)])
         server_pid = children(engine.pid)
         memory = {"engine (worker + API)": rss_mib(engine.pid)} | {
             f"Temporal dev server (pid {p})": rss_mib(p) for p in server_pid
@@ -140,6 +155,7 @@ async def main(n: int, margin: float, concurrency: int) -> None:
         print(f"breaches per second while clearing: {n / max(cleared, 1e-3):.1f}")
         print(f"warnings recorded: {warnings} of {n}")
         print(f"history of one complaint after its breach: {len(history.events)} events")
+        print(f"workflow tasks timed out, in {timed_out[1]} sampled histories: {timed_out[0]}")
         for name, mib in memory.items():
             print(f"RSS {name}: {mib:.0f} MiB")
 
