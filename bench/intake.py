@@ -67,13 +67,21 @@ def summary(name: str, latencies: list[float], wall: float) -> dict:
     return row
 
 
-def start_engine(data: Path, api_port: int, temporal_port: int, **env: str) -> subprocess.Popen:
+def start_engine(
+    data: Path, api_port: int, temporal_port: int, log: Path | None = None, **env: str
+) -> subprocess.Popen:
     """`complaints run` on loopback ports with `data` as its data directory (and `env` as extra
-    COMPLAINTS_* settings); no inbound mail receiver, so no fixed port is taken."""
+    COMPLAINTS_* settings); no inbound mail receiver, so no fixed port is taken. Its output goes
+    to the file `log` when given; else its stderr is ours and its stdout is dropped."""
     command = [str(Path(sys.executable).parent / "complaints"), "run", "--port", str(api_port),
                "--temporal-port", str(temporal_port), "--data-dir", str(data)]  # fmt: skip
     settings = {"COMPLAINTS_LOG_LEVEL": "WARNING", "COMPLAINTS_MAIL_IN_PORT": "0", **env}
-    return subprocess.Popen(command, env={**os.environ, **settings}, stdout=subprocess.DEVNULL)
+    if log is None:
+        return subprocess.Popen(command, env={**os.environ, **settings}, stdout=subprocess.DEVNULL)
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, env={**os.environ, **settings}, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def wait_ready(http: httpx.AsyncClient) -> None:

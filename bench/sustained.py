@@ -1,0 +1,345 @@
+"""Sustained load: the highest intake rate the embedded engine holds while deadlines breach.
+
+For each --rate R, a fresh `complaints run` (dev server on its SQLite file, worker, API) on free
+loopback ports with a throw-away data directory and a policy whose tier-3 deadlines are short:
+first response F (--first-response), initial solution 1.5 F, resolution 2 F, each warned at 80%.
+It submits tier-3 complaints ("The kettle caught fire") over HTTP on an open-loop schedule,
+complaint i at start + i/R whatever became of the earlier ones (each under its own
+Idempotency-Key, retried once after a 503 or a transport error), for --minutes, and leaves them
+alone: once F has passed, the warnings and breaches of earlier complaints fire while intake goes
+on. Then it waits (20 minutes at most) until every deadline and warning due by the end of intake
+is recorded, and prints, per rate:
+- intake: answers by status, latency p50/p99/max, the rate achieved, how often 256 submissions
+  in flight held the next one back;
+- lateness (recorded occurred_at - due time) of the breaches and, apart, of the warnings
+  (due at their warn_at) due by the end of intake; complaints in the store against submitted;
+- peak RSS of the engine (worker + API) and of the dev server, with the open complaints then,
+  and the lines of their logs that say "exceeded" (workflow task / context deadline);
+- a verdict: held iff no answer was a 503 and the breaches' p99 lateness is at most 1 s.
+At the end, a table of the rates and the knee: the highest rate held.
+
+    .venv/bin/python bench/sustained.py --rate R [--rate R2 ...] [--minutes 10]
+                                         [--first-response 4m] [--keep]
+
+With F = 4m a complaint's last deadline is 8 minutes after it: keep --minutes above 2 F for
+a stretch of steady state. Acknowledgement is met at registration (API intake), never breached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from herd import children, quantile, rss_mib  # noqa: E402
+from intake import free_port, start_engine, wait_ready  # noqa: E402
+
+from api.keys import Role, append_entry, new_key  # noqa: E402
+from domain.policy import round_the_clock_span  # noqa: E402
+from engine.settings import DEFAULT_POLICY  # noqa: E402
+
+TIER_3 = (
+    'deadlines = { acknowledge = "0m", first_response = "10m", initial_solution = "30m", '
+    'resolution = "24h" }'
+)
+IN_FLIGHT = 256
+DRAIN_LIMIT = 20 * 60  # seconds
+SAMPLE_EVERY = 5  # seconds
+
+
+def sustained_policy(path: Path, first_response: timedelta) -> Path:
+    """The default policy with tier 3's deadlines at F, 1.5 F and 2 F (re-escalation and the
+    progress updates keep their own periods: all three levels are climbed by 2 F)."""
+    text = DEFAULT_POLICY.read_text()
+    assert TIER_3 in text, "the default policy's tier 3 changed: update sustained.py"
+    f = first_response.total_seconds()
+    short = (
+        f'deadlines = {{ acknowledge = "0m", first_response = "{f:.0f}s", '
+        f'initial_solution = "{1.5 * f:.0f}s", resolution = "{2 * f:.0f}s" }}'
+    )
+    path.write_text(text.replace(TIER_3, short))
+    return path
+
+
+def span(text: str) -> timedelta:
+    try:
+        return round_the_clock_span(text)
+    except AttributeError:  # no match: not a duration
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 4m or 1m30s") from None
+
+
+def stamp(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def store_rows(database: Path, *types: str) -> list[tuple[str, str, str, str]]:
+    """(stream_id, type, occurred_at, data) of every event of `types`."""
+    marks = ",".join("?" * len(types))
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as db:
+        return db.execute(
+            f"SELECT stream_id, type, occurred_at, data FROM events WHERE type IN ({marks})", types
+        ).fetchall()
+
+
+def registered(database: Path) -> int:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as db:
+        query = "SELECT count(*) FROM events WHERE type = 'ComplaintRegistered'"
+        return db.execute(query).fetchone()[0]
+
+
+def lateness(database: Path, end: datetime) -> dict:
+    """Of the breaches and warnings due by `end`: how many are due, and the lateness in seconds
+    of those recorded; and the tiers of the complaints in the store. A deadline met (the
+    acknowledgement, at registration) owes no breach."""
+    rows = store_rows(
+        database,
+        "ComplaintClassified",
+        "DeadlinesScheduled",
+        "DeadlineMet",
+        "DeadlineBreached",
+        "DeadlineWarningIssued",
+    )
+    schedule, tiers, recorded, met = {}, Counter(), [], []
+    for stream, kind, at, data in rows:
+        fact = json.loads(data)
+        if kind == "ComplaintClassified":
+            tiers[fact["tier"]] += 1
+        elif kind == "DeadlinesScheduled":
+            for d in fact["deadlines"]:
+                warn = d["warn_at"] and stamp(d["warn_at"])
+                schedule[stream, d["kind"]] = {"breach": stamp(d["due_at"]), "warning": warn}
+        elif kind == "DeadlineMet":
+            met.append((stream, fact["kind"]))
+        else:
+            recorded.append(
+                ("breach" if kind == "DeadlineBreached" else "warning", stream, fact, at)
+            )
+    for key in met:
+        schedule[key]["breach"] = None
+    late = {"breach": [], "warning": []}
+    for kind, stream, fact, at in recorded:
+        due = schedule.get((stream, fact["kind"]), {}).get(kind)
+        if due and due <= end:
+            late[kind].append((stamp(at) - due).total_seconds())
+    owed = {k: sum(bool(d[k] and d[k] <= end) for d in schedule.values()) for k in late}
+    return {"late": late, "owed": owed, "tiers": tiers}
+
+
+async def submit_open_loop(http: httpx.AsyncClient, key: str, rate: float, n: int) -> dict:
+    """Complaint i sent at start + i/rate, IN_FLIGHT at most in flight: answers and latencies."""
+    answers, latencies, gate = Counter(), [], asyncio.Semaphore(IN_FLIGHT)
+    held_back = retries = 0
+
+    async def one(i: int) -> None:
+        nonlocal retries
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": str(uuid.uuid4())}
+        body = {
+            "customer": {"name": f"Bench {i}"},
+            "channel": "api",
+            "subject": "Kettle",
+            "description": f"The kettle caught fire ({i})",
+        }
+        try:
+            for attempt in range(2):
+                started = time.perf_counter()
+                try:
+                    answer = await http.post("/api/complaints", json=body, headers=headers)
+                    status = answer.status_code
+                except httpx.TransportError as failed:
+                    status = type(failed).__name__
+                latencies.append(time.perf_counter() - started)
+                answers[status] += 1
+                if attempt or not (status == 503 or isinstance(status, str)):
+                    return
+                retries += 1
+                await asyncio.sleep(1)
+        finally:
+            gate.release()
+
+    tasks, start = [], time.monotonic()
+    for i in range(n):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        if gate.locked():
+            held_back += 1
+        await gate.acquire()
+        tasks.append(asyncio.create_task(one(i)))
+    sent = time.monotonic() - start
+    end = datetime.now(UTC)
+    await asyncio.gather(*tasks)
+    return {
+        "answers": answers,
+        "latencies": latencies,
+        "held_back": held_back,
+        "retries": retries,
+        "achieved": (n - 1) / sent if sent else float(n),
+        "end": end,
+    }
+
+
+async def sample_memory(engine_pid: int, database: Path, peaks: dict) -> None:
+    """Every few seconds until cancelled: the peak RSS of the engine and of its dev server, each
+    with the complaints registered (all open: nobody answers them) at that moment."""
+    while True:
+        try:
+            now = {
+                "engine (worker + API)": rss_mib(engine_pid),
+                "Temporal dev server": sum(rss_mib(p) for p in children(engine_pid)),
+            }
+            open_now = registered(database) if database.exists() else 0
+        except (OSError, sqlite3.Error):
+            now, open_now = {}, 0
+        for name, mib in now.items():
+            if mib > peaks.get(name, (0, 0))[0]:
+                peaks[name] = (mib, open_now)
+        await asyncio.sleep(SAMPLE_EVERY)
+
+
+def seconds(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return (
+        f"p50 {quantile(values, 0.5):.2f} s, p99 {quantile(values, 0.99):.2f} s, "
+        f"max {max(values):.2f} s"
+    )
+
+
+def log_lines(path: Path, word: str) -> int | str:
+    if not path.exists():
+        return "no log"
+    with path.open(errors="replace") as log:
+        return sum(word in line for line in log)
+
+
+async def drain(database: Path, end: datetime) -> tuple[dict, bool]:
+    """Until every breach and warning due by `end` is recorded: the figures, and whether the
+    wait ran out first."""
+    limit = time.monotonic() + DRAIN_LIMIT
+    while True:
+        figures = lateness(database, end)
+        recorded = {k: len(v) for k, v in figures["late"].items()}
+        if all(recorded[k] >= figures["owed"][k] for k in recorded):
+            return figures, False
+        if time.monotonic() > limit:
+            return figures, True
+        await asyncio.sleep(SAMPLE_EVERY)
+
+
+async def run_rate(rate: float, minutes: float, first_response: timedelta, keep: bool) -> dict:
+    api_port, temporal_port = free_port(), free_port()
+    data = Path(tempfile.mkdtemp(prefix="bench-sustained-"))
+    key, entry = new_key("bench", Role.INTAKE)
+    append_entry(data / "api_keys.toml", entry)
+    policy = sustained_policy(data / "policy.toml", first_response)
+    engine_log, database = data / "engine.log", data / "complaints.sqlite3"
+    engine = start_engine(data, api_port, temporal_port, engine_log, COMPLAINTS_POLICY=str(policy))
+    peaks: dict = {}
+    sampler = asyncio.create_task(sample_memory(engine.pid, database, peaks))
+    n = max(1, round(rate * minutes * 60))
+    try:
+        limits = httpx.Limits(max_connections=IN_FLIGHT)
+        base = f"http://127.0.0.1:{api_port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+            await wait_ready(http)
+            print(
+                f"\n== {rate:g}/s for {minutes:g} min ({n} complaints), first response "
+                f"{first_response}, data {data}",
+                flush=True,
+            )
+            intake = await submit_open_loop(http, key, rate, n)
+        print("intake done; waiting for the deadlines due by its end to be recorded", flush=True)
+        figures, ran_out = await drain(database, intake["end"])
+    finally:
+        sampler.cancel()
+        engine.send_signal(signal.SIGINT)
+        engine.wait(timeout=60)
+    answers, late, owed = intake["answers"], figures["late"], figures["owed"]
+    shown = ", ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=str))
+    print(
+        f"intake: sent at {intake['achieved']:.2f}/s; answers {shown}; "
+        f"retried {intake['retries']}; held back by {IN_FLIGHT} in flight "
+        f"{intake['held_back']} times"
+    )
+    print(f"intake latency: {seconds(intake['latencies'])}")
+    tiers = ", ".join(f"tier {t}: {k}" for t, k in sorted(figures["tiers"].items()))
+    print(f"store: {sum(figures['tiers'].values())} complaints ({tiers}) for {n} submitted")
+    for kind, kinds in (("breach", "breaches"), ("warning", "warnings")):
+        print(
+            f"{kinds} due by the end of intake: {len(late[kind])} of {owed[kind]} recorded; "
+            f"lateness {seconds(late[kind])}"
+        )
+    if ran_out:
+        print(f"the wait for them ran out after {DRAIN_LIMIT // 60} minutes")
+    for name, (mib, open_then) in peaks.items():
+        print(f"peak RSS {name}: {mib:.0f} MiB, with {open_then} open complaints")
+    print(
+        f'log lines with "exceeded": engine {log_lines(engine_log, "exceeded")}, '
+        f"dev server {log_lines(data / 'temporal.log', 'exceeded')}"
+    )
+    reasons = verdict(intake, figures, ran_out)
+    held = "held" if not reasons else f"not held ({'; '.join(reasons)})"
+    print(f"verdict at {rate:g}/s: {held}", flush=True)
+    if not keep:
+        shutil.rmtree(data, ignore_errors=True)
+    p99 = quantile(late["breach"], 0.99) if late["breach"] else None
+    return {"rate": rate, "held": not reasons, "p99": p99, "503": intake["answers"][503]}
+
+
+def verdict(intake: dict, figures: dict, ran_out: bool) -> list[str]:
+    """Why the rate was not held; empty if it was."""
+    reasons, breaches = [], figures["late"]["breach"]
+    if intake["answers"][503]:
+        reasons.append(f"{intake['answers'][503]} answers 503")
+    if failed := sum(v for k, v in intake["answers"].items() if k not in (200, 201, 202, 503)):
+        reasons.append(f"{failed} other failed answers")
+    if not figures["owed"]["breach"]:
+        reasons.append("no deadline fell due during intake: run longer than --first-response")
+    elif breaches and quantile(breaches, 0.99) > 1:
+        reasons.append(f"breach p99 lateness {quantile(breaches, 0.99):.1f} s > 1 s")
+    if ran_out:
+        reasons.append("not every deadline due was recorded")
+    return reasons
+
+
+async def main(rates: list[float], minutes: float, first_response: timedelta, keep: bool) -> None:
+    rows = [await run_rate(rate, minutes, first_response, keep) for rate in rates]
+    print(f"\n{'rate /s':>8} {'503s':>6} {'breach p99':>11}  verdict")
+    for row in rows:
+        p99 = "none" if row["p99"] is None else f"{row['p99']:.2f} s"
+        print(
+            f"{row['rate']:>8g} {row['503']:>6} {p99:>11}  {'held' if row['held'] else 'not held'}"
+        )
+    held = [row["rate"] for row in rows if row["held"]]
+    print(f"knee: highest rate held = {max(held):g}/s" if held else "knee: none held")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        required=True,
+        help="complaints per second; repeat for several runs",
+    )
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--first-response", type=span, default=timedelta(minutes=4))
+    parser.add_argument("--keep", action="store_true", help="keep each run's data directory")
+    args = parser.parse_args()
+    if any(rate <= 0 for rate in args.rate) or args.minutes <= 0:
+        raise SystemExit("--rate and --minutes must be positive")
+    asyncio.run(main(args.rate, args.minutes, args.first_response, args.keep))
