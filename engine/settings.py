@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # Open complaints a worker keeps in memory (Temporal's workflow cache): one evicted is
     # replayed from its history before its next decision, so size it to the open complaints.
     worker_cached_complaints: int = Field(default=5000, ge=1)
+    # How long a decision due for a complaint in this worker's memory waits for this worker
+    # before any worker may take it, replaying the complaint's whole history first. Temporal's
+    # 10 s default made the 2,000-deadline herd replay each complaint once or more (bench/herd.py:
+    # 133 timed-out tasks in 100 complaints, 37 breaches/s; 60 s: none, 60/s). The price: when a
+    # worker is killed, decisions already waiting for it are up to this much later.
+    worker_sticky_seconds: float = Field(default=60, gt=0)
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir

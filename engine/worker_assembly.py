@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Engine
@@ -105,6 +105,7 @@ def build_worker(
     events: EventActivities,
     executor: ThreadPoolExecutor,
     cached_complaints: int = Settings.model_fields["worker_cached_complaints"].default,
+    sticky_seconds: float = Settings.model_fields["worker_sticky_seconds"].default,
     reports: ReportActivities | None = None,
     assignment: AssignmentActivities | None = None,
 ) -> Worker:
@@ -127,6 +128,7 @@ def build_worker(
         # A complaint not in the cache is replayed from its whole history before each decision:
         # a herd larger than the cache pays that for nearly every deadline.
         max_cached_workflows=cached_complaints,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_seconds),
     )
 
 
@@ -154,7 +156,7 @@ async def _run(settings: Settings, stop: asyncio.Event, parts: Parts) -> None:
         reports = ReportActivities(engine, contracts, build_smtp(settings))
         worker = build_worker(
             client, settings.task_queue, events, executor, settings.worker_cached_complaints,
-            reports, AssignmentActivities(events.store, contracts),
+            settings.worker_sticky_seconds, reports, AssignmentActivities(events.store, contracts),
         )  # fmt: skip
         # The contracts' report schedules, as the files say now (created, moved or removed).
         await ensure_schedules(client, contracts, settings)
