@@ -19,7 +19,7 @@ is recorded, and prints, per rate:
 At the end, a table of the rates and the knee: the highest rate held.
 
     .venv/bin/python bench/sustained.py --rate R [--rate R2 ...] [--minutes 10]
-                                         [--first-response 4m] [--keep]
+                                         [--first-response 4m] [--keep] [--as-filed]
 
 With F = 4m a complaint's last deadline is 8 minutes after it: keep --minutes above 2 F for
 a stretch of steady state. Acknowledgement is met at registration (API intake), never breached.
@@ -61,15 +61,17 @@ DRAIN_LIMIT = 20 * 60  # seconds
 SAMPLE_EVERY = 5  # seconds
 
 
-def sustained_policy(path: Path, first_response: timedelta) -> Path:
+def sustained_policy(path: Path, first_response: timedelta, as_filed: bool = False) -> Path:
     """The default policy with tier 3's deadlines at F, 1.5 F and 2 F (re-escalation and the
-    progress updates keep their own periods: all three levels are climbed by 2 F)."""
+    progress updates keep their own periods: all three levels are climbed by 2 F); `as_filed`:
+    only the first response at F, the rest as the default policy (the run the issue reported)."""
     text = DEFAULT_POLICY.read_text()
     assert TIER_3 in text, "the default policy's tier 3 changed: update sustained.py"
     f = first_response.total_seconds()
+    later = ("30m", "24h") if as_filed else (f"{1.5 * f:.0f}s", f"{2 * f:.0f}s")
     short = (
         f'deadlines = {{ acknowledge = "0m", first_response = "{f:.0f}s", '
-        f'initial_solution = "{1.5 * f:.0f}s", resolution = "{2 * f:.0f}s" }}'
+        f'initial_solution = "{later[0]}", resolution = "{later[1]}" }}'
     )
     path.write_text(text.replace(TIER_3, short))
     return path
@@ -239,12 +241,14 @@ async def drain(database: Path, end: datetime) -> tuple[dict, bool]:
         await asyncio.sleep(SAMPLE_EVERY)
 
 
-async def run_rate(rate: float, minutes: float, first_response: timedelta, keep: bool) -> dict:
+async def run_rate(
+    rate: float, minutes: float, first_response: timedelta, keep: bool, as_filed: bool
+) -> dict:
     api_port, temporal_port = free_port(), free_port()
     data = Path(tempfile.mkdtemp(prefix="bench-sustained-"))
     key, entry = new_key("bench", Role.INTAKE)
     append_entry(data / "api_keys.toml", entry)
-    policy = sustained_policy(data / "policy.toml", first_response)
+    policy = sustained_policy(data / "policy.toml", first_response, as_filed)
     engine_log, database = data / "engine.log", data / "complaints.sqlite3"
     engine = start_engine(data, api_port, temporal_port, engine_log, COMPLAINTS_POLICY=str(policy))
     peaks: dict = {}
@@ -315,8 +319,11 @@ def verdict(intake: dict, figures: dict, ran_out: bool) -> list[str]:
     return reasons
 
 
-async def main(rates: list[float], minutes: float, first_response: timedelta, keep: bool) -> None:
-    rows = [await run_rate(rate, minutes, first_response, keep) for rate in rates]
+async def main(args: argparse.Namespace) -> None:
+    rows = [
+        await run_rate(rate, args.minutes, args.first_response, args.keep, args.as_filed)
+        for rate in args.rate
+    ]
     print(f"\n{'rate /s':>8} {'503s':>6} {'breach p99':>11}  verdict")
     for row in rows:
         p99 = "none" if row["p99"] is None else f"{row['p99']:.2f} s"
@@ -339,7 +346,12 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--first-response", type=span, default=timedelta(minutes=4))
     parser.add_argument("--keep", action="store_true", help="keep each run's data directory")
+    parser.add_argument(
+        "--as-filed",
+        action="store_true",
+        help="only the first response at F, the later deadlines as the default policy's",
+    )
     args = parser.parse_args()
     if any(rate <= 0 for rate in args.rate) or args.minutes <= 0:
         raise SystemExit("--rate and --minutes must be positive")
-    asyncio.run(main(args.rate, args.minutes, args.first_response, args.keep))
+    asyncio.run(main(args))
