@@ -72,10 +72,9 @@ def test_an_existing_shared_directory_is_left_alone(tmp_path, lax_umask) -> None
     assert mode(shared / "events.sqlite3") == 0o600
 
 
-async def test_the_temporal_dev_servers_files(tmp_path, lax_umask) -> None:
-    """`complaints run`'s dev server (entrypoints.local): its SQLite file holds every complaint's
-    workflow history, and it writes it itself, so it runs under umask 077."""
-    data = tmp_path / "data"
+async def run_dev_server_once(data: Path) -> None:
+    """Start `complaints run`'s dev server (entrypoints.local) on `data`, see it answer from its
+    file (the namespace it made there at start), stop it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -84,12 +83,29 @@ async def test_the_temporal_dev_servers_files(tmp_path, lax_umask) -> None:
     server = start_dev_server(data, port, "default", ui_port=None)
     try:
         client = await wait_for_server(settings, server)
-        # The server answers from its file: the namespace it made there at start.
         await client.workflow_service.list_namespaces(ListNamespacesRequest())
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+async def test_the_temporal_dev_servers_files(tmp_path, lax_umask) -> None:
+    """`complaints run`'s dev server: its SQLite file holds every complaint's workflow history,
+    and it writes it itself, so it runs under umask 077."""
+    data = tmp_path / "data"
+    await run_dev_server_once(data)
     made = {p.name: mode(p) for p in data.iterdir()}
     assert {"temporal.sqlite3", "temporal.log", "encryption-keys.json"} <= set(made)
     assert made == dict.fromkeys(made, 0o600)
     assert mode(data) == 0o700
+
+
+async def test_the_temporal_dev_servers_file_is_in_write_ahead_log_mode(tmp_path) -> None:
+    """entrypoints.local.SQLITE_PRAGMAS: one synced append per commit instead of a rollback
+    journal's several (the herd of deadlines cleared a third faster). WAL is a property of the
+    file itself: bytes 18 and 19 of its header are 2 (rollback journal: 1)."""
+    data = tmp_path / "data"
+    await run_dev_server_once(data)
+    header = (data / "temporal.sqlite3").read_bytes()[:100]
+    assert header[:16] == b"SQLite format 3\x00"
+    assert header[18:20] == b"\x02\x02"
