@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,13 +74,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def read_store(database: Path, query: str, parameters: tuple = ()) -> list[tuple]:
+    """The rows of `query` on the engine's SQLite store, read-only, beside the running engine."""
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as db:
+        return db.execute(query, parameters).fetchall()
+
+
 def breaches(database: Path, kind: str) -> list[tuple[datetime, datetime]]:
     """(recorded at, due at) of every DeadlineBreached of `kind` (or warning, kind "warning")."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as db:
-        wanted = "DeadlineWarningIssued" if kind == "warning" else "DeadlineBreached"
-        rows = db.execute(
-            "SELECT occurred_at, data FROM events WHERE type = ?", (wanted,)
-        ).fetchall()
+    wanted = "DeadlineWarningIssued" if kind == "warning" else "DeadlineBreached"
+    rows = read_store(database, "SELECT occurred_at, data FROM events WHERE type = ?", (wanted,))
     out = []
     for at, data in rows:
         fact = json.loads(data)
@@ -94,10 +98,9 @@ async def workflow_tasks_timed_out(client, ids: list[str]) -> tuple[int, int]:
     worker's sticky queue past its schedule-to-start timeout goes back to the shared queue, and
     the worker that takes it there replays the complaint from its whole history), and how many
     histories were read."""
-    count = 0
+    count, timed_out = 0, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
     for complaint_id in ids:
         history = await client.get_workflow_handle(complaint_id).fetch_history()
-        timed_out = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
         count += sum(e.event_type == timed_out for e in history.events)
     return count, len(ids)
 
