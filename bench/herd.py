@@ -5,8 +5,10 @@ starts `complaints run` (dev server on its SQLite file, worker, API) on free loo
 throw-away data directory, registers N tier-3 complaints whose reception is backdated so that
 every first-response deadline (10 minutes) falls at one instant T, waits until each breach is
 recorded, and prints how late they were (p50, p99, max), breaches per second, warnings recorded,
-the history of one complaint, and the memory of the engine and of the Temporal server. Then it
-runs N bare one-activity workflows on the same server, as the yardstick, and prints the ratio.
+the history of one complaint, and the memory of the engine and of the Temporal server. Then, on
+the same server, N breach-shaped workflows with nothing of the engine's in them (Temporal's own
+floor for a herd, bench/floor_workflow.py) and N bare one-activity workflows, the yardstick; it
+prints the engine's share of the floor and both rates against the yardstick.
 With --spread S the deadlines fall evenly over S seconds from T instead (complaint i due at
 T + i*S/N): lateness only, as breaches per second would measure the spread, not the engine.
 
@@ -35,6 +37,7 @@ from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
+from floor_workflow import CACHED, STICKY, FloorWorkflow, lateness, record  # noqa: E402
 from intake import free_port, start_engine, timed, wait_ready  # noqa: E402
 
 from domain import commands as c  # noqa: E402
@@ -105,6 +108,32 @@ async def workflow_tasks_timed_out(client, ids: list[str]) -> tuple[int, int]:
     return count, len(ids)
 
 
+async def floor_herd(client, n: int, concurrency: int) -> float:
+    """Breaches per second of N FloorWorkflows (bench/floor_workflow.py) due at one instant on
+    the engine's server, decided by a worker of their own in this process."""
+    queue = f"floor-{uuid.uuid4().hex}"
+    due = datetime.now(UTC) + timedelta(seconds=30 + n / 25)  # room to start them all
+    lateness.clear()
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[FloorWorkflow],
+        activities=[record],
+        max_cached_workflows=CACHED,
+        sticky_queue_schedule_to_start_timeout=STICKY,
+    ):
+
+        async def start(i: int) -> None:
+            await client.start_workflow(FloorWorkflow.run, due, id=f"{queue}-{i}", task_queue=queue)
+
+        await timed(n, concurrency, start)
+        if datetime.now(UTC) >= due:
+            print("warning: the floor's workflows started after their instant")
+        while len(lateness) < n:
+            await asyncio.sleep(0.5)
+    return n / max(max(lateness), 1e-3)
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -148,6 +177,7 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
             (at - due_at).total_seconds() for at, due_at in breaches(database, "first_response")
         ]
         cleared = max(late)
+        breach_rate = n / max(cleared, 1e-3)
         warnings = len(breaches(database, "warning"))
         history = await client.get_workflow_handle(ids[0]).fetch_history()
         timed_out = await workflow_tasks_timed_out(client, ids[:: max(1, n // 100)])
@@ -161,13 +191,20 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
             f"p99 {quantile(late, 0.99):.2f} s, max {cleared:.2f} s"
         )
         if not spread:  # spread, the rate would be the spread's, not the engine's
-            print(f"breaches per second while clearing: {n / max(cleared, 1e-3):.1f}")
+            print(f"breaches per second while clearing: {breach_rate:.1f}")
         print(f"warnings recorded: {warnings} of {n}")
         print(f"history of one complaint after its breach: {len(history.events)} events")
         print(f"workflow tasks timed out, in {timed_out[1]} sampled histories: {timed_out[0]}")
         for name, mib in memory.items():
             print(f"RSS {name}: {mib:.0f} MiB")
 
+        floor_rate = None
+        if not spread:
+            floor_rate = await floor_herd(client, n, concurrency)
+            print(
+                f"floor, Temporal alone (a breach's workflow task, nothing of the engine's): "
+                f"{floor_rate:.1f} breaches/s; the engine reaches {breach_rate / floor_rate:.2f}"
+            )
         queue = f"bench-{uuid.uuid4().hex}"
         async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
 
@@ -180,7 +217,8 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
         bare_rate = n / wall
         print(f"bare one-activity workflows: {bare_rate:.1f} /s (n={n}, concurrency={concurrency})")
         if not spread:
-            print(f"ratio breaches/s ÷ bare workflows/s: {n / max(cleared, 1e-3) / bare_rate:.2f}")
+            print(f"ratio breaches/s ÷ bare workflows/s: {breach_rate / bare_rate:.2f}")
+            print(f"ratio floor breaches/s ÷ bare workflows/s: {floor_rate / bare_rate:.2f}")
     finally:
         engine.send_signal(signal.SIGINT)
         engine.wait(timeout=60)
