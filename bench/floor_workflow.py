@@ -1,4 +1,5 @@
-"""Temporal's own floor for a herd of deadlines, for bench/herd.py.
+"""Temporal's own floors, for bench/herd.py and bench/lifecycle.py: the engine's workflow
+tasks, with nothing of the engine's work in them.
 
 A FloorWorkflow makes a breach's decision with none of the engine's work in it: its timer fires
 at the instant it is given, one workflow task runs a local activity that does nothing (the
@@ -17,6 +18,8 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 # Registered on the engine's namespace (workflows.search), so no set-up is needed.
 BREACHED = SearchAttributeKey.for_bool("ComplaintBreached")
+STATUS = SearchAttributeKey.for_keyword("ComplaintStatus")
+LOCAL = timedelta(seconds=10)  # a local activity's start-to-close
 # The engine's sticky wait and cache (engine.settings), so the worker decides alike.
 STICKY = timedelta(seconds=60)
 CACHED = 5000
@@ -35,7 +38,43 @@ class FloorWorkflow:
     async def run(self, due: datetime) -> None:
         await workflow.sleep(due - workflow.now())
         await workflow.execute_local_activity(
-            record, args=[due, workflow.now()], start_to_close_timeout=timedelta(seconds=10)
+            record, args=[due, workflow.now()], start_to_close_timeout=LOCAL
         )
         workflow.upsert_search_attributes([SearchAttributePair(BREACHED, True)])
         await workflow.sleep(timedelta(days=1))  # the next deadline; the bench ends it
+
+
+@activity.defn
+async def nothing() -> None:
+    """The engine's append, without the append."""
+
+
+@workflow.defn(sandboxed=False)
+class FloorLifecycle:
+    """A complaint's life as bench/lifecycle.py drives it, as Temporal sees it: registered in
+    the start's own update, four actions (an update each), the reopen window's timer, archived;
+    each decision a local activity and a published status."""
+
+    def __init__(self) -> None:
+        self._registered, self._actions = False, 0
+
+    @workflow.run
+    async def run(self, window: timedelta) -> None:
+        await self._decide("open")
+        self._registered = True
+        await workflow.wait_condition(lambda: self._actions == 4)
+        await workflow.sleep(window)
+        await self._decide("archived")
+
+    @workflow.update
+    async def registered(self) -> None:
+        await workflow.wait_condition(lambda: self._registered)
+
+    @workflow.update
+    async def act(self, status: str) -> None:
+        await self._decide(status)
+        self._actions += 1
+
+    async def _decide(self, status: str) -> None:
+        await workflow.execute_local_activity(nothing, start_to_close_timeout=LOCAL)
+        workflow.upsert_search_attributes([SearchAttributePair(STATUS, status)])

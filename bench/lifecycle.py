@@ -6,7 +6,9 @@ lifecycles over HTTP with C in flight: submit, respond, give an initial solution
 record the customer's feedback (closed); then it waits until every complaint is archived.
 Throughput counts from the first submission to the last archive (the windows' 5 s add once, not
 per complaint). Then it runs N bare one-activity workflows on the same server with the same
-concurrency, and prints both rates and their ratio.
+concurrency, and prints both rates and their ratio; between them, Temporal's own floor for the
+same life (bench/floor_workflow.py: the same updates, local activities and window, nothing of
+the engine's) and the engine's share of it.
 
     .venv/bin/python bench/lifecycle.py [-n 200] [-c 16]
 """
@@ -19,11 +21,17 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor_workflow import CACHED, STICKY, FloorLifecycle, nothing  # noqa: E402
 from intake import (  # noqa: E402
     bare_baseline,
     free_port,
@@ -34,7 +42,8 @@ from intake import (  # noqa: E402
 )
 
 from api.keys import Role, append_entry, new_key  # noqa: E402
-from engine.settings import DEFAULT_POLICY  # noqa: E402
+from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
+from engine.temporal import connect  # noqa: E402
 
 # The customer's answer arrives well within 5 s of the resolution (else it would close
 # unanswered and refuse the feedback); then the reopen window, 5 s, not 7 days, and archived.
@@ -46,6 +55,40 @@ ACTIONS = [
     ("resolve", {"resolution": "Replacement sent"}),
     ("feedback", {"rating": 5, "comment": "Fast"}),
 ]
+
+
+async def floor_lifecycles(
+    data: Path, temporal_port: int, n: int, concurrency: int
+) -> tuple[float, float]:
+    """Lifecycles per second (steps only, and to the end) of N FloorLifecycles
+    (bench/floor_workflow.py) on the engine's server, `concurrency` in flight, decided by a
+    worker of their own in this process."""
+    client = await connect(Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}"))
+    queue = f"floor-{uuid.uuid4().hex}"
+    window = timedelta(seconds=5)  # the short policy's reopen window
+    async with Worker(
+        client, task_queue=queue, workflows=[FloorLifecycle], activities=[nothing],
+        max_cached_workflows=CACHED, sticky_queue_schedule_to_start_timeout=STICKY,
+    ):  # fmt: skip
+        handles = []
+
+        async def life(i: int) -> None:
+            start = WithStartWorkflowOperation(
+                FloorLifecycle.run, window, id=f"{queue}-{i}", task_queue=queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )  # fmt: skip
+            await client.execute_update_with_start_workflow(
+                FloorLifecycle.registered, start_workflow_operation=start
+            )
+            handle = await start.workflow_handle()
+            for status in ("in_progress", "in_progress", "resolved", "closed"):
+                await handle.execute_update(FloorLifecycle.act, status)
+            handles.append(handle)
+
+        started = time.perf_counter()
+        _, steps = await timed(n, concurrency, life)
+        await asyncio.gather(*(h.result() for h in handles))
+        return n / steps, n / (time.perf_counter() - started)
 
 
 def short_policy(path: Path) -> Path:
@@ -104,10 +147,17 @@ async def main(n: int, concurrency: int) -> None:
             rate = n / (time.perf_counter() - started)
             print(f"{'lifecycles, to archived':<28} {rate:6.1f} /s (all {len(ids)} archived)")
 
+        floor_steps, floor = await floor_lifecycles(data, temporal_port, n, concurrency)
+        print(
+            f"{'floor, Temporal alone':<28} {floor:6.1f} /s, steps only {floor_steps:.1f} /s (the"
+            " same updates, local activities and window, nothing of the engine's); the engine"
+            f" reaches {rate / floor:.2f}, steps only {steps['rate'] / floor_steps:.2f}"
+        )
         baseline = await bare_baseline(data, temporal_port, n, concurrency)
         print(
             f"ratio lifecycles/bare throughput {rate / baseline['rate']:.2f}x, steps only "
-            f"{steps['rate'] / baseline['rate']:.2f}x (n={n}, concurrency={concurrency})"
+            f"{steps['rate'] / baseline['rate']:.2f}x; floor {floor / baseline['rate']:.2f}x, "
+            f"steps only {floor_steps / baseline['rate']:.2f}x (n={n}, concurrency={concurrency})"
         )
     finally:
         engine.send_signal(signal.SIGINT)
