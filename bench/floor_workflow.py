@@ -11,10 +11,15 @@ engine's breaches per second against theirs is the share of that floor the engin
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowIDConflictPolicy
+from temporalio.worker import Worker
 
 # Registered on the engine's namespace (workflows.search), so no set-up is needed.
 BREACHED = SearchAttributeKey.for_bool("ComplaintBreached")
@@ -78,3 +83,32 @@ class FloorLifecycle:
     async def _decide(self, status: str) -> None:
         await workflow.execute_local_activity(nothing, start_to_close_timeout=LOCAL)
         workflow.upsert_search_attributes([SearchAttributePair(STATUS, status)])
+
+
+@asynccontextmanager
+async def floor_worker(client: Client) -> AsyncIterator[str]:
+    """A worker of the floors' own, on a queue of its own (yielded), deciding as the engine's
+    worker does."""
+    queue = f"floor-{uuid.uuid4().hex}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[FloorWorkflow, FloorLifecycle],
+        activities=[record, nothing],
+        max_cached_workflows=CACHED,
+        sticky_queue_schedule_to_start_timeout=STICKY,
+    ):
+        yield queue
+
+
+async def register(client: Client, queue: str, i: int, window: timedelta) -> WorkflowHandle:
+    """Start FloorLifecycle `i` and have it answer once registered, in one round trip, as the
+    engine's intake does (update-with-start)."""
+    start = WithStartWorkflowOperation(
+        FloorLifecycle.run, window, id=f"{queue}-{i}", task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )  # fmt: skip
+    await client.execute_update_with_start_workflow(
+        FloorLifecycle.registered, start_workflow_operation=start
+    )
+    return await start.workflow_handle()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sqlite3
 import statistics
 import sys
@@ -37,8 +36,8 @@ from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
-from floor_workflow import CACHED, STICKY, FloorWorkflow, lateness, record  # noqa: E402
-from intake import free_port, start_engine, timed, wait_ready  # noqa: E402
+from floor_workflow import FloorWorkflow, floor_worker, lateness  # noqa: E402
+from intake import free_port, start_engine, stop_engine, timed, wait_ready  # noqa: E402
 
 from domain import commands as c  # noqa: E402
 from domain.events import CustomerDetails  # noqa: E402
@@ -111,17 +110,9 @@ async def workflow_tasks_timed_out(client, ids: list[str]) -> tuple[int, int]:
 async def floor_herd(client, n: int, concurrency: int) -> float:
     """Breaches per second of N FloorWorkflows (bench/floor_workflow.py) due at one instant on
     the engine's server, decided by a worker of their own in this process."""
-    queue = f"floor-{uuid.uuid4().hex}"
     due = datetime.now(UTC) + timedelta(seconds=30 + n / 25)  # room to start them all
     lateness.clear()
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[FloorWorkflow],
-        activities=[record],
-        max_cached_workflows=CACHED,
-        sticky_queue_schedule_to_start_timeout=STICKY,
-    ):
+    async with floor_worker(client) as queue:
 
         async def start(i: int) -> None:
             await client.start_workflow(FloorWorkflow.run, due, id=f"{queue}-{i}", task_queue=queue)
@@ -220,8 +211,7 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
             print(f"ratio breaches/s ÷ bare workflows/s: {breach_rate / bare_rate:.2f}")
             print(f"ratio floor breaches/s ÷ bare workflows/s: {floor_rate / bare_rate:.2f}")
     finally:
-        engine.send_signal(signal.SIGINT)
-        engine.wait(timeout=60)
+        stop_engine(engine, data)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Starts `complaints run` (dev server, worker, API) on free loopback ports with a throw-away data
 directory, submits N complaints over HTTP with C in flight, then starts N bare one-activity
-workflows on the same server with the same concurrency, and prints both and their ratio.
+workflows on the same server with the same concurrency, and prints both and their ratio; between
+them, Temporal's own floor for intake (bench/floor_workflow.py: registered by update-with-start,
+nothing of the engine's) and the engine's share of it.
 
     .venv/bin/python bench/intake.py [-n 300] [-c 16]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -27,6 +31,7 @@ from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
+from floor_workflow import floor_worker, register  # noqa: E402
 
 from api.keys import Role, append_entry, new_key  # noqa: E402
 from engine.settings import Settings  # noqa: E402
@@ -84,6 +89,13 @@ def start_engine(
         )
 
 
+def stop_engine(engine: subprocess.Popen, data: Path) -> None:
+    """Stop `complaints run` as Ctrl-C does, and throw its data directory away."""
+    engine.send_signal(signal.SIGINT)
+    engine.wait(timeout=60)
+    shutil.rmtree(data, ignore_errors=True)
+
+
 async def wait_ready(http: httpx.AsyncClient) -> None:
     """Until the engine answers /readyz with 200 (a minute at most)."""
     for _ in range(240):
@@ -113,6 +125,20 @@ async def bare_baseline(data: Path, temporal_port: int, n: int, concurrency: int
         return summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
 
 
+async def floor_intake(data: Path, temporal_port: int, n: int, concurrency: int) -> dict:
+    """Temporal's own floor for intake: N registrations of bench/floor_workflow.py's
+    FloorLifecycle by update-with-start (a local activity and a published status, nothing of
+    the engine's) on the engine's server, `concurrency` in flight; their summary row."""
+    settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+    client = await connect(settings)
+    async with floor_worker(client) as queue:
+
+        async def registration(i: int) -> None:
+            await register(client, queue, i, timedelta(seconds=5))
+
+        return summary("floor, Temporal alone", *await timed(n, concurrency, registration))
+
+
 async def main(n: int, concurrency: int) -> None:
     api_port, temporal_port = free_port(), free_port()
     data = tempfile.mkdtemp(prefix="bench-intake-")
@@ -139,15 +165,16 @@ async def main(n: int, concurrency: int) -> None:
             await submit(-1)  # warm-up
             intake = summary("complaint intake (HTTP)", *await timed(n, concurrency, submit))
 
+        floor = await floor_intake(Path(data), temporal_port, n, concurrency)
         baseline = await bare_baseline(Path(data), temporal_port, n, concurrency)
         print(
             f"ratio intake/bare: p50 {intake['p50'] / baseline['p50']:.2f}x, "
-            f"throughput {intake['rate'] / baseline['rate']:.2f}x "
-            f"(n={n}, concurrency={concurrency})"
+            f"throughput {intake['rate'] / baseline['rate']:.2f}x; the engine reaches "
+            f"{intake['rate'] / floor['rate']:.2f} of the floor, the floor "
+            f"{floor['rate'] / baseline['rate']:.2f}x bare (n={n}, concurrency={concurrency})"
         )
     finally:
-        engine.send_signal(signal.SIGINT)
-        engine.wait(timeout=30)
+        stop_engine(engine, Path(data))
 
 
 if __name__ == "__main__":

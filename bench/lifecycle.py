@@ -17,25 +17,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from temporalio.client import WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from floor_workflow import CACHED, STICKY, FloorLifecycle, nothing  # noqa: E402
+from floor_workflow import FloorLifecycle, floor_worker, register  # noqa: E402
 from intake import (  # noqa: E402
     bare_baseline,
     free_port,
     start_engine,
+    stop_engine,
     summary,
     timed,
     wait_ready,
@@ -64,23 +60,12 @@ async def floor_lifecycles(
     (bench/floor_workflow.py) on the engine's server, `concurrency` in flight, decided by a
     worker of their own in this process."""
     client = await connect(Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}"))
-    queue = f"floor-{uuid.uuid4().hex}"
     window = timedelta(seconds=5)  # the short policy's reopen window
-    async with Worker(
-        client, task_queue=queue, workflows=[FloorLifecycle], activities=[nothing],
-        max_cached_workflows=CACHED, sticky_queue_schedule_to_start_timeout=STICKY,
-    ):  # fmt: skip
+    async with floor_worker(client) as queue:
         handles = []
 
         async def life(i: int) -> None:
-            start = WithStartWorkflowOperation(
-                FloorLifecycle.run, window, id=f"{queue}-{i}", task_queue=queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            )  # fmt: skip
-            await client.execute_update_with_start_workflow(
-                FloorLifecycle.registered, start_workflow_operation=start
-            )
-            handle = await start.workflow_handle()
+            handle = await register(client, queue, i, window)
             for status in ("in_progress", "in_progress", "resolved", "closed"):
                 await handle.execute_update(FloorLifecycle.act, status)
             handles.append(handle)
@@ -160,8 +145,7 @@ async def main(n: int, concurrency: int) -> None:
             f"steps only {floor_steps / baseline['rate']:.2f}x (n={n}, concurrency={concurrency})"
         )
     finally:
-        engine.send_signal(signal.SIGINT)
-        engine.wait(timeout=60)
+        stop_engine(engine, data)
 
 
 if __name__ == "__main__":
