@@ -1,4 +1,4 @@
-"""Temporal's own floors, for bench/herd.py and bench/lifecycle.py: the engine's workflow
+"""Temporal's own floors, for bench/herd.py, intake.py and lifecycle.py: the engine's workflow
 tasks, with nothing of the engine's work in them.
 
 A FloorWorkflow makes a breach's decision with none of the engine's work in it: its timer fires
@@ -7,6 +7,8 @@ engine's append), publishes one search attribute (the engine's ComplaintBreached
 next timer, as a complaint's breach does. So N of them due at one instant clear as fast as the
 server and the SDK allow a breach to be recorded, on the same server as the engine's herd; the
 engine's breaches per second against theirs is the share of that floor the engine reaches.
+A FloorLifecycle does the same for intake (registered by update-with-start) and for a whole
+life (four actions, each an update, the reopen window, archived).
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
+from engine.settings import Settings
+
 # Registered on the engine's namespace (workflows.search), so no set-up is needed.
 BREACHED = SearchAttributeKey.for_bool("ComplaintBreached")
 STATUS = SearchAttributeKey.for_keyword("ComplaintStatus")
 LOCAL = timedelta(seconds=10)  # a local activity's start-to-close
-# The engine's sticky wait and cache (engine.settings), so the worker decides alike.
-STICKY = timedelta(seconds=60)
-CACHED = 5000
+# The engine's sticky wait and cache, so the worker decides alike.
+STICKY = timedelta(seconds=Settings.model_fields["worker_sticky_seconds"].default)
+CACHED = Settings.model_fields["worker_cached_complaints"].default
 
 lateness: list[float] = []  # seconds each floor breach was decided after its instant
 
