@@ -37,13 +37,20 @@ from temporalio.worker import Worker
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
 from floor_workflow import FloorWorkflow, floor_worker, lateness  # noqa: E402
-from intake import free_port, start_engine, stop_engine, timed, wait_ready  # noqa: E402
+from intake import (  # noqa: E402
+    engine_settings,
+    free_port,
+    start_engine,
+    stop_engine,
+    timed,
+    wait_ready,
+)
 
 from domain import commands as c  # noqa: E402
 from domain.events import CustomerDetails  # noqa: E402
 from domain.policy import parse_policy  # noqa: E402
 from engine.intake import new_complaint_id, submit  # noqa: E402
-from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
+from engine.settings import DEFAULT_POLICY  # noqa: E402
 from engine.temporal import connect  # noqa: E402
 
 FIRST_RESPONSE = timedelta(minutes=10)  # tier 3's, in the default policy
@@ -138,7 +145,7 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
             await wait_ready(http)
-        settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+        settings = engine_settings(data, temporal_port)
         client = await connect(settings)
         rules = parse_policy(policy.read_text())
         due = datetime.now(UTC) + timedelta(seconds=margin)

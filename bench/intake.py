@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,12 +109,21 @@ async def wait_ready(http: httpx.AsyncClient) -> None:
     raise SystemExit("the engine did not become ready")
 
 
+def engine_settings(data: Path, temporal_port: int) -> Settings:
+    """The settings of the engine `start_engine` runs on `data` and `temporal_port`."""
+    return Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
+
+
+async def engine_client(data: Path, temporal_port: int) -> Client:
+    """A client of the engine's own server, through the engine's own connect: the codec's keys
+    are in the run's data directory."""
+    return await connect(engine_settings(data, temporal_port))
+
+
 async def bare_baseline(data: Path, temporal_port: int, n: int, concurrency: int) -> dict:
     """The yardstick: N bare one-activity workflows on the engine's own server, `concurrency`
     in flight; their summary row."""
-    # Through the engine's own connect: the codec's keys are in the run's data directory.
-    settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
-    client = await connect(settings)
+    client = await engine_client(data, temporal_port)
     queue = f"bench-{uuid.uuid4().hex}"
     async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
 
@@ -129,8 +139,7 @@ async def floor_intake(data: Path, temporal_port: int, n: int, concurrency: int)
     """Temporal's own floor for intake: N registrations of bench/floor_workflow.py's
     FloorLifecycle by update-with-start (a local activity and a published status, nothing of
     the engine's) on the engine's server, `concurrency` in flight; their summary row."""
-    settings = Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}")
-    client = await connect(settings)
+    client = await engine_client(data, temporal_port)
     async with floor_worker(client) as queue:
 
         async def registration(i: int) -> None:

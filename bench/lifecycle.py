@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor_workflow import FloorLifecycle, floor_worker, register  # noqa: E402
 from intake import (  # noqa: E402
     bare_baseline,
+    engine_client,
     free_port,
     start_engine,
     stop_engine,
@@ -38,8 +39,7 @@ from intake import (  # noqa: E402
 )
 
 from api.keys import Role, append_entry, new_key  # noqa: E402
-from engine.settings import DEFAULT_POLICY, Settings  # noqa: E402
-from engine.temporal import connect  # noqa: E402
+from engine.settings import DEFAULT_POLICY  # noqa: E402
 
 # The customer's answer arrives well within 5 s of the resolution (else it would close
 # unanswered and refuse the feedback); then the reopen window, 5 s, not 7 days, and archived.
@@ -59,7 +59,7 @@ async def floor_lifecycles(
     """Lifecycles per second (steps only, and to the end) of N FloorLifecycles
     (bench/floor_workflow.py) on the engine's server, `concurrency` in flight, decided by a
     worker of their own in this process."""
-    client = await connect(Settings(data_dir=data, temporal_address=f"127.0.0.1:{temporal_port}"))
+    client = await engine_client(data, temporal_port)
     window = timedelta(seconds=5)  # the short policy's reopen window
     async with floor_worker(client) as queue:
         handles = []
