@@ -38,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_workflow import BareWorkflow, touch  # noqa: E402
 from floor_workflow import FloorWorkflow, floor_worker, lateness  # noqa: E402
 from intake import (  # noqa: E402
+    CpuMeter,
+    children,
     engine_settings,
     free_port,
     start_engine,
@@ -76,13 +78,6 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def read_store(database: Path, query: str, parameters: tuple = ()) -> list[tuple]:
     """The rows of `query` on the engine's SQLite store, read-only, beside the running engine."""
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as db:
@@ -114,9 +109,18 @@ async def workflow_tasks_timed_out(client, ids: list[str]) -> tuple[int, int]:
     return count, len(ids)
 
 
-async def floor_herd(client, n: int, concurrency: int) -> float:
+async def until(moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+def per_item(spent: dict[str, float], n: int) -> str:
+    return ", ".join(f"{who} {seconds * 1000 / n:.1f} ms" for who, seconds in spent.items())
+
+
+async def floor_herd(client, n: int, concurrency: int, meter: CpuMeter) -> tuple[float, str]:
     """Breaches per second of N FloorWorkflows (bench/floor_workflow.py) due at one instant on
-    the engine's server, decided by a worker of their own in this process."""
+    the engine's server, decided by a worker of their own in this process, and the CPU per
+    breach each process spent from a second before the instant."""
     due = datetime.now(UTC) + timedelta(seconds=30 + n / 25)  # room to start them all
     lateness.clear()
     async with floor_worker(client) as queue:
@@ -127,9 +131,12 @@ async def floor_herd(client, n: int, concurrency: int) -> float:
         await timed(n, concurrency, start)
         if datetime.now(UTC) >= due:
             print("warning: the floor's workflows started after their instant")
+        await until(due - timedelta(seconds=1))
+        before = meter.read()
         while len(lateness) < n:
             await asyncio.sleep(0.5)
-    return n / max(max(lateness), 1e-3)
+        spent = meter.spent(before)
+    return n / max(max(lateness), 1e-3), per_item(spent, n)
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -166,11 +173,16 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
         if datetime.now(UTC) >= due:
             print("warning: registration overran the margin; raise --margin")
         database = data / "complaints.sqlite3"
+        meter = CpuMeter(engine.pid)
+        # The CPU of the breaches alone: read after the warnings' own herd, a second before T.
+        await until(due - timedelta(seconds=1))
+        before = meter.read()
         deadline = time.monotonic() + margin + spread + 1800
         while len(breaches(database, "first_response")) < n:
             if time.monotonic() > deadline:
                 raise SystemExit("not every breach was recorded within 30 minutes")
             await asyncio.sleep(1)
+        herd_cpu = per_item(meter.spent(before), n)
         late = [
             (at - due_at).total_seconds() for at, due_at in breaches(database, "first_response")
         ]
@@ -189,7 +201,9 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
             f"p99 {quantile(late, 0.99):.2f} s, max {cleared:.2f} s"
         )
         if not spread:  # spread, the rate would be the spread's, not the engine's
-            print(f"breaches per second while clearing: {breach_rate:.1f}")
+            print(
+                f"breaches per second while clearing: {breach_rate:.1f}; CPU per breach {herd_cpu}"
+            )
         print(f"warnings recorded: {warnings} of {n}")
         print(f"history of one complaint after its breach: {len(history.events)} events")
         print(f"workflow tasks timed out, in {timed_out[1]} sampled histories: {timed_out[0]}")
@@ -198,10 +212,11 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
 
         floor_rate = None
         if not spread:
-            floor_rate = await floor_herd(client, n, concurrency)
+            floor_rate, floor_cpu = await floor_herd(client, n, concurrency, meter)
             print(
                 f"floor, Temporal alone (a breach's workflow task, nothing of the engine's): "
-                f"{floor_rate:.1f} breaches/s; the engine reaches {breach_rate / floor_rate:.2f}"
+                f"{floor_rate:.1f} breaches/s; the engine reaches {breach_rate / floor_rate:.2f}; "
+                f"CPU per breach {floor_cpu}"
             )
         queue = f"bench-{uuid.uuid4().hex}"
         async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
@@ -211,9 +226,14 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
                     BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
                 )
 
+            before = meter.read()
             _, wall = await timed(n, concurrency, bare)
+            bare_cpu = per_item(meter.spent(before), n)
         bare_rate = n / wall
-        print(f"bare one-activity workflows: {bare_rate:.1f} /s (n={n}, concurrency={concurrency})")
+        print(
+            f"bare one-activity workflows: {bare_rate:.1f} /s (n={n}, concurrency={concurrency}); "
+            f"CPU per workflow {bare_cpu}"
+        )
         if not spread:
             print(f"ratio breaches/s ÷ bare workflows/s: {breach_rate / bare_rate:.2f}")
             print(f"ratio floor breaches/s ÷ bare workflows/s: {floor_rate / bare_rate:.2f}")

@@ -61,7 +61,8 @@ async def timed(n: int, concurrency: int, one) -> tuple[list[float], float]:
     return latencies, time.perf_counter() - start
 
 
-def summary(name: str, latencies: list[float], wall: float) -> dict:
+def summary(name: str, latencies: list[float], wall: float, cpu: dict | None = None) -> dict:
+    """Print and return a phase's row; `cpu` (CpuMeter.spent) adds its CPU per item."""
     cuts = statistics.quantiles(latencies, n=20)
     row = {
         "name": name,
@@ -69,8 +70,42 @@ def summary(name: str, latencies: list[float], wall: float) -> dict:
         "p95": cuts[18] * 1000,
         "rate": len(latencies) / wall,
     }
-    print(f"{name:<28} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   {row['rate']:6.1f} /s")
+    line = f"{name:<28} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   {row['rate']:6.1f} /s"
+    if cpu is not None:
+        per_item = {who: seconds * 1000 / len(latencies) for who, seconds in cpu.items()}
+        line += "   CPU per item " + ", ".join(f"{w} {ms:.1f} ms" for w, ms in per_item.items())
+    print(line)
     return row
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds process `pid` has used (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+class CpuMeter:
+    """CPU each process spends in a phase: the engine (`complaints run`), its Temporal dev server
+    and this bench (the bare and floor workers run here). On a machine whose cores are all busy
+    the throughput ratios follow these: they say who a slower phase is waiting for."""
+
+    def __init__(self, engine_pid: int) -> None:
+        (server,) = children(engine_pid)  # the dev server `complaints run` started
+        self._pids = {"engine": engine_pid, "server": server}
+
+    def read(self) -> dict[str, float]:
+        spent = {who: cpu_seconds(pid) for who, pid in self._pids.items()}
+        return spent | {"bench": cpu_seconds(os.getpid())}
+
+    def spent(self, since: dict[str, float]) -> dict[str, float]:
+        return {who: seconds - since[who] for who, seconds in self.read().items()}
 
 
 def start_engine(
@@ -120,9 +155,18 @@ async def engine_client(data: Path, temporal_port: int) -> Client:
     return await connect(engine_settings(data, temporal_port))
 
 
-async def bare_baseline(data: Path, temporal_port: int, n: int, concurrency: int) -> dict:
+async def measured(name: str, n: int, concurrency: int, one, meter: CpuMeter | None) -> dict:
+    """timed() and summary() of one phase, with the CPU each process spent given a `meter`."""
+    before = meter.read() if meter else None
+    latencies, wall = await timed(n, concurrency, one)
+    return summary(name, latencies, wall, meter.spent(before) if meter else None)
+
+
+async def bare_baseline(
+    data: Path, temporal_port: int, n: int, concurrency: int, meter: CpuMeter | None = None
+) -> dict:
     """The yardstick: N bare one-activity workflows on the engine's own server, `concurrency`
-    in flight; their summary row."""
+    in flight; their summary row (with the CPU each process spent, given a `meter`)."""
     client = await engine_client(data, temporal_port)
     queue = f"bench-{uuid.uuid4().hex}"
     async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
@@ -132,10 +176,12 @@ async def bare_baseline(data: Path, temporal_port: int, n: int, concurrency: int
                 BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
             )
 
-        return summary("bare 1-activity workflow", *await timed(n, concurrency, bare))
+        return await measured("bare 1-activity workflow", n, concurrency, bare, meter)
 
 
-async def floor_intake(data: Path, temporal_port: int, n: int, concurrency: int) -> dict:
+async def floor_intake(
+    data: Path, temporal_port: int, n: int, concurrency: int, meter: CpuMeter | None = None
+) -> dict:
     """Temporal's own floor for intake: N registrations of bench/floor_workflow.py's
     FloorLifecycle by update-with-start (a local activity and a published status, nothing of
     the engine's) on the engine's server, `concurrency` in flight; their summary row."""
@@ -145,7 +191,7 @@ async def floor_intake(data: Path, temporal_port: int, n: int, concurrency: int)
         async def registration(i: int) -> None:
             await register(client, queue, i, timedelta(seconds=5))
 
-        return summary("floor, Temporal alone", *await timed(n, concurrency, registration))
+        return await measured("floor, Temporal alone", n, concurrency, registration, meter)
 
 
 async def main(n: int, concurrency: int) -> None:
@@ -172,10 +218,11 @@ async def main(n: int, concurrency: int) -> None:
                 answer.raise_for_status()
 
             await submit(-1)  # warm-up
-            intake = summary("complaint intake (HTTP)", *await timed(n, concurrency, submit))
+            meter = CpuMeter(engine.pid)
+            intake = await measured("complaint intake (HTTP)", n, concurrency, submit, meter)
 
-        floor = await floor_intake(Path(data), temporal_port, n, concurrency)
-        baseline = await bare_baseline(Path(data), temporal_port, n, concurrency)
+        floor = await floor_intake(Path(data), temporal_port, n, concurrency, meter)
+        baseline = await bare_baseline(Path(data), temporal_port, n, concurrency, meter)
         print(
             f"ratio intake/bare: p50 {intake['p50'] / baseline['p50']:.2f}x, "
             f"throughput {intake['rate'] / baseline['rate']:.2f}x; the engine reaches "

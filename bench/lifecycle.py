@@ -28,12 +28,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor_workflow import FloorLifecycle, floor_worker, register  # noqa: E402
 from intake import (  # noqa: E402
+    CpuMeter,
     bare_baseline,
     engine_client,
     free_port,
+    measured,
     start_engine,
     stop_engine,
-    summary,
     timed,
     wait_ready,
 )
@@ -127,18 +128,22 @@ async def main(n: int, concurrency: int) -> None:
             ids: list[str] = []
             await life(-1)  # warm-up
             started = time.perf_counter()
-            steps = summary("submit + 4 actions (HTTP)", *await timed(n, concurrency, life))
+            meter = CpuMeter(engine.pid)
+            steps = await measured("submit + 4 actions (HTTP)", n, concurrency, life, meter)
             await asyncio.gather(*(archived(cid) for cid in ids))
             rate = n / (time.perf_counter() - started)
             print(f"{'lifecycles, to archived':<28} {rate:6.1f} /s (all {len(ids)} archived)")
 
+        before = meter.read()
         floor_steps, floor = await floor_lifecycles(data, temporal_port, n, concurrency)
+        cpu = ", ".join(f"{w} {sec * 1000 / n:.1f} ms" for w, sec in meter.spent(before).items())
         print(
             f"{'floor, Temporal alone':<28} {floor:6.1f} /s, steps only {floor_steps:.1f} /s (the"
             " same updates, local activities and window, nothing of the engine's); the engine"
-            f" reaches {rate / floor:.2f}, steps only {steps['rate'] / floor_steps:.2f}"
+            f" reaches {rate / floor:.2f}, steps only {steps['rate'] / floor_steps:.2f}; CPU per"
+            f" floor lifecycle {cpu}"
         )
-        baseline = await bare_baseline(data, temporal_port, n, concurrency)
+        baseline = await bare_baseline(data, temporal_port, n, concurrency, meter)
         print(
             f"ratio lifecycles/bare throughput {rate / baseline['rate']:.2f}x, steps only "
             f"{steps['rate'] / baseline['rate']:.2f}x; floor {floor / baseline['rate']:.2f}x, "

@@ -1,13 +1,18 @@
 """What one cached complaint costs the worker's memory, measured in this process.
 
 Starts the Temporal dev server (in memory, loopback), a worker built like the engine's
-(worker.build_worker) on a throw-away SQLite store, registers a few complaints to warm up, then
-N more tier-3 complaints that stay open (each one a workflow in the worker's cache), and prints
-the process's RSS and Python heap before and after, per complaint. With --trace it also prints
-where the heap grew (tracemalloc, by line): slower, and its own bookkeeping inflates the RSS, so
-take the RSS figure from a run without it.
+(engine.worker_assembly.build_worker) on a throw-away SQLite store, registers a few complaints
+to warm up, then N more tier-3 complaints that stay open (each one a workflow in the worker's
+cache), and prints the process's RSS and Python heap before and after, per complaint. With
+--trace it also prints where the heap grew (tracemalloc, by line): slower, and its own
+bookkeeping inflates the RSS, so take the RSS figure from a run without it.
 
-    .venv/bin/python bench/workflow_memory.py [-n 1000] [--trace DEPTH] [--cache 5000]
+With --floor it does the same with Temporal's own floor instead (bench/floor_workflow.py's
+FloorLifecycle, registered by update-with-start and left waiting, nothing of the engine's in it,
+in a worker of the engine's cache size): what any cached workflow costs the SDK, in this
+process. The complaint's figure against it is the engine's own part.
+
+    .venv/bin/python bench/workflow_memory.py [-n 1000] [--trace DEPTH] [--cache 5000] [--floor]
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ import time
 import tracemalloc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor_workflow import CACHED, floor_worker  # noqa: E402
+from floor_workflow import register as register_floor  # noqa: E402
 from herd import rss_mib  # noqa: E402
 from intake import timed  # noqa: E402
 
@@ -37,15 +46,15 @@ from domain import commands as c  # noqa: E402
 from domain.events import CustomerDetails  # noqa: E402
 from domain.policy import parse_policy  # noqa: E402
 from engine.binaries import temporal_cli  # noqa: E402
-from engine.intake import new_complaint_id, submit  # noqa: E402
+from engine.intake import new_complaint_id, submit_registered  # noqa: E402
 from engine.logs import configure_logging  # noqa: E402
 from engine.settings import DEFAULT_POLICY  # noqa: E402
 from engine.temporal import register_search_attributes  # noqa: E402
+from engine.worker_assembly import ACTIVITY_THREADS, build_worker  # noqa: E402
 from security.codec import data_converter  # noqa: E402
 from security.keys import load_key_material  # noqa: E402
 from store import EventStore, make_engine, migrate  # noqa: E402
 from store.vault import PersonalVault  # noqa: E402
-from worker import ACTIVITY_THREADS, build_worker  # noqa: E402
 
 WARM_UP = 20
 PROJECT = Path(__file__).resolve().parents[1]
@@ -120,10 +129,54 @@ def grown(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> list:
     return sorted(totals.items(), key=lambda item: -item[1][0])
 
 
+async def floor(n: int, trace: int, concurrency: int) -> None:
+    """Temporal's own floor: N FloorLifecycles registered and left waiting in the worker's cache."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli(),
+        ip="127.0.0.1",
+    )
+    try:
+        await register_search_attributes(env.client, "default")
+        async with floor_worker(env.client) as queue:
+
+            async def register(i: int) -> None:
+                await register_floor(env.client, queue, i, timedelta(days=1))
+
+            await timed(WARM_UP, concurrency, register)
+            measured = await grown_by(
+                n, trace, lambda: timed(n, concurrency, lambda i: register(WARM_UP + i))
+            )
+        report(measured, n, f"workflows of Temporal's floor (cache {CACHED})")
+    finally:
+        await env.shutdown()
+
+
+async def grown_by(n: int, trace: int, load) -> tuple:
+    """Run `load` (it returns (latencies, seconds)): its seconds, the heap before and after it."""
+    rss0, heap0 = heap()
+    before = tracemalloc.take_snapshot() if trace else None
+    _, took = await load()
+    rss1, heap1 = heap()
+    after = tracemalloc.take_snapshot() if trace else None
+    return took, (rss0, heap0, before), (rss1, heap1, after)
+
+
+def report(measured: tuple, n: int, what: str) -> None:
+    took, (rss0, heap0, before), (rss1, heap1, after) = measured
+    print(f"{n} {what} registered in {took:.1f} s")
+    print(f"RSS: {rss0:.1f} -> {rss1:.1f} MiB, {(rss1 - rss0) * 1024 / n:.1f} KiB per workflow")
+    if before is not None:
+        print(
+            f"Python heap (tracemalloc): {heap0:.1f} -> {heap1:.1f} MiB, "
+            f"{(heap1 - heap0) * 1024 / n:.1f} KiB per workflow"
+        )
+        print("where it grew, charged to the project's or else the SDK's line (per workflow):")
+        for where, (size, count) in grown(before, after)[:25]:
+            print(f"  {size / n:9.0f} B  {count / n:7.1f} blocks  {where}")
+
+
 async def main(n: int, trace: int, cache: int, concurrency: int) -> None:
-    configure_logging("console", "WARNING")
-    if trace:
-        tracemalloc.start(trace)
     data = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     keys = bench_keys()
     database = data / "events.sqlite3"
@@ -145,30 +198,20 @@ async def main(n: int, trace: int, cache: int, concurrency: int) -> None:
                 complaint_id=new_complaint_id(), channel="phone", subject="Kettle",
                 description="The kettle caught fire", customer=CustomerDetails(name=f"B {i}"),
             )  # fmt: skip
-            await submit(env.client, queue, policy, registration)
+            await submit_registered(env.client, queue, policy, registration, wait=60)
 
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
             async with build_worker(env.client, queue, events, pool, cached_complaints=cache):
                 await timed(WARM_UP, concurrency, register)
                 await settled(database, WARM_UP)
-                rss0, heap0 = heap()
-                before = tracemalloc.take_snapshot() if trace else None
-                _, took = await timed(n, concurrency, register)
-                await settled(database, WARM_UP + n)
-                rss1, heap1 = heap()
-                after = tracemalloc.take_snapshot() if trace else None
-        print(f"{n} open complaints registered in {took:.1f} s (cache {cache})")
-        print(
-            f"RSS: {rss0:.1f} -> {rss1:.1f} MiB, {(rss1 - rss0) * 1024 / n:.1f} KiB per complaint"
-        )
-        if trace:
-            print(
-                f"Python heap (tracemalloc): {heap0:.1f} -> {heap1:.1f} MiB, "
-                f"{(heap1 - heap0) * 1024 / n:.1f} KiB per complaint"
-            )
-            print("where it grew, charged to the project's or else the SDK's line (per complaint):")
-            for where, (size, count) in grown(before, after)[:25]:
-                print(f"  {size / n:9.0f} B  {count / n:7.1f} blocks  {where}")
+
+                async def load() -> tuple:
+                    registrations = await timed(n, concurrency, register)
+                    await settled(database, WARM_UP + n)
+                    return registrations
+
+                measured = await grown_by(n, trace, load)
+        report(measured, n, f"open complaints (cache {cache})")
     finally:
         await env.shutdown()
         engine.dispose()
@@ -183,5 +226,12 @@ if __name__ == "__main__":
     )  # fmt: skip
     parser.add_argument("--cache", type=int, default=5000, help="the worker's cached workflows")
     parser.add_argument("-c", "--concurrency", type=int, default=32)
+    parser.add_argument("--floor", action="store_true", help="Temporal's floor, not complaints")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.trace, args.cache, args.concurrency))
+    configure_logging("console", "WARNING")
+    if args.trace:
+        tracemalloc.start(args.trace)
+    if args.floor:
+        asyncio.run(floor(args.n, args.trace, args.concurrency))
+    else:
+        asyncio.run(main(args.n, args.trace, args.cache, args.concurrency))
