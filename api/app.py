@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from fastapi import Depends, FastAPI
@@ -148,6 +149,29 @@ def limiter_for(settings: Settings) -> RateLimiter:
     return RateLimiter(settings.public_post_limit, settings.public_post_window)
 
 
+# How long an idle keep-alive connection is kept open: longer than the clients' and proxies' own
+# idle limits (httpx 5 s, nginx's upstream keepalive 60 s, cloud load balancers 60 s), so the
+# client is always the one to close it. With uvicorn's 5 s the two closed at the same moment:
+# a client sent its next request into a connection the server was closing and got a
+# ReadError, not an answer (seen under load in bench/sustained.py; a complaint posted then
+# without an Idempotency-Key cannot be safely retried).
+KEEP_ALIVE_SECONDS = 90
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How the API is served (tests serve it through this too). Proxy headers are the app's
+    (api.web_security), honoured from COMPLAINTS_TRUSTED_PROXIES only, not uvicorn's (which by
+    default believes any from 127.0.0.1)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **options,
+    )
+
+
 async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
     """The API under uvicorn, ready to `serve()`; dispose of the engine when it has stopped."""
     service = await build_service(settings)
@@ -164,10 +188,8 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
         web=web_security_of(settings),
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
-    # uvicorn's access log has method, path and status only: never a body. Proxy headers are
-    # the app's (api.web_security), honoured from COMPLAINTS_TRUSTED_PROXIES only.
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=False)
-    return uvicorn.Server(config), engine
+    # uvicorn's access log has method, path and status only: never a body.
+    return uvicorn.Server(uvicorn_config(app, host, port, log_config=None)), engine
 
 
 async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:

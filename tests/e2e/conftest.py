@@ -27,7 +27,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.events import EventActivities
-from api.app import create_app
+from api.app import create_app, uvicorn_config
 from api.health import readiness, select_one
 from api.keys import KeyRing, append_entry, new_key
 from api.rate_limit import RateLimiter
@@ -55,11 +55,7 @@ class _QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` on a free loopback port in this event loop; yields its base URL."""
-    # As api.app.server_for: proxy headers are the app's to honour (api.web_security), not
-    # uvicorn's (which by default believes any from 127.0.0.1).
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", proxy_headers=False
-    )
+    config = uvicorn_config(app, "127.0.0.1", 0, log_level="warning", lifespan="off")
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
