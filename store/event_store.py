@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.events import PERSONAL_FIELD
@@ -31,6 +32,9 @@ from store.vault import (
     is_withheld,
     live_complaint_key_id,
 )
+
+# INSERT ... ON CONFLICT DO NOTHING, in each backend's dialect (the statement is not in core SQL).
+_INSERT_OR_SKIP = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 _HEADS_KEPT = 10_000
 
@@ -444,33 +448,28 @@ def _stream_version(connection: Connection, stream_id: str) -> int:
 def _add_new_outbox_messages(connection: Connection, messages: Sequence[OutboxMessage]) -> None:
     if not messages:
         return
-    # A key names one notification, so a message already in the outbox is not queued twice.
-    stored_keys = set(
-        connection.scalars(
-            select(OutboxRow.key).where(OutboxRow.key.in_([message.key for message in messages]))
-        )
+    # A key names one notification, so a message already in the outbox is not queued twice: the
+    # key's unique index decides, in the insert itself (as in the one-statement append), not a
+    # read of the keys before it.
+    connection.execute(
+        _INSERT_OR_SKIP[connection.dialect.name](OutboxRow).on_conflict_do_nothing(
+            index_elements=[OutboxRow.key]
+        ),
+        [
+            {
+                "key": message.key,
+                "stream_id": message.stream_id,
+                "kind": message.kind,
+                "recipient": message.recipient,
+                "payload": message.payload,
+                "created_at": to_storage(message.created_at),
+                # A held message (quiet hours) is not due before then; the dispatcher claims
+                # only rows whose next_attempt_at has come.
+                "next_attempt_at": to_storage(message.not_before) if message.not_before else None,
+            }
+            for message in messages
+        ],
     )
-    new_messages = [message for message in messages if message.key not in stored_keys]
-    if new_messages:
-        connection.execute(
-            insert(OutboxRow),
-            [
-                {
-                    "key": message.key,
-                    "stream_id": message.stream_id,
-                    "kind": message.kind,
-                    "recipient": message.recipient,
-                    "payload": message.payload,
-                    "created_at": to_storage(message.created_at),
-                    # A held message (quiet hours) is not due before then; the dispatcher
-                    # claims only rows whose next_attempt_at has come.
-                    "next_attempt_at": (
-                        to_storage(message.not_before) if message.not_before else None
-                    ),
-                }
-                for message in new_messages
-            ],
-        )
 
 
 def _head_hash(connection: Connection, stream_id: str, version: int) -> str | None:
