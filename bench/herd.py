@@ -25,21 +25,20 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from temporalio.api.enums.v1 import EventType
-from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bare_workflow import BareWorkflow, touch  # noqa: E402
 from floor_workflow import FloorWorkflow, floor_worker, lateness  # noqa: E402
 from intake import (  # noqa: E402
     CpuMeter,
+    bare_baseline,
     children,
+    cpu_per_item,
     engine_settings,
     free_port,
     start_engine,
@@ -113,10 +112,6 @@ async def until(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
-def per_item(spent: dict[str, float], n: int) -> str:
-    return ", ".join(f"{who} {seconds * 1000 / n:.1f} ms" for who, seconds in spent.items())
-
-
 async def floor_herd(client, n: int, concurrency: int, meter: CpuMeter) -> tuple[float, str]:
     """Breaches per second of N FloorWorkflows (bench/floor_workflow.py) due at one instant on
     the engine's server, decided by a worker of their own in this process, and the CPU per
@@ -136,7 +131,7 @@ async def floor_herd(client, n: int, concurrency: int, meter: CpuMeter) -> tuple
         while len(lateness) < n:
             await asyncio.sleep(0.5)
         spent = meter.spent(before)
-    return n / max(max(lateness), 1e-3), per_item(spent, n)
+    return n / max(max(lateness), 1e-3), cpu_per_item(spent, n)
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -182,7 +177,7 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("not every breach was recorded within 30 minutes")
             await asyncio.sleep(1)
-        herd_cpu = per_item(meter.spent(before), n)
+        herd_cpu = cpu_per_item(meter.spent(before), n)
         late = [
             (at - due_at).total_seconds() for at, due_at in breaches(database, "first_response")
         ]
@@ -218,22 +213,7 @@ async def main(n: int, margin: float, spread: float, concurrency: int) -> None:
                 f"{floor_rate:.1f} breaches/s; the engine reaches {breach_rate / floor_rate:.2f}; "
                 f"CPU per breach {floor_cpu}"
             )
-        queue = f"bench-{uuid.uuid4().hex}"
-        async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[touch]):
-
-            async def bare(i: int) -> None:
-                await client.execute_workflow(
-                    BareWorkflow.run, i, id=f"bare-{queue}-{i}", task_queue=queue
-                )
-
-            before = meter.read()
-            _, wall = await timed(n, concurrency, bare)
-            bare_cpu = per_item(meter.spent(before), n)
-        bare_rate = n / wall
-        print(
-            f"bare one-activity workflows: {bare_rate:.1f} /s (n={n}, concurrency={concurrency}); "
-            f"CPU per workflow {bare_cpu}"
-        )
+        bare_rate = (await bare_baseline(data, temporal_port, n, concurrency, meter))["rate"]
         if not spread:
             print(f"ratio breaches/s ÷ bare workflows/s: {breach_rate / bare_rate:.2f}")
             print(f"ratio floor breaches/s ÷ bare workflows/s: {floor_rate / bare_rate:.2f}")

@@ -72,10 +72,14 @@ def summary(name: str, latencies: list[float], wall: float, cpu: dict | None = N
     }
     line = f"{name:<28} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   {row['rate']:6.1f} /s"
     if cpu is not None:
-        per_item = {who: seconds * 1000 / len(latencies) for who, seconds in cpu.items()}
-        line += "   CPU per item " + ", ".join(f"{w} {ms:.1f} ms" for w, ms in per_item.items())
+        line += f"   CPU per item {cpu_per_item(cpu, len(latencies))}"
     print(line)
     return row
+
+
+def cpu_per_item(spent: dict[str, float], n: int) -> str:
+    """CpuMeter.spent over `n` items, as "engine 7.5 ms, server 7.8 ms, bench 0.1 ms"."""
+    return ", ".join(f"{who} {seconds * 1000 / n:.1f} ms" for who, seconds in spent.items())
 
 
 def cpu_seconds(pid: int) -> float:

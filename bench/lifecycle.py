@@ -30,6 +30,7 @@ from floor_workflow import FloorLifecycle, floor_worker, register  # noqa: E402
 from intake import (  # noqa: E402
     CpuMeter,
     bare_baseline,
+    cpu_per_item,
     engine_client,
     free_port,
     measured,
@@ -136,7 +137,7 @@ async def main(n: int, concurrency: int) -> None:
 
         before = meter.read()
         floor_steps, floor = await floor_lifecycles(data, temporal_port, n, concurrency)
-        cpu = ", ".join(f"{w} {sec * 1000 / n:.1f} ms" for w, sec in meter.spent(before).items())
+        cpu = cpu_per_item(meter.spent(before), n)
         print(
             f"{'floor, Temporal alone':<28} {floor:6.1f} /s, steps only {floor_steps:.1f} /s (the"
             " same updates, local activities and window, nothing of the engine's); the engine"
