@@ -30,6 +30,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.report_models import DeliveryRetry, ScheduledReportInput
 from domain.contracts import Contract
@@ -111,10 +112,25 @@ async def ensure_schedules(client: Client, contracts: ContractBook, settings: Se
                 lambda _current, new=schedule: ScheduleUpdate(schedule=new)
             )
             log.info("report schedule updated", schedule=sid)
+    # The book's own contracts that are owed none lose theirs by name: a list is the server's
+    # visibility index, which may not show yet a schedule made a moment ago (a start-up just
+    # before). The list finds those of contracts gone from the book, made at an earlier start.
+    owed_none = {schedule_id(c.id, kind) for c in contracts for kind in REPORT_KINDS} - set(wanted)
+    for sid in sorted(owed_none):
+        await _remove(client, sid)
     async for listed in await client.list_schedules():
-        if listed.id.startswith(PREFIX) and listed.id not in wanted:
-            await client.get_schedule_handle(listed.id).delete()
-            log.info("report schedule removed", schedule=listed.id)
+        if listed.id.startswith(PREFIX) and listed.id not in wanted and listed.id not in owed_none:
+            await _remove(client, listed.id)
+
+
+async def _remove(client: Client, sid: str) -> None:
+    try:
+        await client.get_schedule_handle(sid).delete()
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        return  # none to remove
+    log.info("report schedule removed", schedule=sid)
 
 
 @dataclass(frozen=True)
