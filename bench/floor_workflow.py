@@ -90,16 +90,16 @@ class FloorLifecycle:
 
 
 @asynccontextmanager
-async def floor_worker(client: Client) -> AsyncIterator[str]:
+async def floor_worker(client: Client, cached: int = CACHED) -> AsyncIterator[str]:
     """A worker of the floors' own, on a queue of its own (yielded), deciding as the engine's
-    worker does."""
+    worker does (its cache the engine's default unless `cached` says otherwise)."""
     queue = f"floor-{uuid.uuid4().hex}"
     async with Worker(
         client,
         task_queue=queue,
         workflows=[FloorWorkflow, FloorLifecycle],
         activities=[record, nothing],
-        max_cached_workflows=CACHED,
+        max_cached_workflows=cached,
         sticky_queue_schedule_to_start_timeout=STICKY,
     ):
         yield queue

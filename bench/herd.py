@@ -41,6 +41,7 @@ from intake import (  # noqa: E402
     cpu_per_item,
     engine_settings,
     free_port,
+    rss_mib,
     start_engine,
     stop_engine,
     timed,
@@ -68,13 +69,6 @@ def herd_policy(path: Path) -> Path:
     assert 'acknowledge = "15m"' in text, "the default policy's tier 3 changed: update herd.py"
     path.write_text(text)
     return path
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def read_store(database: Path, query: str, parameters: tuple = ()) -> list[tuple]:

@@ -44,8 +44,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from herd import quantile, read_store, rss_mib  # noqa: E402
-from intake import children, free_port, start_engine, wait_ready  # noqa: E402
+from herd import quantile, read_store  # noqa: E402
+from intake import children, free_port, rss_mib, start_engine, wait_ready  # noqa: E402
 
 from api.keys import Role, append_entry, new_key  # noqa: E402
 from domain.policy import round_the_clock_span  # noqa: E402

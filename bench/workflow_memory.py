@@ -9,7 +9,7 @@ bookkeeping inflates the RSS, so take the RSS figure from a run without it.
 
 With --floor it does the same with Temporal's own floor instead (bench/floor_workflow.py's
 FloorLifecycle, registered by update-with-start and left waiting, nothing of the engine's in it,
-in a worker of the engine's cache size): what any cached workflow costs the SDK, in this
+in a worker of the same cache): what any cached workflow costs the SDK, in this
 process. The complaint's figure against it is the engine's own part.
 
     .venv/bin/python bench/workflow_memory.py [-n 1000] [--trace DEPTH] [--cache 5000] [--floor]
@@ -38,8 +38,7 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor_workflow import CACHED, floor_worker  # noqa: E402
 from floor_workflow import register as register_floor  # noqa: E402
-from herd import rss_mib  # noqa: E402
-from intake import timed  # noqa: E402
+from intake import rss_mib, timed  # noqa: E402
 
 from activities.events import EventActivities  # noqa: E402
 from domain import commands as c  # noqa: E402
@@ -129,7 +128,7 @@ def grown(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> list:
     return sorted(totals.items(), key=lambda item: -item[1][0])
 
 
-async def floor(n: int, trace: int, concurrency: int) -> None:
+async def floor(n: int, trace: int, cache: int, concurrency: int) -> None:
     """Temporal's own floor: N FloorLifecycles registered and left waiting in the worker's cache."""
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
@@ -138,21 +137,21 @@ async def floor(n: int, trace: int, concurrency: int) -> None:
     )
     try:
         await register_search_attributes(env.client, "default")
-        async with floor_worker(env.client) as queue:
+        async with floor_worker(env.client, cache) as queue:
 
             async def register(i: int) -> None:
                 await register_floor(env.client, queue, i, timedelta(days=1))
 
             await timed(WARM_UP, concurrency, register)
             measured = await grown_by(
-                n, trace, lambda: timed(n, concurrency, lambda i: register(WARM_UP + i))
+                trace, lambda: timed(n, concurrency, lambda i: register(WARM_UP + i))
             )
-        report(measured, n, f"workflows of Temporal's floor (cache {CACHED})")
+        report(measured, n, f"workflows of Temporal's floor (cache {cache})")
     finally:
         await env.shutdown()
 
 
-async def grown_by(n: int, trace: int, load) -> tuple:
+async def grown_by(trace: int, load) -> tuple:
     """Run `load` (it returns (latencies, seconds)): its seconds, the heap before and after it."""
     rss0, heap0 = heap()
     before = tracemalloc.take_snapshot() if trace else None
@@ -210,7 +209,7 @@ async def main(n: int, trace: int, cache: int, concurrency: int) -> None:
                     await settled(database, WARM_UP + n)
                     return registrations
 
-                measured = await grown_by(n, trace, load)
+                measured = await grown_by(trace, load)
         report(measured, n, f"open complaints (cache {cache})")
     finally:
         await env.shutdown()
@@ -224,7 +223,7 @@ if __name__ == "__main__":
         "--trace", type=int, default=0, metavar="DEPTH",
         help="where the heap grew (tracemalloc, DEPTH frames kept: 1 is fast, 30 finds the cause)",
     )  # fmt: skip
-    parser.add_argument("--cache", type=int, default=5000, help="the worker's cached workflows")
+    parser.add_argument("--cache", type=int, default=CACHED, help="the worker's cached workflows")
     parser.add_argument("-c", "--concurrency", type=int, default=32)
     parser.add_argument("--floor", action="store_true", help="Temporal's floor, not complaints")
     args = parser.parse_args()
@@ -232,6 +231,6 @@ if __name__ == "__main__":
     if args.trace:
         tracemalloc.start(args.trace)
     if args.floor:
-        asyncio.run(floor(args.n, args.trace, args.concurrency))
+        asyncio.run(floor(args.n, args.trace, args.cache, args.concurrency))
     else:
         asyncio.run(main(args.n, args.trace, args.cache, args.concurrency))
