@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from security.private_files import private_file
+from store import sqlite_writers
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # JSON columns are decoded with orjson: a projection rebuild decodes every event of the log, and
@@ -55,15 +56,13 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
 
 def _make_sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
+    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
     if database and database != ":memory:":
         # Made here, owner-only, before SQLite makes it under the umask (0644): it holds the
         # complaints. SQLite gives its -wal and -shm files the database file's mode.
         private_file(Path(database))
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        json_deserializer=JSON_DECODER,
-    )
+        connect_args["factory"] = sqlite_writers.connection_class(database)
+    engine = create_engine(url, connect_args=connect_args, json_deserializer=JSON_DECODER)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -80,8 +79,19 @@ def _make_sqlite_engine(url: str) -> Engine:
         # A deferred transaction that reads and then writes must upgrade its lock, and two
         # threads doing that at once deadlock (SQLite fails one at once, busy_timeout or not).
         # Taking the write lock up front makes writers queue instead.
-        deferred = connection.get_execution_options().get(_DEFERRED_BEGIN, False)
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_DEFERRED_BEGIN, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        writer = connection.connection.dbapi_connection
+        queued = isinstance(writer, sqlite_writers.QueuedWriterConnection)
+        if queued:
+            writer.take_turn()  # store.sqlite_writers: why the process's writers queue first
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                writer.give_turn()
+            raise
 
     return engine
 
