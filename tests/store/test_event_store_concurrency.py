@@ -1,6 +1,5 @@
 """Many writers at once, and readers following the global log while they write."""
 
-import sys
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,24 +10,12 @@ from sqlalchemy import Engine, event
 
 from store import AppendResult, ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
 from store.one_statement_append import PREPARED_NAME
-from store.sqlite_writers import QueuedWriterConnection
 from tests.store.builders import new_events
-from tests.store.waiting import wait_until
+from tests.store.waiting import wait_until, waits_for_its_turn
 
 WRITERS = 8
 EVENTS_PER_WRITER = 50
 SHARED_APPENDS_PER_WRITER = 3
-
-
-def waits_for_its_turn(thread: threading.Thread) -> bool:
-    """On SQLite a writer first queues behind the process's other writers (store.sqlite_writers)
-    and asks SQLite for its write lock only when its turn comes."""
-    frame = sys._current_frames().get(thread.ident)
-    while frame is not None:
-        if frame.f_code is QueuedWriterConnection.take_turn.__code__:
-            return True
-        frame = frame.f_back
-    return False
 
 
 class PollingReader:

@@ -1,11 +1,14 @@
 """Waiting on conditions instead of sleeping for fixed times."""
 
+import sys
+import threading
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
 from store.db import WRITE_LOCK_KEY
+from store.sqlite_writers import QueuedWriterConnection
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -14,6 +17,17 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {timeout} s waiting until {what}")
         time.sleep(0.005)
+
+
+def waits_for_its_turn(thread: threading.Thread) -> bool:
+    """Whether `thread` is queued behind its process's other SQLite writers
+    (store.sqlite_writers), which is before it asks SQLite for the write lock."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code is QueuedWriterConnection.take_turn.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def write_lock_queue_length(engine: Engine) -> int:

@@ -1,0 +1,89 @@
+"""The writers of one process take turns at a SQLite file (store.sqlite_writers): the next one
+starts once the previous transaction has ended, however it ended, and never waits for ever."""
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, exc, text
+
+from store import sqlite_writers
+from store.db import make_engine
+from tests.store.waiting import wait_until, waits_for_its_turn
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'events.sqlite3'}"
+
+
+def _write(engine: Engine, value: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS t (v INTEGER)"))
+        connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": value})
+
+
+def _values(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [row.v for row in connection.execute(text("SELECT v FROM t ORDER BY rowid"))]
+
+
+def test_engines_on_one_file_share_the_turn_and_the_next_writer_starts_when_the_first_ends(
+    database: str,
+) -> None:
+    # `complaints run` opens the same file through more than one engine.
+    first, second = make_engine(database), make_engine(database)
+    _write(first, 0)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    follower = threading.Thread(target=_write, args=(second, 2))
+    holder.start()
+    wait_until(holding.is_set, "the first writer holds its transaction")
+    follower.start()
+    wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
+    release.set()
+    holder.join(timeout=30)
+    follower.join(timeout=30)
+    assert not follower.is_alive()
+    assert _values(first) == [0, 1, 2]
+
+
+def test_a_transaction_that_fails_gives_the_turn_back(database: str) -> None:
+    engine = make_engine(database)
+    _write(engine, 0)
+    with pytest.raises(exc.OperationalError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        raise RuntimeError("the caller changed its mind")
+    _write(engine, 2)  # would wait for a turn never given back
+    assert _values(engine) == [0, 2]
+
+
+def test_a_second_write_transaction_in_the_same_thread_fails_as_sqlite_would(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_writers, "TURN_TIMEOUT_SECONDS", 0.2)
+    engine = make_engine(database)
+    _write(engine, 0)
+    with engine.begin() as outer:
+        outer.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            _write(engine, 2)
+    _write(engine, 3)
+    assert _values(engine) == [0, 1, 3]
+
+
+def test_an_in_memory_database_has_no_queue() -> None:
+    engine = make_engine("sqlite:///:memory:")
+    with engine.begin() as connection:
+        raw = connection.connection.dbapi_connection
+        assert not isinstance(raw, sqlite_writers.QueuedWriterConnection)
