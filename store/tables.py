@@ -123,6 +123,8 @@ class ComplaintListRow(Base):
         Index("ix_complaint_list_tier", "tier"),
         Index("ix_complaint_list_team", "team"),
         Index("ix_complaint_list_contract", "contract"),
+        # What a new complaint's assignment counts (store.workload), read from the index alone.
+        Index("ix_complaint_list_workload", "contract", "assignee", "status"),
     )
 
     complaint_id: Mapped[str] = mapped_column(String(100), primary_key=True)

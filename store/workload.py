@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from domain.contracts import contract_of
 from domain.vocabulary import Status
@@ -31,22 +31,14 @@ class Workload:
 
     def open_counts(self, contract: str | None, people: Collection[str]) -> dict[str, int]:
         """person -> complaints of `contract` they hold open or waiting on the customer."""
-        contract, row = contract_of(contract), ComplaintListRow
+        contract = contract_of(contract)
         with self._reader.connect() as connection:
             checkpoint = connection.scalar(
                 select(ProjectionCheckpointRow.position).where(
                     ProjectionCheckpointRow.name == PROJECTION_NAME
                 )
             )
-            listed = connection.execute(
-                select(row.assignee, func.count())
-                .where(
-                    row.contract == contract,
-                    row.assignee.in_(list(people)),
-                    row.status.in_(_HELD),
-                )
-                .group_by(row.assignee)
-            ).all()
+            listed = connection.execute(held_in_the_list(contract, people)).all()
             newer = connection.execute(
                 select(EventRow.stream_id, EventRow.type, EventRow.data)
                 .where(
@@ -59,6 +51,17 @@ class Workload:
         counts = Counter({assignee: n for assignee, n in listed})
         counts.update(_registered_since(newer, contract, people))
         return dict(counts)
+
+
+def held_in_the_list(contract: str, people: Collection[str]) -> Select:
+    """(person, complaints held) as the list has them; counted in the list's workload index
+    (contract, assignee, status) alone, never in its rows."""
+    row = ComplaintListRow
+    return (
+        select(row.assignee, func.count())
+        .where(row.contract == contract, row.assignee.in_(list(people)), row.status.in_(_HELD))
+        .group_by(row.assignee)
+    )
 
 
 def _registered_since(rows, contract: str, people: Collection[str]) -> Counter[str]:
