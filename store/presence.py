@@ -27,6 +27,9 @@ Mark = AwayMarked | AwayCancelled
 class PresenceLog:
     def __init__(self, store: EventStore) -> None:
         self._store = store
+        # stream -> (its version, the periods standing at it). Every new complaint asks who is
+        # away, and a stream keeps every mark ever made: it is read again only once it has grown.
+        self._standing: dict[str, tuple[int, list[AwayPeriod]]] = {}
 
     def marks(self, contract: str | None) -> list[Mark]:
         return [
@@ -36,7 +39,14 @@ class PresenceLog:
 
     def periods(self, contract: str | None) -> list[AwayPeriod]:
         """The periods the supervisors' marks leave standing."""
-        return marked_periods(self.marks(contract))
+        stream = presence_stream(contract)
+        known = self._standing.get(stream)
+        if known is not None and known[0] == self._store.stream_version(stream):
+            return list(known[1])
+        records = self._store.read_stream(stream)
+        periods = marked_periods(PRESENCE_EVENT.validate_python(r.data) for r in records)
+        self._standing[stream] = (records[-1].version if records else 0, periods)
+        return list(periods)
 
     def record(self, contract: str | None, decide: Callable[[list[AwayPeriod]], Mark]) -> Mark:
         """Append the mark `decide` makes from the standing periods; the write lock is held from

@@ -55,9 +55,7 @@ def test_open_and_waiting_complaints_count_from_the_list_and_those_registered_si
                 listed("listed-already", "agent.li", "open"),
             ],
         )
-        connection.execute(
-            insert(ProjectionCheckpointRow).values(name=PROJECTION_NAME, position=2)
-        )
+        connection.execute(insert(ProjectionCheckpointRow).values(name=PROJECTION_NAME, position=2))
     register(store, "new-1", "agent.wang", None)
     register(store, "new-2", "agent.wang", "acme")
 
