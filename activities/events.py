@@ -23,7 +23,8 @@ from store import ConcurrencyConflict, EventStore, NewEvent, OutboxMessage
 log = structlog.get_logger(__name__)
 
 
-def _new_event(stamped) -> NewEvent:
+def stored_event(stamped: StampedEvent) -> NewEvent:
+    """The store's form of a stamped domain event: its personal part apart, to be sealed."""
     data, personal = split_personal(stamped.event)
     return NewEvent(
         event_id=stamped.event_id,
@@ -79,7 +80,7 @@ class EventActivities:
             result = self._store.append(
                 req.stream_id,
                 req.expected_version,
-                [_new_event(s) for s in req.events],
+                [stored_event(s) for s in req.events],
                 outbox=_outbox(req),
                 closure_record=closure,
                 archived_at=req.events[-1].event.at if closure is not None else None,

@@ -32,10 +32,7 @@ class PresenceLog:
         self._standing: dict[str, tuple[int, list[AwayPeriod]]] = {}
 
     def marks(self, contract: str | None) -> list[Mark]:
-        return [
-            PRESENCE_EVENT.validate_python(r.data)
-            for r in self._store.read_stream(presence_stream(contract))
-        ]
+        return [_mark(r.data) for r in self._store.read_stream(presence_stream(contract))]
 
     def periods(self, contract: str | None) -> list[AwayPeriod]:
         """The periods the supervisors' marks leave standing."""
@@ -44,7 +41,7 @@ class PresenceLog:
         if known is not None and known[0] == self._store.stream_version(stream):
             return list(known[1])
         records = self._store.read_stream(stream)
-        periods = marked_periods(PRESENCE_EVENT.validate_python(r.data) for r in records)
+        periods = marked_periods(_mark(r.data) for r in records)
         self._standing[stream] = (records[-1].version if records else 0, periods)
         return list(periods)
 
@@ -58,7 +55,7 @@ class PresenceLog:
             rows = connection.execute(
                 select(EventRow.data).where(EventRow.stream_id == stream).order_by(EventRow.version)
             ).all()
-            mark = decide(marked_periods(PRESENCE_EVENT.validate_python(r.data) for r in rows))
+            mark = decide(marked_periods(_mark(r.data) for r in rows))
             event = NewEvent(
                 event_id=str(uuid.uuid4()),
                 type=mark.type,
@@ -68,3 +65,7 @@ class PresenceLog:
             )
             self._store.append_in(connection, stream, len(rows), [event])
         return mark
+
+
+def _mark(data: dict) -> Mark:
+    return PRESENCE_EVENT.validate_python(data)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from activities.assignment import AssignmentActivities
-from activities.events import EventActivities, _new_event
+from activities.events import EventActivities, stored_event
 from activities.models import StampedEvent
 from delivery.directory import load_directory
 from domain import commands as c
@@ -227,7 +227,7 @@ async def test_a_lost_registration_is_adopted_with_the_assignment_it_committed(h
     harness.store.append(
         register.complaint_id,
         0,
-        [_new_event(StampedEvent(event_id=i, event=e)) for i, e in zip(ids, events, strict=True)],
+        [stored_event(StampedEvent(event_id=i, event=e)) for i, e in zip(ids, events, strict=True)],
     )
 
     sub = await harness.submit(register)

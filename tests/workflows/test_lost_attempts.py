@@ -7,7 +7,7 @@ written twice, nothing is lost, and the workflow's state is the store's."""
 import uuid
 from datetime import timedelta
 
-from activities.events import _new_event
+from activities.events import stored_event
 from activities.models import StampedEvent
 from domain import commands as c
 from domain.decide import decide_with_state
@@ -24,7 +24,7 @@ MIN = timedelta(minutes=1)
 
 
 def commit_behind(harness, complaint_id, version, stamped):
-    harness.store.append(complaint_id, version, [_new_event(s) for s in stamped])
+    harness.store.append(complaint_id, version, [stored_event(s) for s in stamped])
 
 
 async def test_another_decisions_lost_attempt_is_adopted_and_this_one_made_on_top(harness):
