@@ -65,9 +65,6 @@ class Settings(BaseSettings):
     # 133 timed-out tasks in 100 complaints, 37 breaches/s; 60 s: none, 60/s). The price: when a
     # worker is killed, decisions already waiting for it are up to this much later.
     worker_sticky_seconds: float = Field(default=60, gt=0)
-    # Freeze what survives each full garbage collection, so later ones stop the worker only for
-    # the objects made since (engine.collector: why, and how the frozen heap is scanned again).
-    worker_gc_freeze: bool = True
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir

@@ -24,7 +24,6 @@ from delivery.dispatcher import OutboxDispatcher
 from delivery.reporting import DeliveryReporter
 from delivery.senders import SmtpSender, WebhookSender
 from domain.commands import RecordDelivery
-from engine.collector import FrozenSurvivors
 from engine.composition import Parts, build_projector, open_parts
 from engine.contracts import ContractBook
 from engine.metrics import MetricsServer
@@ -142,14 +141,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     metrics = (
         MetricsServer(settings.metrics_address, parts.engine) if settings.metrics_address else None
     )
-    collector = FrozenSurvivors() if settings.worker_gc_freeze else None
-    if collector is not None:
-        collector.install()
     try:
         await _run(settings, stop, parts)
     finally:
-        if collector is not None:
-            collector.uninstall()
         if metrics is not None:
             metrics.stop()
         parts.close()
