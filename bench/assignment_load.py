@@ -13,6 +13,7 @@ store in the same run; CPU per call of this thread.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -67,7 +68,17 @@ def per_call(activities: AssignmentActivities, request: TeamLoadRequest, calls: 
 
 
 def main(n: int, calls: int, database_url: str | None) -> None:
-    url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-load-')) / 'x.db'}"
+    if database_url is not None:
+        measure(n, calls, database_url)
+        return
+    data = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    try:
+        measure(n, calls, f"sqlite:///{data / 'events.sqlite3'}")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def measure(n: int, calls: int, url: str) -> None:
     engine = make_engine(url)
     migrate(engine)
     store = EventStore(engine)
@@ -85,6 +96,7 @@ def main(n: int, calls: int, database_url: str | None) -> None:
     print(f"  with the workload index    {with_index:6.2f} ms CPU per call")
     ratio = without / with_index
     print(f"  without it (the reference) {without:6.2f} ms CPU per call: {ratio:.1f}x")
+    engine.dispose()
 
 
 if __name__ == "__main__":

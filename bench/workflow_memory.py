@@ -22,6 +22,7 @@ import asyncio
 import base64
 import gc
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -213,6 +214,8 @@ async def main(n: int, trace: int, cache: int, concurrency: int) -> None:
         report(measured, n, f"open complaints (cache {cache})")
     finally:
         await env.shutdown()
+        engine.dispose()
+        shutil.rmtree(data, ignore_errors=True)
         engine.dispose()
 
 
