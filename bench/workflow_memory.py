@@ -216,7 +216,6 @@ async def main(n: int, trace: int, cache: int, concurrency: int) -> None:
         await env.shutdown()
         engine.dispose()
         shutil.rmtree(data, ignore_errors=True)
-        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
 
 def _make_sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
-    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
+    wait = sqlite_writers.TURN_TIMEOUT_SECONDS  # for the write lock, in Python as in SQLite
+    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": wait}
     if database and database != ":memory:":
         # Made here, owner-only, before SQLite makes it under the umask (0644): it holds the
         # complaints. SQLite gives its -wal and -shm files the database file's mode.
@@ -70,7 +71,7 @@ def _make_sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers and the writer do not block each other
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={wait * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

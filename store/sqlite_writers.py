@@ -16,9 +16,10 @@ import os
 import sqlite3
 import threading
 
-# As long as SQLite's busy_timeout (store.db): a writer that cannot have its turn within it fails
-# as SQLite would fail it, instead of waiting for ever (say, a thread that holds one write
-# transaction and opens another on a second connection).
+# How long a writer waits for the write lock, here and in SQLite's busy handler (store.db sets
+# it there): one that cannot have its turn within it fails as SQLite would fail it, instead of
+# waiting for ever (say, a thread that holds one write transaction and opens another on a second
+# connection).
 TURN_TIMEOUT_SECONDS = 30
 
 _LOCKS: dict[str, threading.Lock] = {}
