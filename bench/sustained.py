@@ -15,6 +15,7 @@ is recorded, and prints, per rate:
   (due at their warn_at) due by the end of intake; complaints in the store against submitted;
 - peak RSS of the engine (worker + API) and of the dev server, with the open complaints then,
   and the lines of their logs that say "exceeded" (workflow task / context deadline);
+- the engine's garbage-collector pauses, whole-heap ones apart (its /metrics, on a free port);
 - a verdict: held iff no answer was a 503 and the breaches' p99 lateness is at most 1 s.
 At the end, a table of the rates and the knee: the highest rate held.
 
@@ -42,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from herd import quantile, read_store  # noqa: E402
@@ -220,6 +222,32 @@ def seconds(values: list[float]) -> str:
     )
 
 
+def gc_pauses(metrics: str) -> list[str]:
+    """A line per generation of the engine's complaints_gc_pause_seconds: how many pauses, how
+    long in all, and how many of them were long (the histogram's buckets from 0.25 s)."""
+    text = httpx.get(f"http://{metrics}/metrics", timeout=30).text
+    by_generation: dict[str, dict] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "complaints_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            figures = by_generation.setdefault(sample.labels["generation"], {"over": {}})
+            if sample.name.endswith("_bucket"):
+                figures["over"][sample.labels["le"]] = sample.value
+            else:
+                figures[sample.name.rsplit("_", 1)[1]] = sample.value
+    lines = []
+    for generation, f in sorted(by_generation.items()):
+        longer = ", ".join(
+            f"> {le} s: {f['count'] - f['over'][le]:.0f}" for le in ("0.25", "0.5", "1.0")
+        )
+        lines.append(
+            f"gc pauses, generation {generation}: {f['count']:.0f}, {f['sum']:.1f} s in all; "
+            f"{longer}"
+        )
+    return lines
+
+
 def log_lines(path: Path, word: str) -> int | str:
     if not path.exists():
         return "no log"
@@ -244,13 +272,16 @@ async def drain(database: Path, end: datetime) -> tuple[dict, bool]:
 async def run_rate(
     rate: float, minutes: float, first_response: timedelta, keep: bool, as_filed: bool
 ) -> dict:
-    api_port, temporal_port = free_port(), free_port()
+    api_port, temporal_port, metrics = free_port(), free_port(), f"127.0.0.1:{free_port()}"
     data = Path(tempfile.mkdtemp(prefix="bench-sustained-"))
     key, entry = new_key("bench", Role.INTAKE)
     append_entry(data / "api_keys.toml", entry)
     policy = sustained_policy(data / "policy.toml", first_response, as_filed)
     engine_log, database = data / "engine.log", data / "complaints.sqlite3"
-    engine = start_engine(data, api_port, temporal_port, engine_log, COMPLAINTS_POLICY=str(policy))
+    engine = start_engine(
+        data, api_port, temporal_port, engine_log,
+        COMPLAINTS_POLICY=str(policy), COMPLAINTS_METRICS_ADDRESS=metrics,
+    )  # fmt: skip
     peaks: dict = {}
     sampler = asyncio.create_task(sample_memory(engine.pid, database, peaks))
     n = max(1, round(rate * minutes * 60))
@@ -267,6 +298,7 @@ async def run_rate(
             intake = await submit_open_loop(http, key, rate, n)
         print("intake done; waiting for the deadlines due by its end to be recorded", flush=True)
         figures, ran_out = await drain(database, intake["end"])
+        pauses = gc_pauses(metrics)
     finally:
         sampler.cancel()
         engine.send_signal(signal.SIGINT)
@@ -290,6 +322,7 @@ async def run_rate(
         print(f"the wait for them ran out after {DRAIN_LIMIT // 60} minutes")
     for name, (mib, open_then) in peaks.items():
         print(f"peak RSS {name}: {mib:.0f} MiB, with {open_then} open complaints")
+    print("\n".join(pauses))
     print(
         f'log lines with "exceeded": engine {log_lines(engine_log, "exceeded")}, '
         f"dev server {log_lines(data / 'temporal.log', 'exceeded')}"

@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from domain.events import ComplaintEscalated, DeadlineBreached, DeadlineMet, ProgressUpdateMissed
+from engine.gc_pauses import CLOCK, PauseCollector
 from engine.settings import split_address
 from store.complaint_list import PROJECTION_NAME as COMPLAINT_LIST
 from store.gauges import LAG_CAP, read_gauges
@@ -186,19 +187,25 @@ class MetricsServer:
 
     def __init__(self, address: str, engine: Engine) -> None:
         host, port = split_address(address)
-        self._collector = StoreCollector(engine)
-        REGISTRY.register(self._collector)
+        self._collectors = (StoreCollector(engine), PauseCollector())
+        for collector in self._collectors:
+            REGISTRY.register(collector)
         try:
             self._server, self._thread = start_http_server(port, host)
         except OSError as error:  # the port taken, an address not this host's
-            REGISTRY.unregister(self._collector)
+            self._unregister()
             raise ValueError(
                 f"COMPLAINTS_METRICS_ADDRESS: cannot listen on {address}: {error.strerror}"
             ) from None
+        CLOCK.start()
         self.address = f"{host}:{self._server.server_port}"
         log.info("metrics served", listen=self.address)
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        REGISTRY.unregister(self._collector)
+        self._unregister()
+
+    def _unregister(self) -> None:
+        for collector in self._collectors:
+            REGISTRY.unregister(collector)
