@@ -87,8 +87,16 @@ class ComplaintState(BaseModel):
         ]
 
 
-def _schedule(state: ComplaintState, event: ev.DeadlinesScheduled) -> list[DeadlineState]:
-    settled = [d for d in state.deadlines if d.round != event.round or not d.pending]
+# The two deadline rules, on a list of deadlines so that every fold keeps them: the state's
+# (below) and the reports' ledger (store.report_model), which keeps no state of its own.
+
+
+def rescheduled(
+    deadlines: list[DeadlineState], event: ev.DeadlinesScheduled
+) -> list[DeadlineState]:
+    """A new schedule replaces its round's pending deadlines; settled ones (met or breached)
+    stand, and a kind already settled in the round is not scheduled again."""
+    settled = [d for d in deadlines if d.round != event.round or not d.pending]
     settled_kinds = {d.kind for d in settled if d.round == event.round}
     fresh = [
         DeadlineState(round=event.round, kind=s.kind, due_at=s.due_at, warn_at=s.warn_at)
@@ -98,17 +106,23 @@ def _schedule(state: ComplaintState, event: ev.DeadlinesScheduled) -> list[Deadl
     return settled + fresh
 
 
-def _mark(
-    state: ComplaintState,
-    event: ev.DeadlineMet | ev.DeadlineBreached | ev.DeadlineWarningIssued,
-    field: str,
-) -> list[DeadlineState]:
-    """The deadlines with the event's time stamped on the one it is about."""
+DeadlineStamp = ev.DeadlineMet | ev.DeadlineBreached | ev.DeadlineWarningIssued
+_STAMPED_FIELD = {
+    ev.DeadlineMet: "met_at",
+    ev.DeadlineBreached: "breached_at",
+    ev.DeadlineWarningIssued: "warned_at",
+}
+
+
+def stamped(deadlines: list[DeadlineState], event: DeadlineStamp) -> list[DeadlineState]:
+    """The deadlines with the event's time stamped on the one it is about (met, breached or
+    warned); the others are the same objects."""
+    field = _STAMPED_FIELD[type(event)]
     return [
         d.model_copy(update={field: event.at})
         if d.round == event.round and d.kind == event.kind
         else d
-        for d in state.deadlines
+        for d in deadlines
     ]
 
 
@@ -169,20 +183,13 @@ def _assigned(s: ComplaintState, event: ev.ComplaintAssigned | ev.ComplaintReass
 
 
 def _scheduled(s: ComplaintState, event: ev.DeadlinesScheduled) -> None:
-    s.deadlines = _schedule(s, event)
+    s.deadlines = rescheduled(s.deadlines, event)
 
 
-def _met(s: ComplaintState, event: ev.DeadlineMet) -> None:
-    s.deadlines = _mark(s, event, "met_at")
-
-
-def _warned(s: ComplaintState, event: ev.DeadlineWarningIssued) -> None:
-    s.deadlines = _mark(s, event, "warned_at")
-
-
-def _breached(s: ComplaintState, event: ev.DeadlineBreached) -> None:
-    s.deadlines = _mark(s, event, "breached_at")
-    s.breached = True
+def _stamped(s: ComplaintState, event: DeadlineStamp) -> None:
+    s.deadlines = stamped(s.deadlines, event)
+    if isinstance(event, ev.DeadlineBreached):
+        s.breached = True
 
 
 def _escalated(s: ComplaintState, event: ev.ComplaintEscalated) -> None:
@@ -263,9 +270,9 @@ _HANDLERS: dict[type, Callable[[ComplaintState, Any], None]] = {
     ev.ComplaintAssigned: _assigned,
     ev.ComplaintReassigned: _assigned,
     ev.DeadlinesScheduled: _scheduled,
-    ev.DeadlineMet: _met,
-    ev.DeadlineWarningIssued: _warned,
-    ev.DeadlineBreached: _breached,
+    ev.DeadlineMet: _stamped,
+    ev.DeadlineWarningIssued: _stamped,
+    ev.DeadlineBreached: _stamped,
     ev.ComplaintEscalated: _escalated,
     ev.InformationRequested: _information_requested,
     ev.CustomerReplied: _customer_replied,

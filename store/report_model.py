@@ -1,11 +1,11 @@
 """The report read models: one row per complaint with the moments the metrics measure
 (report_complaints), and every deadline of every round (deadline_ledger).
 
-ReportProjection folds the log into plain dicts rather than the domain's ComplaintState: a
-rebuild goes over millions of events, and a pydantic model copied per event is what made the
-complaint list's rebuild slow. The deadline rules it mirrors (a new schedule replaces the
-round's pending deadlines; met / breached / warned stamp one deadline) are the domain's
-(`domain.state._schedule` and `_mark`); a test folds the same streams both ways and compares.
+ReportProjection folds a complaint's row as a plain dict rather than the domain's whole
+ComplaintState, which it would have to store (a rebuild goes over millions of events, most of
+which change nothing the report keeps). Its deadlines, though, are the domain's: the ledger
+holds each complaint's `DeadlineState`s, and the deadline events are applied to them by the
+domain's own rules (`domain.state.rescheduled` and `stamped`), so those rules live in one place.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
 from domain.contracts import contract_of
-from domain.events import DEADLINE_ANSWERED_BY
+from domain.events import DEADLINE_ANSWERED_BY, DeadlinesScheduled, join_personal
+from domain.state import DeadlineState, rescheduled, stamped
 from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
 from store.projections import complaint_events_by_stream
@@ -34,11 +35,9 @@ _MOMENT_COLUMN = {
     DeadlineKind.INITIAL_SOLUTION: "initial_solution_at",
     DeadlineKind.RESOLUTION: "resolved_at",
 }
-_STAMPS = {
-    "DeadlineMet": "met_at",
-    "DeadlineBreached": "breached_at",
-    "DeadlineWarningIssued": "warned_at",
-}
+_DEADLINE_EVENTS = frozenset(
+    {"DeadlinesScheduled", "DeadlineMet", "DeadlineBreached", "DeadlineWarningIssued"}
+)
 _MOMENTS = (
     "received_at",
     "registered_at",
@@ -67,10 +66,9 @@ class ReportProjection:
         ids = list(by_stream)
         rows = _load_rows(connection, ids)
         ledgers = _load_ledgers(connection, ids)
-        stored_deadlines = _flat(ledgers, copy=True)
+        stored_deadlines = _flat(ledgers)
         for stream_id, records in by_stream.items():
             row = rows.get(stream_id)
-            ledger = ledgers.setdefault(stream_id, {})
             for record in records:
                 version = row["version"] if row else 0
                 if record.version <= version:
@@ -85,11 +83,20 @@ class ReportProjection:
                             f"stream {stream_id!r} does not begin with a registration"
                         )
                     row = rows[stream_id] = _registered(stream_id, record.data)
+                elif record.type in _DEADLINE_EVENTS:
+                    # Schedules and stamps carry no personal data: nothing to join.
+                    event = join_personal(record.data, None)
+                    ledger = ledgers.get(stream_id, [])
+                    ledgers[stream_id] = (
+                        rescheduled(ledger, event)
+                        if isinstance(event, DeadlinesScheduled)
+                        else stamped(ledger, event)
+                    )
                 else:
-                    _fold(row, ledger, record.type, record.data)
+                    _fold(row, record.type, record.data)
                 row["version"] = record.version
             if row is not None:
-                _copy_ledger_counts(row, ledger)
+                _copy_ledger_counts(row, ledgers.get(stream_id, []))
         _rewrite(connection, ids, rows, stored_deadlines, _flat(ledgers))
 
 
@@ -121,12 +128,12 @@ def _rewrite(
         )
 
 
-def _flat(ledgers: dict[str, dict], copy: bool = False) -> dict[tuple, dict]:
-    """{(complaint id, round, kind): deadline}; `copy` keeps a snapshot the fold cannot touch."""
+def _flat(ledgers: dict[str, list[DeadlineState]]) -> dict[tuple, dict]:
+    """{(complaint id, round, kind): the deadline's ledger columns}."""
     return {
-        (cid, r, k): dict(d) if copy else d
+        (cid, d.round, d.kind.value): {m: getattr(d, m) for m in _LEDGER_MOMENTS}
         for cid, ledger in ledgers.items()
-        for (r, k), d in ledger.items()
+        for d in ledger
     }
 
 
@@ -153,31 +160,12 @@ def _registered(stream_id: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fold(row: dict[str, Any], ledger: dict, event_type: str, data: dict[str, Any]) -> None:
+def _fold(row: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
     match event_type:
         case "ComplaintClassified" | "ComplaintReclassified":
             row["tier"], row["category"] = data["tier"], data["category"]
         case "ComplaintAssigned" | "ComplaintReassigned":
             row["team"] = data["team"]
-        case "DeadlinesScheduled":
-            round_ = data["round"]
-            # As the domain does: the round's pending deadlines give way to the new schedule;
-            # settled ones (met or breached) stand.
-            for key in [k for k, d in ledger.items() if k[0] == round_ and _pending(d)]:
-                del ledger[key]
-            for planned in data["deadlines"]:
-                key = (round_, planned["kind"])
-                if key not in ledger:
-                    ledger[key] = {
-                        "due_at": _moment(planned["due_at"]),
-                        "warned_at": None,
-                        "met_at": None,
-                        "breached_at": None,
-                    }
-        case "DeadlineMet" | "DeadlineBreached" | "DeadlineWarningIssued":
-            deadline = ledger.get((data["round"], data["kind"]))
-            if deadline is not None:
-                deadline[_STAMPS[event_type]] = _moment(data["at"])
         case "ComplaintEscalated":
             row["escalated"] = True
         case "ComplaintReopened":
@@ -191,20 +179,18 @@ def _fold(row: dict[str, Any], ledger: dict, event_type: str, data: dict[str, An
                     row[column] = _moment(data["at"])
 
 
-def _copy_ledger_counts(row: dict[str, Any], ledger: dict) -> None:
-    row["deadlines_met"] = sum(1 for d in ledger.values() if d["met_at"] and not d["breached_at"])
-    row["deadlines_breached"] = sum(1 for d in ledger.values() if d["breached_at"])
-    resolution = ledger.get((1, DeadlineKind.RESOLUTION.value))
+def _copy_ledger_counts(row: dict[str, Any], ledger: list[DeadlineState]) -> None:
+    row["deadlines_met"] = sum(1 for d in ledger if d.met_at and not d.breached_at)
+    row["deadlines_breached"] = sum(1 for d in ledger if d.breached_at)
+    resolution = next(
+        (d for d in ledger if d.round == 1 and d.kind == DeadlineKind.RESOLUTION), None
+    )
     if resolution is None:  # a tier with no resolution deadline: resolved at all is in time
         row["resolved_in_time"] = True if row["resolved_at"] else None
-    elif resolution["breached_at"]:
+    elif resolution.breached_at:
         row["resolved_in_time"] = False
     else:
-        row["resolved_in_time"] = True if resolution["met_at"] else None
-
-
-def _pending(deadline: dict[str, Any]) -> bool:
-    return deadline["met_at"] is None and deadline["breached_at"] is None
+        row["resolved_in_time"] = True if resolution.met_at else None
 
 
 def _moment(text: str) -> datetime:
@@ -222,13 +208,14 @@ def _load_rows(connection: Connection, ids: list[str]) -> dict[str, dict[str, An
     }
 
 
-def _load_ledgers(connection: Connection, ids: list[str]) -> dict[str, dict]:
+def _load_ledgers(connection: Connection, ids: list[str]) -> dict[str, list[DeadlineState]]:
+    """Each complaint's deadlines as the domain holds them (the ledger keeps no warn_at: the
+    rules never read it; nor do they depend on the deadlines' order)."""
     query = select(DeadlineLedgerRow.__table__).where(DeadlineLedgerRow.complaint_id.in_(ids))
-    ledgers: dict[str, dict] = {}
+    ledgers: dict[str, list[DeadlineState]] = {}
     for row in connection.execute(query):
         values = _loaded(dict(row._mapping), _LEDGER_MOMENTS)
-        key = (values.pop("round"), values.pop("kind"))
-        ledgers.setdefault(values.pop("complaint_id"), {})[key] = values
+        ledgers.setdefault(values.pop("complaint_id"), []).append(DeadlineState(**values))
     return ledgers
 
 
