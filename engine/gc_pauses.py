@@ -1,4 +1,5 @@
-"""How long Python's garbage collector stopped this process: `complaints_gc_pause_seconds`.
+"""How long Python's garbage collector stopped this process (`complaints_gc_pause_seconds`),
+and how often the worker's collects its young objects (`young_collections_every`).
 
 A collection stops every thread of the process. In the worker a whole-heap (generation 2)
 collection grows with the complaints it keeps in memory (Temporal's workflow cache): about
@@ -53,6 +54,17 @@ class PauseClock:
         generation = info["generation"]
         self.counts[generation][bisect.bisect_left(BUCKETS, pause)] += 1
         self.sums[generation] += pause
+
+
+def young_collections_every(allocations: int) -> None:
+    """Collect the young generation once per `allocations` (net) instead of Python's 700;
+    the older generations' thresholds stay. Why (COMPLAINTS_WORKER_GC_YOUNG_THRESHOLD, measured
+    in engine.settings): a worker's heap is large and long-lived, and each young collection
+    moves whatever is alive at that instant (a decision half done, a request in flight) into
+    the older generations, where only a whole-heap collection frees it; the number so moved
+    since the last whole-heap collection is what starts the next one."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(allocations, middle, old)
 
 
 # One clock per process: the collector is the process's, whichever server serves the figure.

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # 133 timed-out tasks in 100 complaints, 37 breaches/s; 60 s: none, 60/s). The price: when a
     # worker is killed, decisions already waiting for it are up to this much later.
     worker_sticky_seconds: float = Field(default=60, gt=0)
+    # Allocations between two young garbage collections in a worker (Python's default: 700).
+    # Fewer young collections move fewer short-lived objects into the long-lived heap, whose
+    # growth is what sets off a whole-heap collection (about 0.9 s with 5,000 complaints in
+    # memory, during which nothing is decided). bench/sustained.py at 12.5/s: 27 whole-heap
+    # collections (22 s) and breaches' p99 24 s at 700; 1 (1.2 s) and p99 7.7 s at 20,000.
+    worker_gc_young_threshold: int = Field(default=20_000, ge=100)
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     api_keys: Path | None = None  # the API key file; None: api_keys.toml in data_dir

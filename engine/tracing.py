@@ -62,6 +62,8 @@ def _service_name() -> str:
     # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; only a name set by
     # neither falls back to ours.
     detected = Resource.create().attributes.get("service.name", "")
-    return str(detected) if detected and not str(detected).startswith("unknown_service") else (
-        DEFAULT_SERVICE
+    return (
+        str(detected)
+        if detected and not str(detected).startswith("unknown_service")
+        else DEFAULT_SERVICE
     )

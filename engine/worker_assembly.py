@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from delivery.senders import SmtpSender, WebhookSender
 from domain.commands import RecordDelivery
 from engine.composition import Parts, build_projector, open_parts
 from engine.contracts import ContractBook
+from engine.gc_pauses import young_collections_every
 from engine.metrics import MetricsServer
 from engine.report_schedules import ensure_schedules
 from engine.settings import Settings
@@ -135,6 +137,7 @@ def build_worker(
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run a worker on parts of its own until `stop` is set; in-flight activities finish before
     it returns."""
+    young_collections_every(settings.worker_gc_young_threshold)
     parts = await open_parts(settings)
     # The process's metrics (engine.metrics): the worker's counts, and under `complaints run`
     # the API's too, with the store's gauges.
@@ -173,6 +176,7 @@ async def _run(settings: Settings, stop: asyncio.Event, parts: Parts) -> None:
                     task_queue=settings.task_queue,
                     temporal=settings.temporal_address,
                     namespace=settings.namespace,
+                    gc_young_threshold=gc.get_threshold()[0],  # in effect, not as configured
                 )
                 await stop.wait()
                 log.info("worker stopping")

@@ -51,6 +51,7 @@ CUSTOMER = {"name": "Test Customer", "email": "customer@example.com"}
 DEADLINE = 90.0  # seconds for the stack to settle: generous, the machine is shared
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "complaints.json"
 ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
+YOUNG_THRESHOLD = 12_345  # the worker's young garbage collections: not the default
 PROMETHEUS_OWN = {"up"}  # series Prometheus makes itself for every target
 
 
@@ -62,6 +63,7 @@ class Scrapes:
     store: EventStore
     complaints: dict[str, int]  # id -> tier
     otlp: OtlpReceiver
+    worker_started: dict  # the worker's "worker started" log line
 
 
 def value(where: dict[str, list], name: str, **labels: str) -> float:
@@ -129,6 +131,7 @@ async def scrapes(tmp_path_factory) -> AsyncIterator[Scrapes]:
         base | {
             "COMPLAINTS_METRICS_ADDRESS": addresses["worker"],
             "COMPLAINTS_SDK_METRICS_ADDRESS": addresses["sdk"],
+            "COMPLAINTS_WORKER_GC_YOUNG_THRESHOLD": str(YOUNG_THRESHOLD),
             "OTEL_SERVICE_NAME": "complaints-worker",
         },
     )  # fmt: skip
@@ -156,7 +159,10 @@ async def scrapes(tmp_path_factory) -> AsyncIterator[Scrapes]:
                 "spans exported",
                 worker.check_alive,
             )
-            yield Scrapes(**settled, store=store, complaints=complaints, otlp=otlp)
+            started = worker.logged(lambda line: line.get("event") == "worker started")[-1]
+            yield Scrapes(
+                **settled, store=store, complaints=complaints, otlp=otlp, worker_started=started
+            )
     finally:
         api.stop()
         worker.stop()
@@ -192,9 +198,7 @@ async def _settled(addresses, store: EventStore, otlp: OtlpReceiver) -> dict | N
         name: await asyncio.to_thread(scrape, address) for name, address in addresses.items()
     }
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
-        )
+        rows = connection.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
         statuses = {status: count for status, count in rows}
         to_customer = connection.scalar(
             select(func.count()).select_from(OutboxRow).where(OutboxRow.recipient == "customer")
@@ -308,9 +312,7 @@ def test_deadlines_and_escalations_match_the_event_log(scrapes: Scrapes):
 
 def test_notifications_and_the_stores_states_as_the_database_has_them(scrapes: Scrapes):
     with scrapes.store.engine.connect() as connection:
-        rows = connection.execute(
-            select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
-        )
+        rows = connection.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
         statuses = {status: count for status, count in rows}
     worker = scrapes.worker
     assert statuses.get("sent", 0) > 0 and set(statuses) == {"sent"}
@@ -338,6 +340,18 @@ def test_the_dashboard_and_the_alert_rules_read_only_metrics_the_processes_expos
     assert in_rules - exposed == set()
 
 
+def test_the_worker_collects_young_garbage_as_configured_and_times_every_pause(
+    scrapes: Scrapes,
+):
+    assert scrapes.worker_started["gc_young_threshold"] == YOUNG_THRESHOLD
+    for process in (scrapes.worker, scrapes.api):
+        counts = {
+            labels["generation"]: n for labels, n in process["complaints_gc_pause_seconds_count"]
+        }
+        assert set(counts) == {"0", "1", "2"}
+        assert counts["0"] > 0  # a process that ran a while has collected its young objects
+
+
 def test_one_trace_runs_from_the_api_process_into_the_worker_process(scrapes: Scrapes):
     requests = [s for s in scrapes.otlp.received() if s.name == "POST /api/complaints"]
     assert {s.service for s in requests} == {"api"}
@@ -351,7 +365,7 @@ def test_one_trace_runs_from_the_api_process_into_the_worker_process(scrapes: Sc
 def test_metric_names_are_read_from_promql():
     expression = (
         'histogram_quantile(0.9, sum by (le, tier) (rate(a_bucket{le="1", job=~"x.+"}[5m]))) '
-        '> on(tier) group_left max without (instance) (b) or vector(0) and c offset 1h'
+        "> on(tier) group_left max without (instance) (b) or vector(0) and c offset 1h"
     )
     assert metric_names(expression) == {"a_bucket", "b", "c"}
 

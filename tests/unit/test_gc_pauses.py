@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 
-from engine.gc_pauses import BUCKETS, NAME, PauseClock, PauseCollector
+from engine.gc_pauses import BUCKETS, NAME, PauseClock, PauseCollector, young_collections_every
+from engine.settings import Settings
 
 
 def scraped(clock: PauseClock) -> dict[tuple[str, str], float]:
@@ -54,3 +57,20 @@ def test_nothing_is_counted_while_the_clock_is_stopped():
     samples = scraped(clock)
     assert all(samples[f"{NAME}_count", g] == 0 for g in "012")
     assert samples[f"{NAME}_bucket", "2/+Inf"] == 0
+
+
+def test_young_collections_are_set_apart_from_the_older_generations():
+    before = gc.get_threshold()
+    try:
+        young_collections_every(12_345)
+        assert gc.get_threshold() == (12_345, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_young_threshold_that_would_turn_the_collector_off_is_refused_naming_the_setting():
+    assert Settings().worker_gc_young_threshold == 20_000
+    with pytest.raises(
+        ValidationError, match="(?s)worker_gc_young_threshold.*greater than or equal to 100"
+    ):
+        Settings(worker_gc_young_threshold=0)
