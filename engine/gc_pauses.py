@@ -1,5 +1,5 @@
 """How long Python's garbage collector stopped this process (`complaints_gc_pause_seconds`),
-and how often the worker's collects its young objects (`young_collections_every`).
+and how often the worker collects its young objects (`young_collections_every`).
 
 A collection stops every thread of the process. In the worker a whole-heap (generation 2)
 collection grows with the complaints it keeps in memory (Temporal's workflow cache): about
