@@ -126,6 +126,20 @@ def stamped(deadlines: list[DeadlineState], event: DeadlineStamp) -> list[Deadli
     ]
 
 
+DeadlineEvent = ev.DeadlinesScheduled | DeadlineStamp
+# Their type names, for a fold that validates only the events these rules read.
+DEADLINE_EVENT_TYPES = frozenset(
+    t.model_fields["type"].default for t in (ev.DeadlinesScheduled, *_STAMPED_FIELD)
+)
+
+
+def deadlines_after(deadlines: list[DeadlineState], event: DeadlineEvent) -> list[DeadlineState]:
+    """The deadlines after a schedule or a stamp; `deadlines` is never changed."""
+    if isinstance(event, ev.DeadlinesScheduled):
+        return rescheduled(deadlines, event)
+    return stamped(deadlines, event)
+
+
 def _with_last_pause(state: ComplaintState, **changes: object) -> list[Pause]:
     return [*state.pauses[:-1], state.pauses[-1].model_copy(update=changes)]
 
@@ -182,12 +196,8 @@ def _assigned(s: ComplaintState, event: ev.ComplaintAssigned | ev.ComplaintReass
     s.team, s.assignee = event.team, event.assignee
 
 
-def _scheduled(s: ComplaintState, event: ev.DeadlinesScheduled) -> None:
-    s.deadlines = rescheduled(s.deadlines, event)
-
-
-def _stamped(s: ComplaintState, event: DeadlineStamp) -> None:
-    s.deadlines = stamped(s.deadlines, event)
+def _deadline_event(s: ComplaintState, event: DeadlineEvent) -> None:
+    s.deadlines = deadlines_after(s.deadlines, event)
     if isinstance(event, ev.DeadlineBreached):
         s.breached = True
 
@@ -269,10 +279,10 @@ _HANDLERS: dict[type, Callable[[ComplaintState, Any], None]] = {
     ev.ComplaintReclassified: _reclassified,
     ev.ComplaintAssigned: _assigned,
     ev.ComplaintReassigned: _assigned,
-    ev.DeadlinesScheduled: _scheduled,
-    ev.DeadlineMet: _stamped,
-    ev.DeadlineWarningIssued: _stamped,
-    ev.DeadlineBreached: _stamped,
+    ev.DeadlinesScheduled: _deadline_event,
+    ev.DeadlineMet: _deadline_event,
+    ev.DeadlineWarningIssued: _deadline_event,
+    ev.DeadlineBreached: _deadline_event,
     ev.ComplaintEscalated: _escalated,
     ev.InformationRequested: _information_requested,
     ev.CustomerReplied: _customer_replied,

@@ -5,7 +5,7 @@ ReportProjection folds a complaint's row as a plain dict rather than the domain'
 ComplaintState, which it would have to store (a rebuild goes over millions of events, most of
 which change nothing the report keeps). Its deadlines, though, are the domain's: the ledger
 holds each complaint's `DeadlineState`s, and the deadline events are applied to them by the
-domain's own rules (`domain.state.rescheduled` and `stamped`), so those rules live in one place.
+domain's own rules (`domain.state.deadlines_after`), so those rules live in one place.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
 from domain.contracts import contract_of
-from domain.events import DEADLINE_ANSWERED_BY, DeadlinesScheduled, join_personal
-from domain.state import DeadlineState, rescheduled, stamped
+from domain.events import DEADLINE_ANSWERED_BY, join_personal
+from domain.state import DEADLINE_EVENT_TYPES, DeadlineState, deadlines_after
 from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
 from store.projections import complaint_events_by_stream
@@ -35,9 +35,6 @@ _MOMENT_COLUMN = {
     DeadlineKind.INITIAL_SOLUTION: "initial_solution_at",
     DeadlineKind.RESOLUTION: "resolved_at",
 }
-_DEADLINE_EVENTS = frozenset(
-    {"DeadlinesScheduled", "DeadlineMet", "DeadlineBreached", "DeadlineWarningIssued"}
-)
 _MOMENTS = (
     "received_at",
     "registered_at",
@@ -83,15 +80,10 @@ class ReportProjection:
                             f"stream {stream_id!r} does not begin with a registration"
                         )
                     row = rows[stream_id] = _registered(stream_id, record.data)
-                elif record.type in _DEADLINE_EVENTS:
+                elif record.type in DEADLINE_EVENT_TYPES:
                     # Schedules and stamps carry no personal data: nothing to join.
                     event = join_personal(record.data, None)
-                    ledger = ledgers.get(stream_id, [])
-                    ledgers[stream_id] = (
-                        rescheduled(ledger, event)
-                        if isinstance(event, DeadlinesScheduled)
-                        else stamped(ledger, event)
-                    )
+                    ledgers[stream_id] = deadlines_after(ledgers.get(stream_id, []), event)
                 else:
                     _fold(row, record.type, record.data)
                 row["version"] = record.version
