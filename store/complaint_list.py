@@ -32,7 +32,7 @@ from domain.events import ComplaintRegistered, join_personal
 from domain.state import ComplaintState, fold
 from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, Status
 from store.db import bulk_insert, for_reading, from_storage, to_storage
-from store.projections import complaint_events_by_stream
+from store.projections import Writes, complaint_events_by_stream, no_writes
 from store.records import RecordedEvent
 from store.tables import ComplaintListRow
 
@@ -52,10 +52,10 @@ class ComplaintListProjection:
     def reset(self, connection: Connection) -> None:
         connection.execute(delete(ComplaintListRow))
 
-    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def prepare(self, connection: Connection, events: list[RecordedEvent]) -> Writes:
         by_stream = complaint_events_by_stream(events)
         if not by_stream:
-            return
+            return no_writes
         stored = {
             row.complaint_id: row
             for row in connection.execute(
@@ -93,11 +93,15 @@ class ComplaintListProjection:
         # deleted first: two bulk statements per batch rather than one per complaint (the round
         # trips were most of a rebuild), and COPY on PostgreSQL (see bulk_insert).
         replaced = [r["complaint_id"] for r in rows if r["complaint_id"] in stored]
-        if replaced:
-            connection.execute(
-                delete(ComplaintListRow).where(ComplaintListRow.complaint_id.in_(replaced))
-            )
-        bulk_insert(connection, ComplaintListRow.__table__, rows)
+
+        def write(connection: Connection) -> None:
+            if replaced:
+                connection.execute(
+                    delete(ComplaintListRow).where(ComplaintListRow.complaint_id.in_(replaced))
+                )
+            bulk_insert(connection, ComplaintListRow.__table__, rows)
+
+        return write
 
 
 def _columns(state: ComplaintState, subject: str, updated_at: datetime) -> dict[str, Any]:

@@ -41,18 +41,28 @@ from store.tables import ProjectionCheckpointRow
 log = structlog.get_logger(__name__)
 
 
+# A projection's writes for one batch, made in the runner's write transaction.
+Writes = Callable[[Connection], None]
+
+
 class Projection(Protocol):
     """A read model built from the event log."""
 
     name: str  # also the key of its checkpoint
 
-    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
-        """Fold `events` (in log order) into the read model, within the caller's transaction."""
+    def prepare(self, connection: Connection, events: list[RecordedEvent]) -> Writes:
+        """Fold `events` (in log order) into the read model as `connection` shows it, writing
+        nothing; returns the writes that store the outcome. The fold is most of a batch's work:
+        on SQLite the runner does it before its write transaction (ProjectionRunner._step)."""
         ...
 
     def reset(self, connection: Connection) -> None:
         """Empty the read model's tables, within the caller's transaction."""
         ...
+
+
+def no_writes(_connection: Connection) -> None:
+    """The writes of a batch that changes nothing in the read model."""
 
 
 def complaint_events_by_stream(events: list[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
@@ -79,6 +89,9 @@ class ProjectionRunner:
       position this batch started from>) in the same transaction as the read-model change. A
       runner whose batch started from a stale checkpoint updates no row, raises, and rolls the
       whole batch back. This alone makes double counting impossible, on every backend.
+    - on SQLite a batch is folded from the read model as a read connection shows it, before
+      the write transaction; the checkpoint, read again inside that transaction, shows that no
+      batch was applied in between, so the rows it was folded from are still the ones stored.
     - on PostgreSQL each batch also holds a transaction-scoped advisory lock per projection,
       taken with pg_try_advisory_xact_lock: a second runner skips the round at once instead of
       folding the same events only to be rolled back. (SQLite needs no lock: every write
@@ -152,7 +165,7 @@ class ProjectionRunner:
                 upcoming = reader.submit(self._store.read_all, 0, batch)
                 while events := upcoming.result():
                     upcoming = reader.submit(self._store.read_all, events[-1].position, batch)
-                    projection.apply(connection, events)
+                    projection.prepare(connection, events)(connection)  # fold, then write
                     position = events[-1].position
                     applied += len(events)
                     if progress is not None:
@@ -175,12 +188,22 @@ class ProjectionRunner:
         events = self._store.read_all(after_position=start, limit=batch)
         if not events:
             return 0
+        # On SQLite the batch is folded before the write transaction too: its write lock is
+        # every writer's, and a decision's append would wait for the fold. On PostgreSQL the
+        # projection's own lock is taken first, so that a second runner skips the round instead
+        # of folding the same batch for nothing (appends do not wait for that lock).
+        writes = None
+        if self._engine.dialect.name != "postgresql":
+            with self._reader.connect() as reading:
+                writes = projection.prepare(reading, events)
         with self._engine.begin() as connection:
             if not _lock(connection, projection.name, wait=False):
                 return 0  # another runner has this projection right now
             if _checkpoint(connection, projection.name) != start:
                 return 0  # another runner got there first; read again next round
-            projection.apply(connection, events)
+            if writes is None:
+                writes = projection.prepare(connection, events)
+            writes(connection)
             _advance(connection, projection.name, start, events[-1].position)
         return len(events)
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from domain.qa import QA_REVIEWED, REVIEWABLE, Candidate, QaReviewed, qa_stream
 from store.db import for_reading, from_storage, to_storage
 from store.event_store import EventStore
+from store.projections import Writes, no_writes
 from store.records import ConcurrencyConflict, NewEvent, RecordedEvent
 from store.tables import ComplaintListRow, QaReviewRow
 
@@ -58,10 +59,10 @@ class QaReviewProjection:
     def reset(self, connection: Connection) -> None:
         connection.execute(delete(QaReviewRow))
 
-    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def prepare(self, connection: Connection, events: list[RecordedEvent]) -> Writes:
         reviews = [r for r in events if r.type == QA_REVIEWED]
         if not reviews:
-            return
+            return no_writes
         ids = sorted({r.data["complaint_id"] for r in reviews})
         counts = dict(
             connection.execute(
@@ -75,8 +76,12 @@ class QaReviewProjection:
             review = QaReviewed.model_validate(record.data)
             counts[review.complaint_id] = counts.get(review.complaint_id, 0) + 1
             rows[review.complaint_id] = _row(review, counts[review.complaint_id])
-        connection.execute(delete(QaReviewRow).where(QaReviewRow.complaint_id.in_(ids)))
-        connection.execute(insert(QaReviewRow), list(rows.values()))
+
+        def write(connection: Connection) -> None:
+            connection.execute(delete(QaReviewRow).where(QaReviewRow.complaint_id.in_(ids)))
+            connection.execute(insert(QaReviewRow), list(rows.values()))
+
+        return write
 
 
 def _row(review: QaReviewed, reviews: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from domain.events import DEADLINE_ANSWERED_BY, join_personal
 from domain.state import DEADLINE_EVENT_TYPES, DeadlineState, deadlines_after
 from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
-from store.projections import complaint_events_by_stream
+from store.projections import Writes, complaint_events_by_stream, no_writes
 from store.records import RecordedEvent
 from store.tables import DeadlineLedgerRow, ReportComplaintRow
 
@@ -56,10 +56,10 @@ class ReportProjection:
         connection.execute(delete(DeadlineLedgerRow))
         connection.execute(delete(ReportComplaintRow))
 
-    def apply(self, connection: Connection, events: list[RecordedEvent]) -> None:
+    def prepare(self, connection: Connection, events: list[RecordedEvent]) -> Writes:
         by_stream = complaint_events_by_stream(events)
         if not by_stream:
-            return
+            return no_writes
         ids = list(by_stream)
         rows = _load_rows(connection, ids)
         ledgers = _load_ledgers(connection, ids)
@@ -89,7 +89,8 @@ class ReportProjection:
                 row["version"] = record.version
             if row is not None:
                 _copy_ledger_counts(row, ledgers.get(stream_id, []))
-        _rewrite(connection, ids, rows, stored_deadlines, _flat(ledgers))
+        deadlines = _flat(ledgers)
+        return lambda connection: _rewrite(connection, ids, rows, stored_deadlines, deadlines)
 
 
 def _rewrite(

@@ -149,12 +149,16 @@ def test_a_crash_between_batches_then_resume_equals_a_rebuild(
     class CrashOnSecondBatch(ReportProjection):
         batches = 0
 
-        def apply(self, connection, events):
+        def prepare(self, connection, events):
             type(self).batches += 1
-            if type(self).batches == 2:
-                super().apply(connection, events)  # half-written, then the crash
-                raise RuntimeError("crash")
-            super().apply(connection, events)
+            writes, crashes = super().prepare(connection, events), type(self).batches == 2
+
+            def write(connection):
+                writes(connection)  # written, then the crash before the commit
+                if crashes:
+                    raise RuntimeError("crash")
+
+            return write
 
     crashing = ProjectionRunner(engine, [CrashOnSecondBatch()])
     crashing.run_once(batch=6)
