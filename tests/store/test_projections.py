@@ -501,26 +501,28 @@ def test_a_batch_is_folded_without_holding_the_write_lock(
     # must go through before the fold ends (it would wait for the runner's commit otherwise).
     write_interleaved(store, streams)
     appended = threading.Event()
+    while_folding: list[bool] = []  # whether the append was through before the fold ended
 
     class AppendsWhileFolding:
         name = "complaint_list"
         inner = ComplaintListProjection()
 
         def prepare(self, connection: Connection, events: list[RecordedEvent]) -> Writes:
-            if not appended.is_set():
+            if not while_folding:
                 record = new_event("NotificationSent", data={"key": "k"})
                 writer = threading.Thread(
                     target=lambda: (store.append("C-1/deliveries", 0, [record]), appended.set())
                 )
                 writer.start()
-                writer.join(timeout=10)
+                while_folding.append(appended.wait(timeout=10))
             return self.inner.prepare(connection, events)
 
         def reset(self, connection: Connection) -> None:
             self.inner.reset(connection)
 
     ProjectionRunner(engine, [AppendsWhileFolding()]).run_once(batch=4)
-    assert appended.is_set()
+    assert while_folding == [True]
+    assert appended.wait(timeout=10)  # the writer is done before the engine is disposed
 
 
 def test_a_batch_another_runner_applied_while_it_was_folded_is_not_written(
