@@ -15,7 +15,8 @@ is recorded, and prints, per rate:
   (due at their warn_at) due by the end of intake; complaints in the store against submitted;
 - peak RSS of the engine (worker + API) and of the dev server, with the open complaints then,
   and the lines of their logs that say "exceeded" (workflow task / context deadline);
-- the engine's garbage-collector pauses, whole-heap ones apart (its /metrics, on a free port);
+- the engine's garbage-collector pauses, whole-heap ones apart, and its turns at the SQLite
+  store's write lock (its /metrics, on a free port);
 - a verdict: held iff no answer was a 503 and the breaches' p99 lateness is at most 1 s.
 At the end, a table of the rates and the knee: the highest rate held.
 
@@ -222,30 +223,51 @@ def seconds(values: list[float]) -> str:
     )
 
 
-def gc_pauses(metrics: str) -> list[str]:
-    """A line per generation of the engine's complaints_gc_pause_seconds: how many pauses, how
-    long in all, and how many of them were long (the histogram's buckets from 0.25 s)."""
+def histograms(metrics: str, *names: str) -> dict[tuple[str, tuple], dict]:
+    """The engine's histograms `names` from its /metrics: per (name, labels other than le),
+    their count, sum, and cumulative counts by bucket bound ("over")."""
     text = httpx.get(f"http://{metrics}/metrics", timeout=30).text
-    by_generation: dict[str, dict] = {}
+    found: dict[tuple[str, tuple], dict] = {}
     for family in text_string_to_metric_families(text):
-        if family.name != "complaints_gc_pause_seconds":
+        if family.name not in names:
             continue
         for sample in family.samples:
-            figures = by_generation.setdefault(sample.labels["generation"], {"over": {}})
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+            figures = found.setdefault((family.name, labels), {"over": {}})
             if sample.name.endswith("_bucket"):
                 figures["over"][sample.labels["le"]] = sample.value
             else:
                 figures[sample.name.rsplit("_", 1)[1]] = sample.value
-    lines = []
-    for generation, f in sorted(by_generation.items()):
-        longer = ", ".join(
-            f"> {le} s: {f['count'] - f['over'][le]:.0f}" for le in ("0.25", "0.5", "1.0")
-        )
-        lines.append(
-            f"gc pauses, generation {generation}: {f['count']:.0f}, {f['sum']:.1f} s in all; "
-            f"{longer}"
-        )
-    return lines
+    return found
+
+
+def longer_than(figures: dict, *bounds: str) -> str:
+    return ", ".join(f"> {le} s: {figures['count'] - figures['over'][le]:.0f}" for le in bounds)
+
+
+def gc_pauses(found: dict) -> list[str]:
+    """A line per generation of the engine's complaints_gc_pause_seconds: how many pauses, how
+    long in all, and how many of them were long (the histogram's buckets from 0.25 s)."""
+    return [
+        f"gc pauses, generation {dict(labels)['generation']}: {f['count']:.0f}, "
+        f"{f['sum']:.1f} s in all; {longer_than(f, '0.25', '0.5', '1.0')}"
+        for (name, labels), f in sorted(found.items())
+        if name == "complaints_gc_pause_seconds"
+    ]
+
+
+def write_lock(found: dict, seconds_run: float) -> list[str]:
+    """The SQLite write lock's turns: the share of the run it was held, the mean hold, and the
+    waits (complaints_store_write_lock_*)."""
+    held = found[("complaints_store_write_lock_held_seconds", ())]
+    waited = found[("complaints_store_write_lock_wait_seconds", ())]
+    turns = max(held["count"], 1)
+    return [
+        f"write lock: {held['count']:.0f} turns, held {held['sum'] / seconds_run:.0%} of the "
+        f"{seconds_run:.0f} s run (mean {1000 * held['sum'] / turns:.1f} ms); waits mean "
+        f"{1000 * waited['sum'] / max(waited['count'], 1):.1f} ms, "
+        f"{longer_than(waited, '0.1', '1.0')}"
+    ]
 
 
 def log_lines(path: Path, word: str) -> int | str:
@@ -282,7 +304,7 @@ async def run_rate(
         data, api_port, temporal_port, engine_log,
         COMPLAINTS_POLICY=str(policy), COMPLAINTS_METRICS_ADDRESS=metrics,
     )  # fmt: skip
-    peaks: dict = {}
+    started, peaks = time.monotonic(), {}
     sampler = asyncio.create_task(sample_memory(engine.pid, database, peaks))
     n = max(1, round(rate * minutes * 60))
     try:
@@ -298,7 +320,13 @@ async def run_rate(
             intake = await submit_open_loop(http, key, rate, n)
         print("intake done; waiting for the deadlines due by its end to be recorded", flush=True)
         figures, ran_out = await drain(database, intake["end"])
-        pauses = gc_pauses(metrics)
+        found = histograms(
+            metrics,
+            "complaints_gc_pause_seconds",
+            "complaints_store_write_lock_held_seconds",
+            "complaints_store_write_lock_wait_seconds",
+        )
+        turns = write_lock(found, time.monotonic() - started)
     finally:
         sampler.cancel()
         engine.send_signal(signal.SIGINT)
@@ -322,7 +350,7 @@ async def run_rate(
         print(f"the wait for them ran out after {DRAIN_LIMIT // 60} minutes")
     for name, (mib, open_then) in peaks.items():
         print(f"peak RSS {name}: {mib:.0f} MiB, with {open_then} open complaints")
-    print("\n".join(pauses))
+    print("\n".join(gc_pauses(found) + turns))
     print(
         f'log lines with "exceeded": engine {log_lines(engine_log, "exceeded")}, '
         f"dev server {log_lines(data / 'temporal.log', 'exceeded')}"

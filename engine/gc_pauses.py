@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from engine.histogram_buckets import cumulative
+
 NAME = "complaints_gc_pause_seconds"
 BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 GENERATIONS = 3
@@ -87,14 +89,6 @@ class PauseCollector(Collector):
             labels=["generation"],
         )
         for generation in range(GENERATIONS):
-            counts = list(self._clock.counts[generation])
-            cumulative, buckets = 0, []
-            for bound, count in zip((*BUCKETS, float("inf")), counts, strict=True):
-                cumulative += count
-                buckets.append((_bound(bound), cumulative))
+            buckets = cumulative(BUCKETS, list(self._clock.counts[generation]))
             family.add_metric([str(generation)], buckets, self._clock.sums[generation])
         yield family
-
-
-def _bound(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else repr(bound)

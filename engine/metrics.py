@@ -9,6 +9,9 @@ Two kinds, by where the truth is:
 - **States, read from the database at scrape time** (StoreCollector over store.gauges): open
   complaints, pending notifications and the oldest one's age, projection lag. Every process
   serving metrics reports the same values, so dashboards take the max over instances.
+- **Tallies kept outside Prometheus**, turned into histograms at scrape time: the collector's
+  pauses (engine.gc_pauses) and the SQLite writers' turns at the write lock
+  (store.sqlite_writers; WriteLockCollector).
 
 Labels are few and bounded (tier, deadline kind, status, channel, result, message kind, role):
 never a complaint id, never anything of the customer's.
@@ -27,16 +30,18 @@ from prometheus_client import (
     disable_created_metrics,
     start_http_server,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from domain.events import ComplaintEscalated, DeadlineBreached, DeadlineMet, ProgressUpdateMissed
 from engine.gc_pauses import CLOCK, PauseCollector
+from engine.histogram_buckets import cumulative
 from engine.settings import split_address
 from store.complaint_list import PROJECTION_NAME as COMPLAINT_LIST
 from store.gauges import LAG_CAP, read_gauges
 from store.report_model import PROJECTION_NAME as REPORTS
+from store.sqlite_writers import TURN_BUCKETS, TURN_TIMES, Tally, TurnTimes
 
 log = structlog.get_logger(__name__)
 # No `_created` series beside every counter and histogram: Prometheus does not need them, and
@@ -179,6 +184,39 @@ def _lags(lags) -> Iterator[Metric]:
     yield seconds
 
 
+class WriteLockCollector(Collector):
+    """How long this process's writers waited for SQLite's one write lock and held it
+    (store.sqlite_writers). A store on PostgreSQL has no such lock: the counts stay 0."""
+
+    def __init__(self, times: TurnTimes = TURN_TIMES) -> None:
+        self._times = times
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        yield _turn_histogram(
+            "complaints_store_write_lock_wait_seconds",
+            "How long a writer of this process (an append, a projection's batch, a seal) waited "
+            "for its turn at the embedded SQLite store's one write lock; those that gave up "
+            "(after 30 s: 'database is locked') are counted in +Inf",
+            self._times.waited,
+        )
+        yield _turn_histogram(
+            "complaints_store_write_lock_held_seconds",
+            "How long a writer of this process held the SQLite store's write lock, from its "
+            "turn to its commit or rollback; the sum's rate is the share of time it was held",
+            self._times.held,
+        )
+
+
+def _turn_histogram(name: str, documentation: str, tally: Tally) -> Metric:
+    counts, total = tally.read()
+    family = HistogramMetricFamily(name, documentation)
+    family.add_metric([], cumulative(TURN_BUCKETS, counts), total)
+    return family
+
+
 class MetricsServer:
     """`/metrics` on its own address (COMPLAINTS_METRICS_ADDRESS), on a thread: a scrape reads
     the database synchronously and never holds up the event loop. One per process: the entry
@@ -187,7 +225,7 @@ class MetricsServer:
 
     def __init__(self, address: str, engine: Engine) -> None:
         host, port = split_address(address)
-        self._collectors = (StoreCollector(engine), PauseCollector())
+        self._collectors = (StoreCollector(engine), PauseCollector(), WriteLockCollector())
         for collector in self._collectors:
             REGISTRY.register(collector)
         try:

@@ -352,6 +352,22 @@ def test_the_worker_collects_young_garbage_as_configured_and_times_every_pause(
         assert counts["0"] > 0  # a process that ran a while has collected its young objects
 
 
+def test_every_turn_at_the_sqlite_write_lock_is_timed_in_the_process_that_wrote(
+    scrapes: Scrapes,
+):
+    # The worker appended every complaint's events; the API sealed each new customer at intake.
+    for process in (scrapes.worker, scrapes.api):
+        held = value(process, "complaints_store_write_lock_held_seconds_count")
+        waited = value(process, "complaints_store_write_lock_wait_seconds_count")
+        assert held >= len(scrapes.complaints)
+        assert value(process, "complaints_store_write_lock_held_seconds_sum") > 0
+        assert waited >= held  # a turn is timed waiting when taken, holding when given back
+        gave_up = value(process, "complaints_store_write_lock_wait_seconds_bucket", le="+Inf") - (
+            value(process, "complaints_store_write_lock_wait_seconds_bucket", le="5.0")
+        )
+        assert gave_up == 0
+
+
 def test_one_trace_runs_from_the_api_process_into_the_worker_process(scrapes: Scrapes):
     requests = [s for s in scrapes.otlp.received() if s.name == "POST /api/complaints"]
     assert {s.service for s in requests} == {"api"}

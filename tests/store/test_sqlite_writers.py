@@ -1,8 +1,10 @@
 """The writers of one process take turns at a SQLite file (store.sqlite_writers): the next one
 starts once the previous transaction has ended, however it ended, and never waits for ever."""
 
+import bisect
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,62 @@ def test_engines_on_one_file_share_the_turn_and_the_next_writer_starts_when_the_
     follower.join(timeout=30)
     assert not follower.is_alive()
     assert _values(first) == [0, 1, 2]
+
+
+def test_each_turn_is_tallied_with_its_wait_and_its_hold(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    times = sqlite_writers.TurnTimes()
+    monkeypatch.setattr(sqlite_writers, "TURN_TIMES", times)
+    engine = make_engine(database)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (v INTEGER)"))
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    follower = threading.Thread(target=_write, args=(engine, 1))
+    holder.start()
+    wait_until(holding.is_set, "the first writer holds its transaction")
+    held_from = time.perf_counter()
+    follower.start()
+    wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
+    waited_from = time.perf_counter()  # the follower's wait was timed from before this
+    wait_until(lambda: time.perf_counter() - held_from > 0.03, "the holder has held 30 ms")
+    released_at = time.perf_counter()
+    release.set()
+    holder.join(timeout=30)
+    follower.join(timeout=30)
+
+    waited, waited_sum = times.waited.read()
+    held, held_sum = times.held.read()
+    assert sum(waited) == sum(held) == 2
+    assert waited_sum >= released_at - waited_from > 0
+    assert held_sum >= released_at - held_from > 0.03
+    # The holder's hold lies beyond the 25 ms bound, in a bucket of its own or a later one.
+    assert sum(held[sqlite_writers.TURN_BUCKETS.index(0.025) + 1 :]) >= 1
+
+
+def test_a_writer_that_gives_up_is_tallied_as_waiting_and_not_as_holding(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_writers, "TURN_TIMEOUT_SECONDS", 0.2)
+    times = sqlite_writers.TurnTimes()
+    monkeypatch.setattr(sqlite_writers, "TURN_TIMES", times)
+    engine = make_engine(database)
+    with engine.begin() as outer:
+        outer.execute(text("CREATE TABLE t (v INTEGER)"))
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            _write(engine, 2)
+    waited, waited_sum = times.waited.read()
+    held, _ = times.held.read()
+    assert sum(waited) == 2 and sum(held) == 1  # the outer transaction's turn only
+    assert waited_sum >= 0.2
+    gave_up = bisect.bisect_left(sqlite_writers.TURN_BUCKETS, 0.2)
+    assert waited[gave_up] == 1  # a wait of 0.2 s, in the bucket up to 0.25 s
 
 
 def test_a_transaction_that_fails_gives_the_turn_back(database: str) -> None:

@@ -21,11 +21,12 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) 
 
 def waits_for_its_turn(thread: threading.Thread) -> bool:
     """Whether `thread` is queued behind its process's other SQLite writers
-    (store.sqlite_writers), which is before it asks SQLite for the write lock."""
+    (store.sqlite_writers), which is before it asks SQLite for the write lock, with the clock
+    of its wait started (the metrics' tally)."""
     frame = sys._current_frames().get(thread.ident)
     while frame is not None:
         if frame.f_code is QueuedWriterConnection.take_turn.__code__:
-            return True
+            return "asked" in frame.f_locals
         frame = frame.f_back
     return False
 
