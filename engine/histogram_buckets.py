@@ -10,8 +10,6 @@ from collections.abc import Sequence
 def cumulative(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, int]]:
     """The histogram's buckets (`le`, cumulative count) from one count per bucket of `bounds`
     and a last count of everything beyond them (+Inf)."""
-    if len(counts) != len(bounds) + 1:
-        raise ValueError(f"{len(bounds)} bounds need {len(bounds) + 1} counts, not {len(counts)}")
     running, buckets = 0, []
     for bound, count in zip((*bounds, float("inf")), counts, strict=True):
         running += count

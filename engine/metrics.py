@@ -41,7 +41,7 @@ from engine.settings import split_address
 from store.complaint_list import PROJECTION_NAME as COMPLAINT_LIST
 from store.gauges import LAG_CAP, read_gauges
 from store.report_model import PROJECTION_NAME as REPORTS
-from store.sqlite_writers import TURN_BUCKETS, TURN_TIMES, Tally, TurnTimes
+from store.sqlite_writers import TURN_BUCKETS, TURN_TIMEOUT_SECONDS, TURN_TIMES, Tally, TurnTimes
 
 log = structlog.get_logger(__name__)
 # No `_created` series beside every counter and histogram: Prometheus does not need them, and
@@ -199,7 +199,7 @@ class WriteLockCollector(Collector):
             "complaints_store_write_lock_wait_seconds",
             "How long a writer of this process (an append, a projection's batch, a seal) waited "
             "for its turn at the embedded SQLite store's one write lock; those that gave up "
-            "(after 30 s: 'database is locked') are counted in +Inf",
+            f"(after {TURN_TIMEOUT_SECONDS} s: 'database is locked') are counted in +Inf",
             self._times.waited,
         )
         yield _turn_histogram(

@@ -164,22 +164,40 @@ async def test_openapi_is_served(stack: Stack):
 
 async def test_a_loaded_server_answers_202_with_the_id_never_a_5xx(stack: Stack, api_keys):
     """Its workflow started but no worker registered it within the wait (none polls this
-    queue): the answer is 202 with the final id, and the same key again finds the same one."""
+    queue): the answer is 202 with the final id, and the same key again finds the same one.
+    That id is a promise: once a worker takes the queue, the complaint is registered under it,
+    once, though nobody waits for the answer any more."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     import httpx
 
+    from activities.events import EventActivities
     from api.app import create_app
     from engine.service import ComplaintService
+    from engine.worker_assembly import ACTIVITY_THREADS, build_worker
     from tests.e2e.conftest import serving
     from tests.unit.helpers import POLICY
 
-    idle = ComplaintService(
-        stack.client, f"idle-{stack.task_queue}", POLICY, stack.store, registration_wait=0.3
-    )
+    queue = f"idle-{stack.task_queue}"
+    idle = ComplaintService(stack.client, queue, POLICY, stack.store, registration_wait=0.3)
     app = create_app(idle, api_keys=api_keys[0], links=stack.links)
     async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=20) as http:
         headers = bearer(stack.keys["intake"]) | {"Idempotency-Key": "busy-morning"}
         first = await http.post("/api/complaints", json=form(), headers=headers)
         again = await http.post("/api/complaints", json=form(), headers=headers)
-    stack.complaint_ids.add(first.json()["id"])
+    cid = first.json()["id"]
+    stack.complaint_ids.add(cid)
     assert (first.status_code, again.status_code) == (202, 202)
-    assert first.json()["id"] == again.json()["id"] and first.json()["status"] is None
+    assert again.json()["id"] == cid and first.json()["status"] is None
+    assert stack.store.read_stream(cid) == []  # accepted, not yet registered
+
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
+        async with build_worker(stack.client, queue, EventActivities(stack.store), pool):
+            async with asyncio.timeout(30):
+                while not stack.store.read_stream(cid):
+                    await asyncio.sleep(0.1)
+            shown = await stack.http.get(f"/api/complaints/{cid}")
+    registered = [e for e in stack.store.read_stream(cid) if e.type == "ComplaintRegistered"]
+    assert len(registered) == 1
+    assert shown.status_code == 200 and shown.json()["status"] == "open"
