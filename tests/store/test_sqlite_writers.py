@@ -2,9 +2,11 @@
 starts once the previous transaction has ended, however it ended, and never waits for ever."""
 
 import bisect
+import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,28 +33,37 @@ def _values(engine: Engine) -> list[int]:
         return [row.v for row in connection.execute(text("SELECT v FROM t ORDER BY rowid"))]
 
 
+@contextlib.contextmanager
+def _holding(engine: Engine, statement: str) -> Iterator[None]:
+    """A thread holds a write transaction (`statement` done) until the block ends."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    wait_until(holding.is_set, "the first writer holds its transaction")
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
 def test_engines_on_one_file_share_the_turn_and_the_next_writer_starts_when_the_first_ends(
     database: str,
 ) -> None:
     # `complaints run` opens the same file through more than one engine.
     first, second = make_engine(database), make_engine(database)
     _write(first, 0)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with first.begin() as connection:
-            connection.execute(text("INSERT INTO t VALUES (1)"))
-            holding.set()
-            release.wait(timeout=30)
-
-    holder = threading.Thread(target=hold)
     follower = threading.Thread(target=_write, args=(second, 2))
-    holder.start()
-    wait_until(holding.is_set, "the first writer holds its transaction")
-    follower.start()
-    wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
-    release.set()
-    holder.join(timeout=30)
+    with _holding(first, "INSERT INTO t VALUES (1)"):
+        follower.start()
+        wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
     follower.join(timeout=30)
     assert not follower.is_alive()
     assert _values(first) == [0, 1, 2]
@@ -64,26 +75,14 @@ def test_each_turn_is_tallied_with_its_wait_and_its_hold(
     times = sqlite_writers.TurnTimes()
     monkeypatch.setattr(sqlite_writers, "TURN_TIMES", times)
     engine = make_engine(database)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with engine.begin() as connection:
-            connection.execute(text("CREATE TABLE t (v INTEGER)"))
-            holding.set()
-            release.wait(timeout=30)
-
-    holder = threading.Thread(target=hold)
     follower = threading.Thread(target=_write, args=(engine, 1))
-    holder.start()
-    wait_until(holding.is_set, "the first writer holds its transaction")
-    held_from = time.perf_counter()
-    follower.start()
-    wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
-    waited_from = time.perf_counter()  # the follower's wait was timed from before this
-    wait_until(lambda: time.perf_counter() - held_from > 0.03, "the holder has held 30 ms")
-    released_at = time.perf_counter()
-    release.set()
-    holder.join(timeout=30)
+    with _holding(engine, "CREATE TABLE t (v INTEGER)"):
+        held_from = time.perf_counter()  # the holder's turn was timed from before this
+        follower.start()
+        wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
+        waited_from = time.perf_counter()  # the follower's wait was timed from before this
+        wait_until(lambda: time.perf_counter() - held_from > 0.03, "the holder has held 30 ms")
+        released_at = time.perf_counter()
     follower.join(timeout=30)
 
     waited, waited_sum = times.waited.read()
