@@ -362,10 +362,11 @@ def test_every_turn_at_the_sqlite_write_lock_is_timed_in_the_process_that_wrote(
         assert held >= len(scrapes.complaints)
         assert value(process, "complaints_store_write_lock_held_seconds_sum") > 0
         assert waited >= held  # a turn is timed waiting when taken, holding when given back
-        gave_up = value(process, "complaints_store_write_lock_wait_seconds_bucket", le="+Inf") - (
-            value(process, "complaints_store_write_lock_wait_seconds_bucket", le="5.0")
+        # Five complaints on an idle machine: no writer waited anywhere near the 30 s timeout.
+        within_five_seconds = value(
+            process, "complaints_store_write_lock_wait_seconds_bucket", le="5.0"
         )
-        assert gave_up == 0
+        assert within_five_seconds == waited
 
 
 def test_one_trace_runs_from_the_api_process_into_the_worker_process(scrapes: Scrapes):
