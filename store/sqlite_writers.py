@@ -81,6 +81,7 @@ class QueuedWriterConnection(sqlite3.Connection):
 
     def take_turn(self) -> None:
         """Wait for this file's writers ahead; called before BEGIN IMMEDIATE."""
+        # `asked` bound means the wait is being timed: tests/store/waiting.py looks for it.
         asked = time.perf_counter()
         has_turn = self._turn.acquire(timeout=TURN_TIMEOUT_SECONDS)
         self._turn_taken = time.perf_counter()
