@@ -29,6 +29,7 @@ promtool:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: $(STAMP) lint browser promtool
 	$(BIN)/pytest -q --ignore=tests/chaos

@@ -302,9 +302,7 @@ class OutboxDispatcher:
             return None  # reported to the complaint's workflow, whose domain decides who is told
         tier = message.payload.get("tier")
         try:
-            next_role = self._directory_of(message.payload).next_role(
-                int(tier), message.recipient
-            )
+            next_role = self._directory_of(message.payload).next_role(int(tier), message.recipient)
         except (TypeError, ValueError, KeyError):
             next_role = None
         if next_role is None:

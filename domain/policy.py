@@ -242,10 +242,14 @@ class Policy(_Strict):
         known = set(self.categories)
         if len(known) != len(self.categories):
             raise ValueError("categories: each category may be listed once")
-        used = {"classification.default_category": self.classification.default_category} | {
-            f"classification.rules.{r.name}.category": r.category
-            for r in self.classification.rules
-        } | {f"routing.categories.{c}": c for c in self.routing.categories}
+        used = (
+            {"classification.default_category": self.classification.default_category}
+            | {
+                f"classification.rules.{r.name}.category": r.category
+                for r in self.classification.rules
+            }
+            | {f"routing.categories.{c}": c for c in self.routing.categories}
+        )
         for key, category in used.items():
             if category not in known:
                 raise ValueError(f"{key}: {category!r} is not one of the policy's categories")

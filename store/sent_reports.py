@@ -53,9 +53,7 @@ _LISTED = [c for c in SentReportRow.__table__.columns if c.name not in ("csv", "
 
 
 def _loaded(values: dict[str, Any]) -> dict[str, Any]:
-    return values | {
-        m: from_storage(values[m]) for m in _MOMENTS if values.get(m) is not None
-    }
+    return values | {m: from_storage(values[m]) for m in _MOMENTS if values.get(m) is not None}
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:

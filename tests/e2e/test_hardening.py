@@ -60,7 +60,10 @@ def test_a_key_name_with_a_control_character_is_refused(tmp_path, name: str) -> 
     env = {**os.environ, "COMPLAINTS_DATA_DIR": str(tmp_path)}
     made = subprocess.run(
         [COMPLAINTS, "keys", "new", "--role", "admin", "--name", name],
-        env=env, capture_output=True, text=True, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert made.returncode == 2, made.stderr
     assert "--name: must not contain control characters" in made.stderr
@@ -68,7 +71,10 @@ def test_a_key_name_with_a_control_character_is_refused(tmp_path, name: str) -> 
     # And the file still takes a good key afterwards.
     good = subprocess.run(
         [COMPLAINTS, "keys", "new", "--role", "admin", "--name", "ann"],
-        env=env, capture_output=True, text=True, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert good.returncode == 0, good.stderr
     assert json.dumps("ann") in (tmp_path / "api_keys.toml").read_text()

@@ -52,7 +52,9 @@ async def test_every_kind_of_page_has_the_headers_and_personal_ones_are_not_stor
 
 async def test_each_answer_has_a_nonce_of_its_own(stack: Stack) -> None:
     first, second = (await stack.http.get("/docs")), (await stack.http.get("/docs"))
-    nonces = [re.search(r"'nonce-([^']+)'", a.headers["content-security-policy"])[1]
-              for a in (first, second)]
+    nonces = [
+        re.search(r"'nonce-([^']+)'", a.headers["content-security-policy"])[1]
+        for a in (first, second)
+    ]
     assert nonces[0] != nonces[1]
     assert f'<script nonce="{nonces[0]}">' in first.text

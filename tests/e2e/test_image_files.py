@@ -55,7 +55,9 @@ def fresh_venv(where: Path) -> Path:
     python = where / "bin" / "python"
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     (Path(site) / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return python
@@ -116,21 +118,39 @@ def test_the_image_files_install_import_and_run(tmp_path):
     copy_image_files(source)
     python = fresh_venv(venv)
     install = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", str(source)],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(source),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert install.returncode == 0, install.stderr
-    site = Path(subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
 
     # Without PYTHONPATH: a source tree on it (a worktree's tests) would be imported instead.
     installed_only = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     imported = subprocess.run(
         [python, "-c", IMPORT_ALL, str(site), *first_party()],
-        cwd=tmp_path, capture_output=True, text=True, env=installed_only,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=installed_only,
     )
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert imported.stdout.strip() == "ok", imported.stdout
@@ -138,15 +158,30 @@ def test_the_image_files_install_import_and_run(tmp_path):
     # And it runs: dev server, worker and API from the installed console script.
     port, temporal_port = free_port(), free_temporal_port()
     # The test's own venv holds the temporal binaries (wherever it is: a worktree has none).
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "COMPLAINTS_MAIL_IN_PORT": "0", "COMPLAINTS_DATA_DIR": str(tmp_path / "data"),
-           # The shipped example of two client contracts, as the image holds it.
-           "COMPLAINTS_CONTRACTS": str(source / "contracts" / "example" / "contracts.toml")}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "COMPLAINTS_MAIL_IN_PORT": "0",
+        "COMPLAINTS_DATA_DIR": str(tmp_path / "data"),
+        # The shipped example of two client contracts, as the image holds it.
+        "COMPLAINTS_CONTRACTS": str(source / "contracts" / "example" / "contracts.toml"),
+    }
     env.pop("PYTHONPATH", None)
     run = subprocess.Popen(
-        [venv / "bin" / "complaints", "run", "--port", str(port), "--temporal-port",
-         str(temporal_port), "--data-dir", str(tmp_path / "data")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            venv / "bin" / "complaints",
+            "run",
+            "--port",
+            str(port),
+            "--temporal-port",
+            str(temporal_port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -170,7 +205,8 @@ def test_the_image_files_install_import_and_run(tmp_path):
         codec = httpx.get(f"{ui}/api/v1/settings", timeout=5).json()["Codec"]
         assert codec["Endpoint"] == f"http://127.0.0.1:{port}/codec"
         preflight = httpx.options(
-            f"http://127.0.0.1:{port}/codec/decode", timeout=5,
+            f"http://127.0.0.1:{port}/codec/decode",
+            timeout=5,
             headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text

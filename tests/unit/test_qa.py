@@ -39,10 +39,10 @@ def test_the_default_policy_names_the_checklist_and_leaves_the_terms_version_alo
     [
         ("scale = { min = 3, max = 2 }", r"qa\.scale: .*max must be greater than min"),
         ("scale = { min = -1, max = 2 }", r"qa\.scale\.min: .*greater than or equal to 0"),
-        ('checklist = []', r"qa\.checklist: .*at least 1 item"),
+        ("checklist = []", r"qa\.checklist: .*at least 1 item"),
         ('checklist = ["greeted", "greeted"]', r"qa: .*repeated: greeted"),
         ('checklist = ["greeted", ""]', r"qa\.checklist\.1: .*at least 1 character"),
-        ('points = 3', r"qa\.points: .*Extra inputs are not permitted"),
+        ("points = 3", r"qa\.points: .*Extra inputs are not permitted"),
     ],
 )
 def test_a_bad_checklist_is_named_by_key_and_rule(qa: str, message: str):
@@ -71,7 +71,11 @@ def test_a_full_review_of_a_closed_complaint_keeps_every_rule():
         (Status.CLOSED, FULL | {"greeted": "2"}, [("scores.greeted", "not_a_whole_number")]),
         (Status.CLOSED, FULL | {"greeted": True}, [("scores.greeted", "not_a_whole_number")]),
         (Status.RESOLVED, FULL, [("status", "not_closed")]),
-        (Status.OPEN, FULL | {"greeted": 9}, [("status", "not_closed"), ("scores.greeted", "out_of_scale")]),  # noqa: E501
+        (
+            Status.OPEN,
+            FULL | {"greeted": 9},
+            [("status", "not_closed"), ("scores.greeted", "out_of_scale")],
+        ),
         (None, FULL, [("status", "not_closed")]),
     ],
 )

@@ -73,7 +73,11 @@ async def cli(capsys, *argv: str) -> str:
 # Each test asks for logging_as_it_was last, so the CLI's logging is undone before the worker
 # (which logs as it stops) and capsys (whose stream the CLI's handler writes to) are.
 async def test_apply_shows_then_records_the_amendment(
-    harness, cli_env, amended_files, capsys, logging_as_it_was  # noqa: F811
+    harness,
+    cli_env,
+    amended_files,
+    capsys,
+    logging_as_it_was,  # noqa: F811
 ):
     service = ComplaintService(harness.client, harness.task_queue, BOOK, harness.store)
 
@@ -137,7 +141,10 @@ async def test_apply_shows_then_records_the_amendment(
 
 
 async def test_an_unknown_contract_is_a_usage_error(
-    harness, cli_env, capsys, logging_as_it_was  # noqa: F811
+    harness,
+    cli_env,
+    capsys,
+    logging_as_it_was,  # noqa: F811
 ):
     with pytest.raises(SystemExit) as exited:
         await asyncio.to_thread(main, ["contracts", "apply", "initech"])
