@@ -1,5 +1,5 @@
-"""Composition of the HTTP API: create_app(service) builds it; server_for(settings) serves it on
-the service engine.composition builds. Nothing connects at import time.
+"""Composition of the HTTP API: create_app(service) builds it; server_for(settings, ..., parts)
+serves it on the parts engine.composition opens. Nothing connects at import time.
 
 Run it with `python -m api.app` (settings from COMPLAINTS_* variables; 127.0.0.1:8000).
 """
@@ -15,7 +15,6 @@ from typing import Any
 import uvicorn
 from fastapi import Depends, FastAPI
 from opentelemetry.trace import Tracer
-from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.archive_routes import archive_routes
@@ -43,7 +42,7 @@ from api.routes import (
 from api.sent_reports import sent_report_routes
 from api.tracing import TraceRequests
 from api.web_security import TrustedHost, WebSecurity
-from engine.composition import build_service, load_settings
+from engine.composition import Parts, load_settings, open_parts, service_of
 from engine.metrics import MetricsServer
 from engine.service import ComplaintService
 from engine.settings import Settings
@@ -172,10 +171,11 @@ def uvicorn_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicor
     )
 
 
-async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, Engine]:
-    """The API under uvicorn, ready to `serve()`; dispose of the engine when it has stopped."""
-    service = await build_service(settings)
-    engine = service.store.engine
+def server_for(settings: Settings, host: str, port: int, parts: Parts) -> uvicorn.Server:
+    """The API on `parts` under uvicorn, ready to `serve()`; the caller closes the parts once it
+    has stopped (`complaints run` shares them with its worker and mail receiver)."""
+    service = service_of(settings, parts)
+    engine = parts.engine
     app = create_app(
         service,
         ready_check=readiness(service.client, select_one(engine)),
@@ -189,20 +189,23 @@ async def server_for(settings: Settings, host: str, port: int) -> tuple[uvicorn.
     )
     logging.getLogger("uvicorn.access").addFilter(HideLinkTokens())
     # uvicorn's access log has method, path and status only: never a body.
-    return uvicorn.Server(uvicorn_config(app, host, port, log_config=None)), engine
+    return uvicorn.Server(uvicorn_config(app, host, port, log_config=None))
 
 
 async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the API until it is told to stop (SIGINT / SIGTERM); `complaints api` alone, so it
     serves the process's metrics too (`complaints run` has the worker serve them)."""
-    server, engine = await server_for(settings, host, port)
-    metrics = MetricsServer(settings.metrics_address, engine) if settings.metrics_address else None
+    parts = await open_parts(settings)
+    metrics = None
     try:
+        server = server_for(settings, host, port, parts)
+        if settings.metrics_address:
+            metrics = MetricsServer(settings.metrics_address, parts.engine)
         await server.serve()
     finally:
         if metrics is not None:
             metrics.stop()
-        engine.dispose()
+        parts.close()
 
 
 def main() -> None:

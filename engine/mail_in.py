@@ -15,15 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from temporalio.client import Client
 from temporalio.service import RPCError
 
-from delivery.mail_receiver import ReceiverUnavailable, start_receiver
+from delivery.mail_receiver import start_receiver
 from delivery.mail_routing import Route, route
 from domain.access import Author
-from engine.composition import open_parts, service_of
+from engine.composition import Parts, open_parts, service_of
 from engine.service import (
     EMAIL_SCOPE,
     ActionRefused,
@@ -167,47 +165,45 @@ class MailIntake:
 
 @dataclass
 class Receiving:
-    """A receiver listening, and what it holds open."""
+    """A receiver listening, and where."""
 
     server: asyncio.Server
-    engine: Engine
     address: str
 
     async def close(self) -> None:
         self.server.close()
         await self.server.wait_closed()
-        self.engine.dispose()
 
 
-async def start(settings: Settings, client: Client | None = None) -> Receiving:
-    """The receiver on settings.mail_in_host:mail_in_port, with its own store and service."""
-    parts = await open_parts(settings, client=client)
+async def start(settings: Settings, parts: Parts) -> Receiving:
+    """The receiver on settings.mail_in_host:mail_in_port, on `parts` (`complaints run` shares
+    its own with the worker and the API); the caller closes them once the receiver is closed."""
     engine, keys = parts.engine, settings.key_material()
     intake = MailIntake(
         service_of(settings, parts), InboundMailStore(engine, keys.master), parts.vault,
         keys.reply_key,
     )  # fmt: skip
-    try:
-        server = await start_receiver(
-            intake.receive,
-            settings.mail_in_host,
-            settings.mail_in_port,
-            max_bytes=settings.mail_in_max_bytes,
-            protocol=settings.mail_in_protocol,
-        )
-    except ReceiverUnavailable:
-        engine.dispose()
-        raise
+    server = await start_receiver(
+        intake.receive,
+        settings.mail_in_host,
+        settings.mail_in_port,
+        max_bytes=settings.mail_in_max_bytes,
+        protocol=settings.mail_in_protocol,
+    )
     host, port = server.sockets[0].getsockname()[:2]
     log.info("inbound mail receiver started", protocol=settings.mail_in_protocol, port=port)
-    return Receiving(server, engine, f"{settings.mail_in_protocol}://{host}:{port}")
+    return Receiving(server, f"{settings.mail_in_protocol}://{host}:{port}")
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """`complaints mail-in`: the receiver alone, for a Temporal server already running."""
-    receiving = await start(settings)
+    parts = await open_parts(settings)
     try:
-        print(f"inbound mail: {receiving.address}  (Ctrl-C stops it)", flush=True)
-        await stop.wait()
+        receiving = await start(settings, parts)
+        try:
+            print(f"inbound mail: {receiving.address}  (Ctrl-C stops it)", flush=True)
+            await stop.wait()
+        finally:
+            await receiving.close()
     finally:
-        await receiving.close()
+        parts.close()

