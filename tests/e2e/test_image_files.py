@@ -223,8 +223,8 @@ def test_the_image_files_install_import_and_run(tmp_path):
             headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
         )
         assert preflight.headers.get("access-control-allow-origin") == ui, preflight.text
-        # The worker, the API and the mail receiver share one Temporal client (and one store):
-        # one connection to the server, where each part used to open its own.
+        # The worker and the API (and the mail receiver, off here) share one Temporal client
+        # and one store: one connection to the server, where each part used to open its own.
         assert connections_to(run.pid, temporal_port) == 1
         # Its data directory (complaints, Temporal's histories, keys, logs) is owner-only.
         data = tmp_path / "data"

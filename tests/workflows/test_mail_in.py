@@ -233,18 +233,20 @@ async def test_the_receiver_as_the_engine_starts_it(harness, tmp_path):
         **keys,
     )
     parts = await open_parts(settings)
-    receiving = await start(settings, parts)
     try:
-        assert receiving.address.startswith("smtp://127.0.0.1:")
-        port = int(receiving.address.rpartition(":")[2])
-        inbox = Inbox(port, InboundMailStore(harness.store.engine, KEYS.master), None)
-        message = mail("Broken again.")
-        assert await inbox.send(message) == 250
-        cid = inbox.the(message["Message-ID"]).complaint_id
-        harness.started.append(harness.client.get_workflow_handle(cid))
-        assert harness.events(cid)[0].channel == "email"
+        receiving = await start(settings, parts)
+        try:
+            assert receiving.address.startswith("smtp://127.0.0.1:")
+            port = int(receiving.address.rpartition(":")[2])
+            inbox = Inbox(port, InboundMailStore(harness.store.engine, KEYS.master), None)
+            message = mail("Broken again.")
+            assert await inbox.send(message) == 250
+            cid = inbox.the(message["Message-ID"]).complaint_id
+            harness.started.append(harness.client.get_workflow_handle(cid))
+            assert harness.events(cid)[0].channel == "email"
+        finally:
+            await receiving.close()
     finally:
-        await receiving.close()
         parts.close()
 
 
