@@ -8,6 +8,7 @@ import signal
 
 from engine.composition import load_settings
 from engine.worker_assembly import serve
+from entrypoints.process_exit import run_then_exit
 
 
 async def main() -> None:
@@ -20,4 +21,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_then_exit(lambda: asyncio.run(main()))

@@ -23,7 +23,7 @@ INSTRUMENTATION = "complaints"
 DEFAULT_SERVICE = "complaints"  # OTEL_SERVICE_NAME, when set, names the process instead
 
 # One provider per process and endpoint: the worker, the API and the CLI of `complaints run`
-# share it, and its batch processor flushes once at exit.
+# share it, and its batch processor flushes once at exit (shut_down_tracing).
 _providers: dict[str, TracerProvider] = {}
 
 
@@ -43,6 +43,14 @@ def tracer_for(settings: Settings) -> Tracer | None:
     if provider is None:
         provider = _providers[endpoint] = provider_with(BatchSpanProcessor(_exporter(endpoint)))
     return provider.get_tracer(INSTRUMENTATION)
+
+
+def shut_down_tracing() -> None:
+    """Export what the process's providers still hold and stop them: at exit, where a process
+    that ends with os._exit (entrypoints.process_exit) runs no atexit hook of theirs."""
+    for provider in _providers.values():
+        provider.shutdown()
+    _providers.clear()
 
 
 def interceptors_for(tracer: Tracer | None) -> list[TracingInterceptor]:

@@ -40,6 +40,7 @@ from entrypoints import (
     sent_report_commands,
 )
 from entrypoints.operator import operator
+from entrypoints.process_exit import run_then_exit
 
 USAGE_ERROR = 2
 
@@ -117,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         ):
             cmd.add_argument("--json", action="store_true", help="machine-readable output")
     return p
+
+
+def console() -> None:
+    """The `complaints` command (pyproject's script): main(), and the process ends as
+    entrypoints.process_exit says why. Tests call main() in their own process instead."""
+    run_then_exit(main)
 
 
 def main(argv: list[str] | None = None) -> None:
