@@ -52,7 +52,10 @@ def exit_status(code: object) -> int:
 
 
 def _flush() -> None:
-    shut_down_tracing()  # its batch processor exports what it holds (an atexit hook otherwise)
+    try:
+        shut_down_tracing()  # its batch processor exports what it holds (an atexit hook otherwise)
+    except Exception:
+        sys.excepthook(*sys.exc_info())  # as a failing atexit hook is: told, the status kept
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed pipe: nothing left to tell anyone
