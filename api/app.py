@@ -43,7 +43,7 @@ from api.sent_reports import sent_report_routes
 from api.tracing import TraceRequests
 from api.web_security import TrustedHost, WebSecurity
 from engine.composition import Parts, load_settings, open_parts, service_of
-from engine.metrics import MetricsServer
+from engine.metrics import metrics_served
 from engine.service import ComplaintService
 from engine.settings import Settings
 from engine.tracing import tracer_for
@@ -196,15 +196,10 @@ async def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -
     """Run the API until it is told to stop (SIGINT / SIGTERM); `complaints api` alone, so it
     serves the process's metrics too (`complaints run` has the worker serve them)."""
     parts = await open_parts(settings)
-    metrics = None
     try:
-        server = server_for(settings, host, port, parts)
-        if settings.metrics_address:
-            metrics = MetricsServer(settings.metrics_address, parts.engine)
-        await server.serve()
+        with metrics_served(settings.metrics_address, parts.engine):
+            await server_for(settings, host, port, parts).serve()
     finally:
-        if metrics is not None:
-            metrics.stop()
         parts.close()
 
 

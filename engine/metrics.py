@@ -20,6 +20,7 @@ never a complaint id, never anything of the customer's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import structlog
@@ -247,3 +248,17 @@ class MetricsServer:
     def _unregister(self) -> None:
         for collector in self._collectors:
             REGISTRY.unregister(collector)
+
+
+@contextmanager
+def metrics_served(address: str, engine: Engine) -> Iterator[None]:
+    """A MetricsServer on `address` (COMPLAINTS_METRICS_ADDRESS) while the block runs, stopped
+    when it ends; none when the address is empty."""
+    if not address:
+        yield
+        return
+    server = MetricsServer(address, engine)
+    try:
+        yield
+    finally:
+        server.stop()

@@ -28,7 +28,7 @@ from domain.commands import RecordDelivery
 from engine.composition import Parts, build_projector, open_parts
 from engine.contracts import ContractBook
 from engine.gc_pauses import young_collections_every
-from engine.metrics import MetricsServer
+from engine.metrics import metrics_served
 from engine.report_schedules import ensure_schedules
 from engine.settings import Settings
 from store import EventStore
@@ -142,16 +142,12 @@ async def serve(settings: Settings, stop: asyncio.Event, parts: Parts | None = N
     owned = parts is None
     if parts is None:
         parts = await open_parts(settings)
-    # The process's metrics (engine.metrics): the worker's counts, and under `complaints run`
-    # the API's too, with the store's gauges.
-    metrics = (
-        MetricsServer(settings.metrics_address, parts.engine) if settings.metrics_address else None
-    )
     try:
-        await _run(settings, stop, parts)
+        # The process's metrics (engine.metrics): the worker's counts, and under `complaints
+        # run` the API's too, with the store's gauges.
+        with metrics_served(settings.metrics_address, parts.engine):
+            await _run(settings, stop, parts)
     finally:
-        if metrics is not None:
-            metrics.stop()
         if owned:
             parts.close()
 
