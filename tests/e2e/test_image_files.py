@@ -115,11 +115,14 @@ def free_temporal_port() -> int:
 def connections_to(pid: int, port: int) -> int:
     """How many established TCP connections process `pid` holds to 127.0.0.1:`port`: its
     socket descriptors matched by inode against the kernel's table."""
-    inodes = {
-        link.removeprefix("socket:[").removesuffix("]")
-        for link in (os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
-        if link.startswith("socket:[")
-    }
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except FileNotFoundError:  # closed between the listing and the read: the process is busy
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link.removeprefix("socket:[").removesuffix("]"))
     established, remote = "01", f"0100007F:{port:04X}"
     rows = (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
     return sum(1 for r in rows if r[2] == remote and r[3] == established and r[9] in inodes)
