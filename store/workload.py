@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, bindparam, func, select
 
 from domain.contracts import contract_of
 from domain.vocabulary import Status
@@ -25,6 +25,40 @@ _HELD = (Status.OPEN.value, Status.WAITING_ON_CUSTOMER.value)
 _UNPROJECTED_MAX = 5000
 
 
+# Built once: a registration reads them every time, and building them cost more than running them.
+_CHECKPOINT = select(ProjectionCheckpointRow.position).where(
+    ProjectionCheckpointRow.name == PROJECTION_NAME
+)
+_row = ComplaintListRow
+# (person, complaints held) as the list has them; counted in the list's workload index
+# (contract, assignee, status) alone, never in its rows.
+HELD_IN_THE_LIST = (
+    select(_row.assignee, func.count())
+    .where(
+        _row.contract == bindparam("contract"),
+        _row.assignee.in_(bindparam("people", expanding=True)),
+        _row.status.in_(_HELD),
+    )
+    .group_by(_row.assignee)
+)
+# Only the two fields the count needs: a registration's data (subject, description) is not
+# decoded to read its contract.
+_REGISTERED_SINCE = (
+    select(
+        EventRow.stream_id,
+        EventRow.type,
+        EventRow.data["contract"].as_string().label("contract"),
+        EventRow.data["assignee"].as_string().label("assignee"),
+    )
+    .where(
+        EventRow.position > bindparam("checkpoint"),
+        EventRow.type.in_(("ComplaintRegistered", "ComplaintAssigned")),
+    )
+    .order_by(EventRow.position)
+    .limit(_UNPROJECTED_MAX)
+)
+
+
 class Workload:
     def __init__(self, engine: Engine) -> None:
         self._reader = for_reading(engine)
@@ -33,35 +67,14 @@ class Workload:
         """person -> complaints of `contract` they hold open or waiting on the customer."""
         contract = contract_of(contract)
         with self._reader.connect() as connection:
-            checkpoint = connection.scalar(
-                select(ProjectionCheckpointRow.position).where(
-                    ProjectionCheckpointRow.name == PROJECTION_NAME
-                )
-            )
-            listed = connection.execute(held_in_the_list(contract, people)).all()
-            newer = connection.execute(
-                select(EventRow.stream_id, EventRow.type, EventRow.data)
-                .where(
-                    EventRow.position > (checkpoint or 0),
-                    EventRow.type.in_(("ComplaintRegistered", "ComplaintAssigned")),
-                )
-                .order_by(EventRow.position)
-                .limit(_UNPROJECTED_MAX)
+            checkpoint = connection.scalar(_CHECKPOINT) or 0
+            listed = connection.execute(
+                HELD_IN_THE_LIST, {"contract": contract, "people": list(people)}
             ).all()
+            newer = connection.execute(_REGISTERED_SINCE, {"checkpoint": checkpoint}).all()
         counts = Counter({assignee: n for assignee, n in listed})
         counts.update(_registered_since(newer, contract, people))
         return dict(counts)
-
-
-def held_in_the_list(contract: str, people: Collection[str]) -> Select:
-    """(person, complaints held) as the list has them; counted in the list's workload index
-    (contract, assignee, status) alone, never in its rows."""
-    row = ComplaintListRow
-    return (
-        select(row.assignee, func.count())
-        .where(row.contract == contract, row.assignee.in_(list(people)), row.status.in_(_HELD))
-        .group_by(row.assignee)
-    )
 
 
 def _registered_since(rows, contract: str, people: Collection[str]) -> Counter[str]:
@@ -69,12 +82,10 @@ def _registered_since(rows, contract: str, people: Collection[str]) -> Counter[s
     complaint is open: registration and assignment are one decision, one append)."""
     of_contract = {
         r.stream_id for r in rows
-        if r.type == "ComplaintRegistered" and contract_of(r.data.get("contract")) == contract
+        if r.type == "ComplaintRegistered" and contract_of(r.contract) == contract
     }  # fmt: skip
     return Counter(
-        r.data["assignee"]
+        r.assignee
         for r in rows
-        if r.type == "ComplaintAssigned"
-        and r.stream_id in of_contract
-        and r.data["assignee"] in people
+        if r.type == "ComplaintAssigned" and r.stream_id in of_contract and r.assignee in people
     )

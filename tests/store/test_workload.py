@@ -8,7 +8,7 @@ from store import EventStore, migrate
 from store.complaint_list import PROJECTION_NAME
 from store.db import bulk_insert
 from store.tables import ComplaintListRow, ProjectionCheckpointRow
-from store.workload import Workload, held_in_the_list
+from store.workload import HELD_IN_THE_LIST, Workload
 from tests.store.builders import new_event
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -69,7 +69,7 @@ def test_the_list_is_counted_in_its_workload_index_not_its_rows(engine: Engine) 
     """Every registration counts its team's open complaints: read from the rows (each with the
     whole state), that cost grew with the complaints held, 12 ms at 10,000."""
     migrate(engine)
-    statement = held_in_the_list("default", TEAM)
+    statement = HELD_IN_THE_LIST.params(contract="default", people=TEAM)
     compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
