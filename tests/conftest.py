@@ -5,6 +5,7 @@ skipped otherwise, unless COMPLAINTS_REQUIRE_POSTGRES=1 (as in CI), which turns 
 failure.
 """
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -12,6 +13,20 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
+
+
+@pytest.fixture(autouse=True)
+def _root_log_handlers_kept() -> Iterator[None]:
+    """Drops the root log handlers a test added. A test that configures logging (engine.logs,
+    the CLI run in-process) points a handler at that test's captured stderr, which pytest closes
+    after it: later tests' Temporal core warnings then printed "--- Logging error --- ValueError:
+    I/O operation on closed file" tracebacks into the run's output. pytest's own capturing
+    handlers are the same objects in every phase of a test, so they are kept."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = [handler for handler in root.handlers if handler in before]
+    root.setLevel(level)
 
 
 def _postgres_unavailable(reason: str) -> None:
