@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,15 +17,10 @@ from temporalio.client import Client
 from engine.settings import Settings
 from engine.temporal import register_search_attributes
 from entrypoints.local import start_dev_server, wait_for_server
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_WAIT = 60.0  # seconds; generous, the machine is shared with other test runs
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, wait: float = 20) -> None:

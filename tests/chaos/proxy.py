@@ -8,7 +8,7 @@ import socket
 import struct
 import threading
 
-from tests.chaos.processes import free_port
+from tests.ports import free_port
 
 
 class TcpProxy:

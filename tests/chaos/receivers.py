@@ -14,7 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from delivery.senders import KEY_HEADER, verify_signature
-from tests.chaos.processes import free_port
+from tests.ports import free_port
 
 
 class SmtpReceiver:

@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 
 from engine.binaries import temporal_cli
 from engine.settings import Settings
-from tests.e2e.test_image_files import free_port
+from tests.ports import free_port
 from workflows import search
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,16 +27,11 @@ from delivery.dispatcher import OutboxDispatcher
 from delivery.senders import SmtpSender, WebhookSender
 from store import EventStore, make_engine, migrate
 from tests.keys import VAULT
+from tests.ports import free_port
 from tests.unit.helpers import POLICY, T0, Story
 
 SECRET = "test-webhook-secret"
 BASE_URL = "http://127.0.0.1:8000"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- SMTP ------------------------------------------------------------------------------------

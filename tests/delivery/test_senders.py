@@ -14,7 +14,8 @@ from delivery.senders import (
     sign,
     verify_signature,
 )
-from tests.delivery.conftest import SECRET, HookReceiver, SmtpServer, free_port
+from tests.delivery.conftest import SECRET, HookReceiver, SmtpServer
+from tests.ports import free_port
 
 OUT = Outgoing("C-1:assignment:r1:assignee", "assignment", "C-1", {"tier": 3},
                Message("主题 subject", "正文 body\n"))  # fmt: skip

@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.chaos.processes import free_port
+from tests.ports import free_port
 
 
 @dataclass(frozen=True)

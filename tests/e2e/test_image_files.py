@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import tomllib
 from pathlib import Path
 
 import httpx
+
+from tests.ports import free_port, free_temporal_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_WAIT = 90.0  # seconds for `complaints run` to answer on /healthz (a limit, not an assert)
@@ -90,26 +91,6 @@ def first_party() -> list[str]:
     declared = [p.rstrip("*") for p in setup["packages"]["find"]["include"] if p.endswith("*")]
     on_disk = [p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"]
     return sorted({*declared, *on_disk, *setup["py-modules"]})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_temporal_port() -> int:
-    """A free port whose +1000 (where `complaints run` puts the Web UI) is free too."""
-    while True:
-        port = free_port()
-        if port + 1000 > 65535:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1000))
-            except OSError:
-                continue
-        return port
 
 
 def connections_to(pid: int, port: int) -> int:

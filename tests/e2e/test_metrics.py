@@ -30,10 +30,11 @@ from security.keys import ensure_key_file
 from store import EventStore, make_engine
 from store.tables import OutboxRow
 from tests.chaos.conftest import policy_toml
-from tests.chaos.processes import REPO, DevServer, WorkerProcess, free_port
+from tests.chaos.processes import REPO, DevServer, WorkerProcess
 from tests.chaos.receivers import SmtpReceiver
 from tests.e2e.metric_names import metric_names, names_in_dashboard, names_in_rules
 from tests.e2e.otlp_receiver import OtlpReceiver
+from tests.ports import free_port
 
 # Tier 3's initial solution is due 2 s after reception: each fire complaint breaches it on the
 # worker's timer and escalates once; the other deadlines are out of reach during the test.
