@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "run":
             from entrypoints.local import run_local
 
-            asyncio.run(run_local(settings, args.host, args.port, args.temporal_port))
+            failure = asyncio.run(run_local(settings, args.host, args.port, args.temporal_port))
+            if failure:
+                sys.exit(f"complaints: {failure}")
         elif args.command == "worker":
             import worker
 

@@ -12,20 +12,26 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from temporalio.client import Client
 
 from engine.binaries import temporal_cli
 from engine.composition import Parts, open_parts
+from engine.mail_in import Receiving
 from engine.mail_in import start as start_mail_in
 from engine.settings import Settings
 from engine.temporal import TemporalUnreachable, connect, register_search_attributes
 from engine.worker_assembly import serve as serve_worker
 from security.keys import ensure_key_file
 from security.private_files import DIR_MODE, FILE_MODE, UMASK, private_dir
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = structlog.get_logger(__name__)
 STARTUP_WAIT = 60.0  # seconds for the dev server to answer
@@ -93,7 +99,12 @@ async def wait_for_server(settings: Settings, server: subprocess.Popen) -> Clien
                 await asyncio.sleep(0.25)
 
 
-async def run_local(settings: Settings, host: str, port: int, temporal_port: int) -> None:
+async def run_local(settings: Settings, host: str, port: int, temporal_port: int) -> str | None:
+    """The engine until Ctrl-C or SIGTERM (then None), or until its port is in use or a part of
+    it stops on its own: then everything is stopped and the reason returned, for the command to
+    say and fail with (what cannot start raises, as the commands' other errors do). The whole
+    stands or falls as one: a worker gone while the API still took complaints would leave them
+    unescalated, in silence."""
     from api.keys import first_admin_key
 
     settings.load_contracts()  # a malformed contract stops us before anything starts
@@ -106,7 +117,11 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         print(f"First start: encryption keys written to {settings.encryption_key_file_path()}")
     settings.key_material()  # so does a malformed key
     settings.codec_origins()  # and a malformed origin
-    first_key = first_admin_key(settings.api_keys_file())
+    # And a port in use: taken before anything starts, so there is nothing to undo.
+    try:
+        api_socket = _bound_socket(host, port)
+    except OSError as error:
+        return f"the API cannot listen on {host}:{port} (--host, --port): {error.strerror or error}"
     ui_port = temporal_port + 1000
     ui_origin = f"http://127.0.0.1:{ui_port}"
     # The UI's page calls the API's codec endpoint from its own origin (CORS).
@@ -137,38 +152,38 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
         # One store, one Temporal client and one set of contracts for the worker, the API and
         # the mail receiver: one connection pool in this process, not three.
         parts = await open_parts(settings, client=client)
-        tasks = [asyncio.create_task(serve_worker(settings, stop, parts))]
-        api = _api_server(settings, host, port, parts)
-        tasks.append(asyncio.create_task(api.serve()))
+        # The mail port too before anything serves: one in use stops us here.
         mail_in = await start_mail_in(settings, parts) if settings.mail_in_port else None
-        print(
-            "complaint engine running\n"
-            f"  intake form:  http://{host}:{port}/\n"
-            f"  supervisor:   http://{host}:{port}/supervisor  (sign in: /login)\n"
-            f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
-            f"  Temporal UI:  {ui_origin}/  (payloads in clear: codec {codec_endpoint})\n"
-            f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
-            f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
-            f"  inbound mail: {mail_in.address if mail_in else 'off (COMPLAINTS_MAIL_IN_PORT=0)'}"
-            "  (held: complaints mail-in --held)\n"
-            f"  metrics:      {_metrics_line(settings)}\n"
-            "Ctrl-C stops everything; a restart keeps every complaint.",
-            flush=True,
-        )
-        if first_key:
-            # Printed, never logged, and only this once: the file keeps just its hash.
-            print(
-                f"First start: an admin API key (shown only now; keep it):\n    {first_key}",
-                flush=True,
-            )
-        await stop.wait()
-        if mail_in:
-            await mail_in.close()  # first: no message is taken while the rest stops
-        api.should_exit = True
-        await asyncio.gather(*tasks)
+        api, running, ended = None, {}, None
+        try:
+            # Made once nothing more can stop the start, so the key is shown: it is shown once.
+            first_key = first_admin_key(settings.api_keys_file())
+            api = _api_server(settings, host, port, parts)
+            running = {
+                "the worker": asyncio.create_task(serve_worker(settings, stop, parts)),
+                "the API": asyncio.create_task(_serve_api(api, api_socket)),
+            }
+            print(_banner(settings, host, port, ui_origin, codec_endpoint, mail_in), flush=True)
+            if first_key:
+                # Printed, never logged, and only this once: the file keeps just its hash.
+                print(
+                    f"First start: an admin API key (shown only now; keep it):\n    {first_key}",
+                    flush=True,
+                )
+            ended = await first_to_end(stop, running, server)
+        finally:
+            # However it ended, everything stops, in order, before the parts are closed.
+            stop.set()
+            if mail_in:
+                await mail_in.close()  # first: no message is taken while the rest stops
+            if api is not None:
+                api.should_exit = True
+            outcomes = await asyncio.gather(*running.values(), return_exceptions=True)
+        return why_it_ended(ended, dict(zip(running, outcomes, strict=True)), settings)
     finally:
         if parts is not None:
             parts.close()
+        api_socket.close()
         server.send_signal(signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(timeout=20)
@@ -176,12 +191,102 @@ async def run_local(settings: Settings, host: str, port: int, temporal_port: int
             server.kill()
 
 
-def _api_server(settings: Settings, host: str, port: int, parts: Parts):
+DEV_SERVER = "the Temporal dev server"
+
+
+async def first_to_end(
+    stop: asyncio.Event, running: dict[str, asyncio.Task], server: subprocess.Popen
+) -> str | None:
+    """Waits for `stop` (then None), or for a part or the dev server to end first: its name."""
+    asked = asyncio.create_task(stop.wait())
+    try:
+        while True:
+            # Woken at once by a stop or a part's end; the server, a process, is looked at
+            # every second.
+            done, _ = await asyncio.wait(
+                [asked, *running.values()], timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+            )
+            if asked in done:
+                return None
+            for name, task in running.items():
+                if task in done:
+                    return name
+            if server.poll() is not None:
+                return DEV_SERVER
+    finally:
+        asked.cancel()
+
+
+def why_it_ended(
+    ended: str | None, outcomes: dict[str, BaseException | None], settings: Settings
+) -> str | None:
+    """What stopped on its own, or failed while stopping, for the operator; None after a clean
+    stop that was asked for. A part's error is logged with its traceback; the message names it."""
+    failed = {name: error for name, error in outcomes.items() if isinstance(error, Exception)}
+    for name, error in failed.items():
+        log.error("part of the engine failed", part=name, exc_info=error)
+    if ended is None:
+        if not failed:
+            return None
+        ended = next(iter(failed))
+    if ended == DEV_SERVER:
+        what = f"exited (its log: {settings.data_dir.resolve() / 'temporal.log'})"
+    elif ended in failed:
+        what = f"failed ({type(failed[ended]).__name__}, logged above)"
+    else:
+        what = "stopped"
+    return f"{ended} {what}; everything was stopped, and a restart keeps every complaint"
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """The API's port, held from the start; bound, not listening, so a client is refused, not
+    kept waiting, until the API serves (uvicorn listens on it then)."""
+    bound = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart at once
+        bound.bind((host, port))
+    except OSError:
+        bound.close()
+        raise
+    return bound
+
+
+async def _serve_api(api: uvicorn.Server, api_socket: socket.socket) -> None:
+    try:
+        await api.serve(sockets=[api_socket])
+    except SystemExit as exit_:  # uvicorn's way to end a failed start, which is ours to report
+        raise RuntimeError(f"uvicorn ended with status {exit_.code}") from None
+
+
+def _api_server(settings: Settings, host: str, port: int, parts: Parts) -> uvicorn.Server:
     from api.app import server_for
 
     server = server_for(settings, host, port, parts)
     server.capture_signals = contextlib.nullcontext  # our handlers stop everything together
     return server
+
+
+def _banner(
+    settings: Settings,
+    host: str,
+    port: int,
+    ui_origin: str,
+    codec_endpoint: str,
+    mail_in: Receiving | None,
+) -> str:
+    return (
+        "complaint engine running\n"
+        f"  intake form:  http://{host}:{port}/\n"
+        f"  supervisor:   http://{host}:{port}/supervisor  (sign in: /login)\n"
+        f"  API:          http://{host}:{port}/docs  (OpenAPI)\n"
+        f"  Temporal UI:  {ui_origin}/  (payloads in clear: codec {codec_endpoint})\n"
+        f"  data:         {settings.data_dir.resolve()} (server log: temporal.log)\n"
+        f"  API keys:     {settings.api_keys_file().resolve()} (complaints keys new)\n"
+        f"  inbound mail: {mail_in.address if mail_in else 'off (COMPLAINTS_MAIL_IN_PORT=0)'}"
+        "  (held: complaints mail-in --held)\n"
+        f"  metrics:      {_metrics_line(settings)}\n"
+        "Ctrl-C stops everything; a restart keeps every complaint."
+    )
 
 
 def _metrics_line(settings: Settings) -> str:
