@@ -20,6 +20,10 @@ CUSTOMER_LABELS: dict[str, tuple[str, str]] = {
     "reply_title": ("Answer our question", "回复我们的问题"),
     "reply": ("Your answer", "您的回复"),
     "send_reply": ("Send my answer", "发送回复"),
+    # ... and when nothing is asked: a message to whoever handles the complaint.
+    "write_title": ("Write to us", "给我们留言"),
+    "write": ("Your message", "您的留言"),
+    "send_write": ("Send my message", "发送留言"),
     "attach_title": ("Add a photo or document", "添加照片或文件"),
     "file": (
         "File (JPEG, PNG, GIF, WebP, PDF or text)",

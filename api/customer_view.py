@@ -49,11 +49,12 @@ def customer_view(
         "replies": [
             {"at": r.occurred_at, "message": r.data.get("message", "")}
             for r in records
-            if r.type == "CustomerReplied"
+            if r.type in ("CustomerReplied", "CustomerWrote")
         ],
         # The customer's own files; what staff attach is for staff.
         "files": [f for f in files if f.source != "staff"],
-        "can_reply": status is Status.WAITING_ON_CUSTOMER,
+        # While open, a message asks an answer of whoever holds it; while we wait, it answers.
+        "can_reply": live,
         "can_attach": status in (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.RESOLVED),
         "can_rate": status in (Status.RESOLVED, Status.CLOSED) and state.rating is None,
         "can_reopen": reopen_until is not None and now < reopen_until,

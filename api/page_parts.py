@@ -91,7 +91,9 @@ def event_actor(data: dict[str, Any]) -> str:
     if "by" in data:
         # The key it was done with, where one was: names can repeat, key ids cannot.
         return f"{data['by']} (key {data['by_key']})" if data.get("by_key") else str(data["by"])
-    if data.get("type") in ("CustomerReplied", "FeedbackRecorded", "ComplaintRegistered"):
+    if data.get("type") in (
+        "CustomerReplied", "CustomerWrote", "FeedbackRecorded", "ComplaintRegistered",
+    ):  # fmt: skip
         return "customer"
     if data.get("type") == "AttachmentAdded":
         return "staff" if data.get("source") == "staff" else "customer"
@@ -135,6 +137,8 @@ def event_text(data: dict[str, Any]) -> str:
         return f"{terms}: {moved or 'no deadline moved'}"
     if t == "ProgressUpdateMissed":
         return f"the customer was owed word from us by {data.get('due_at')}"
+    if t == "CustomerAnswerMissed":
+        return f"the customer's message was owed an answer by {data.get('due_at')}"
     if "reason" in data:
         return str(data["reason"])
     return ""

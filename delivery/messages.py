@@ -35,6 +35,7 @@ KINDS = (
     "reopened",
     "deadline_warning",
     "customer_unreachable",  # made by the dispatcher when the customer cannot be reached
+    "customer_wrote",
 )
 
 _DEADLINES = {
@@ -45,6 +46,7 @@ _DEADLINES = {
         "resolution": "resolution",
         "still_unanswered": "still unanswered",
         "progress_update": "progress update to the customer",
+        "customer_answer": "answer to the customer's message",
     },
     "zh": {
         "acknowledge": "受理确认",
@@ -53,6 +55,7 @@ _DEADLINES = {
         "resolution": "最终解决",
         "still_unanswered": "仍未处理",
         "progress_update": "向客户同步进展",
+        "customer_answer": "答复客户来信",
     },
 }
 _ROLES = {

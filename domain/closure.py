@@ -20,6 +20,7 @@ _NARRATIVE = {  # the text an event carries, for the timeline
     "InitialSolutionGiven": "solution",
     "InformationRequested": "question",
     "CustomerReplied": "message",
+    "CustomerWrote": "message",
     "ComplaintResolved": "resolution",
     "ComplaintReopened": "reason",
     "ComplaintReclassified": "reason",
@@ -88,9 +89,7 @@ def closure_record(events: Sequence[ev.Event]) -> dict[str, Any]:
             {"rating": feedback[-1].rating, "comment": feedback[-1].comment} if feedback else None
         ),
         "deadlines": [d.model_dump(mode="json") for d in state.deadlines],
-        "breaches": sum(
-            1 for e in events if isinstance(e, ev.DeadlineBreached | ev.ProgressUpdateMissed)
-        ),
+        "breaches": sum(1 for e in events if isinstance(e, ev.Breach)),
         "escalations": [
             {"at": e.at.isoformat(), "level": e.level, "to": e.to_role, "reason": e.reason}
             for e in events

@@ -24,6 +24,7 @@ from domain.state import ComplaintState, evolve
 from domain.vocabulary import CUSTOMER, DeadlineKind, Status, kinds_met_by
 
 PROGRESS_UPDATE = "progress_update"  # the escalation reason of a missed update to the customer
+CUSTOMER_ANSWER = "customer_answer"  # ... and of the customer's message left unanswered
 
 
 class DomainError(Exception):
@@ -116,6 +117,9 @@ def _tick(d: _Decision) -> None:
     if (at := sla.progress_update_due(d.state, policy)) and at <= now:
         d.emit(ev.ProgressUpdateMissed(at=now, due_at=at))
         _escalate(d, reason=PROGRESS_UPDATE, step=f"u{at:%Y%m%dT%H%M%S}", due_at=at.isoformat())
+    if (at := sla.customer_answer_due(d.state, policy)) and at <= now:
+        d.emit(ev.CustomerAnswerMissed(at=now, due_at=at))
+        _escalate(d, reason=CUSTOMER_ANSWER, step=f"a{at:%Y%m%dT%H%M%S}", due_at=at.isoformat())
     if (at := sla.re_escalation_at(d.state, policy)) and at <= now:
         _escalate(d, reason="still_unanswered", step=f"L{d.state.escalation_level + 1}")
     _wait_on_customer(d)
@@ -294,9 +298,20 @@ def _tell_customer(d: _Decision, kind: str, text: str) -> None:
 
 
 def _customer_reply(d: _Decision, cmd: c.RecordCustomerReply) -> None:
-    _require(d, cmd, Status.WAITING_ON_CUSTOMER, why="no information was requested")
+    """The answer to our question resumes the clock; a message while the complaint is open asks
+    an answer of whoever holds it, who is told at once."""
+    if d.state.status is Status.OPEN:
+        d.emit(ev.CustomerWrote(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
+        d.notify("customer_wrote", "assignee", f"v{d.state.version}", **_answer_due(d))
+        return
+    _require(d, cmd, Status.WAITING_ON_CUSTOMER)
     d.emit(ev.CustomerReplied(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
     _schedule(d, "resumed")
+
+
+def _answer_due(d: _Decision) -> dict[str, str]:
+    due = sla.customer_answer_due(d.state, d.policy)
+    return {"due_at": due.isoformat()} if due else {}
 
 
 def _resolve(d: _Decision, cmd: c.Resolve) -> None:

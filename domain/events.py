@@ -194,6 +194,14 @@ class ProgressUpdateMissed(_Fact):
     due_at: datetime
 
 
+class CustomerAnswerMissed(_Fact):
+    """Nobody answered the customer's message (CustomerWrote) within the tier's
+    `answer_customer_within`: a breach, escalated like any other."""
+
+    type: Literal["CustomerAnswerMissed"] = "CustomerAnswerMissed"
+    due_at: datetime
+
+
 class CustomerReminded(_Fact):
     """Information was requested and the customer has not answered: they were reminded."""
 
@@ -223,6 +231,17 @@ class InformationRequested(_Fact):
 
 class CustomerReplied(_Fact):
     type: Literal["CustomerReplied"] = "CustomerReplied"
+    message: str
+    by: OptionalBy = None
+    by_key: ByKey = None
+
+
+class CustomerWrote(_Fact):
+    """The customer wrote while their complaint was open, asked nothing (a question's answer is
+    CustomerReplied): whoever holds it is told, and owes them an answer (the tier's
+    `answer_customer_within`)."""
+
+    type: Literal["CustomerWrote"] = "CustomerWrote"
     message: str
     by: OptionalBy = None
     by_key: ByKey = None
@@ -332,6 +351,7 @@ Event = Annotated[
     | InitialSolutionGiven
     | InformationRequested
     | CustomerReplied
+    | CustomerWrote
     | ComplaintResolved
     | FeedbackRecorded
     | ComplaintReopened
@@ -344,12 +364,17 @@ Event = Annotated[
     | CustomerMessageDelivered
     | CustomerMessageUndelivered
     | ProgressUpdateMissed
+    | CustomerAnswerMissed
     | CustomerReminded
     | PolicyAmended,
     Field(discriminator="type"),
 ]
 
 _EVENT = TypeAdapter(Event)
+
+# What the record counts as a breach: a deadline passed, or the customer left without word from
+# us or without an answer to their message.
+Breach = DeadlineBreached | ProgressUpdateMissed | CustomerAnswerMissed
 
 # The type names of the events above. The event log holds other records too (delivery results in
 # companion streams, see delivery.dispatcher); read models of complaints keep to these.

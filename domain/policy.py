@@ -127,6 +127,9 @@ class TierPolicy(_Strict):
     # While the complaint is open, the customer hears from us at least this often ("progress
     # synced to the customer within 2 hours"); a gap is a breach and escalates.
     keep_customer_informed_every: Duration | None = None
+    # The customer wrote while the complaint was open: answered in staff's own words within
+    # this long (respond, initial-solution, request-info or resolve); else a breach, escalated.
+    answer_customer_within: Duration | None = None
     # While we wait on the customer's information: remind them once after this long, and close
     # the complaint as "no reply" after this long.
     remind_customer_after: Duration | None = None
@@ -135,6 +138,7 @@ class TierPolicy(_Strict):
     @field_validator(
         "re_escalate_every",
         "keep_customer_informed_every",
+        "answer_customer_within",
         "remind_customer_after",
         "close_without_reply_after",
     )

@@ -111,6 +111,14 @@ def progress_update_due(state: ComplaintState, policy: Policy) -> datetime | Non
     return _after(policy, state.tier, state.informed_at, every)
 
 
+def customer_answer_due(state: ComplaintState, policy: Policy) -> datetime | None:
+    """When the customer's message (CustomerWrote) is owed an answer, while it is open."""
+    if state.status is not Status.OPEN or state.unanswered_since is None:
+        return None
+    within = policy.tier(state.tier).answer_customer_within
+    return _after(policy, state.tier, state.unanswered_since, within)
+
+
 def _waiting_since(state: ComplaintState) -> datetime | None:
     if state.status is not Status.WAITING_ON_CUSTOMER:
         return None
@@ -152,6 +160,7 @@ def next_alarm(state: ComplaintState, policy: Policy) -> datetime | None:
         auto_close_at(state, policy),
         archive_at(state, policy),
         progress_update_due(state, policy),
+        customer_answer_due(state, policy),
         reminder_at(state, policy),
         no_reply_close_at(state, policy),
     ]

@@ -72,6 +72,9 @@ class ComplaintState(BaseModel):
     # delivery results the workflow has recorded (by the message's key), so each counts once.
     informed_at: datetime | None = None
     deliveries_recorded: list[str] = []
+    # Since when the customer's own message (CustomerWrote) waits for an answer in staff's own
+    # words; None once one is given (or missed: it is breached once).
+    unanswered_since: datetime | None = None
 
     def current_deadlines(self) -> list[DeadlineState]:
         return [d for d in self.deadlines if d.round == self.round]
@@ -208,6 +211,7 @@ def _escalated(s: ComplaintState, event: ev.ComplaintEscalated) -> None:
 
 
 def _information_requested(s: ComplaintState, event: ev.InformationRequested) -> None:
+    _answered(s, event)
     s.status = Status.WAITING_ON_CUSTOMER
     s.pauses = [*s.pauses, Pause(started_at=event.at, question=event.question)]
 
@@ -216,6 +220,20 @@ def _customer_replied(s: ComplaintState, event: ev.CustomerReplied) -> None:
     s.status = Status.OPEN
     s.pauses = _with_last_pause(s, ended_at=event.at)
     s.informed_at = event.at
+
+
+def _customer_wrote(s: ComplaintState, event: ev.CustomerWrote) -> None:
+    s.unanswered_since = s.unanswered_since or event.at
+
+
+def _answered(s: ComplaintState, event: ev.Event) -> None:
+    """Staff wrote to the customer in their own words: their message is answered."""
+    s.unanswered_since = None
+
+
+def _customer_answer_missed(s: ComplaintState, event: ev.CustomerAnswerMissed) -> None:
+    s.unanswered_since = None
+    s.breached = True
 
 
 def _customer_reminded(s: ComplaintState, event: ev.CustomerReminded) -> None:
@@ -239,6 +257,7 @@ def _delivery_recorded(
 
 
 def _resolved(s: ComplaintState, event: ev.ComplaintResolved) -> None:
+    _answered(s, event)
     s.status = Status.RESOLVED
     s.resolved_at = event.at
 
@@ -251,7 +270,7 @@ def _reopened(s: ComplaintState, event: ev.ComplaintReopened) -> None:
     s.status = Status.OPEN
     s.round = event.round
     s.round_started_at = s.informed_at = event.at
-    s.resolved_at = s.closed_at = s.rating = None
+    s.resolved_at = s.closed_at = s.rating = s.unanswered_since = None
 
 
 def _closed(s: ComplaintState, event: ev.ComplaintClosed) -> None:
@@ -286,6 +305,8 @@ _HANDLERS: dict[type, Callable[[ComplaintState, Any], None]] = {
     ev.ComplaintEscalated: _escalated,
     ev.InformationRequested: _information_requested,
     ev.CustomerReplied: _customer_replied,
+    ev.CustomerWrote: _customer_wrote,
+    ev.CustomerAnswerMissed: _customer_answer_missed,
     ev.CustomerReminded: _customer_reminded,
     ev.NotificationRequested: _notification_requested,
     ev.ProgressUpdateMissed: _progress_update_missed,
@@ -297,8 +318,8 @@ _HANDLERS: dict[type, Callable[[ComplaintState, Any], None]] = {
     ev.ComplaintClosed: _closed,
     ev.ComplaintArchived: _archived,
     ev.PolicyAmended: _amended,
-    ev.FirstResponseGiven: _recorded_only,
-    ev.InitialSolutionGiven: _recorded_only,
+    ev.FirstResponseGiven: _answered,
+    ev.InitialSolutionGiven: _answered,
     ev.NoteAdded: _recorded_only,
     ev.AttachmentAdded: _recorded_only,
 }

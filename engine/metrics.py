@@ -35,7 +35,14 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from domain.events import ComplaintEscalated, DeadlineBreached, DeadlineMet, ProgressUpdateMissed
+from domain.decide import CUSTOMER_ANSWER, PROGRESS_UPDATE
+from domain.events import (
+    Breach,
+    ComplaintEscalated,
+    DeadlineBreached,
+    DeadlineMet,
+    ProgressUpdateMissed,
+)
 from engine.gc_pauses import CLOCK, PauseCollector
 from engine.histogram_buckets import cumulative
 from engine.settings import split_address
@@ -51,8 +58,6 @@ disable_created_metrics()
 
 PROJECTIONS = (COMPLAINT_LIST, REPORTS)
 UNKNOWN_TIER = "unknown"  # appends queued before the workflow sent its tier (AppendRequest.tier)
-# The deadline kind of ProgressUpdateMissed: the customer went too long without word from us.
-PROGRESS_UPDATE = "progress_update"
 
 INTAKE = Counter(
     "complaints_intake",
@@ -109,13 +114,20 @@ def count_recorded(tier: int | None, events: Iterable[object], recorded_at: date
     for event in events:
         if isinstance(event, DeadlineMet) and event.at <= event.due_at:
             DEADLINES.labels(label, event.kind.value, "met").inc()
-        elif isinstance(event, DeadlineBreached | ProgressUpdateMissed):
-            kind = event.kind.value if isinstance(event, DeadlineBreached) else PROGRESS_UPDATE
+        elif isinstance(event, Breach):
+            kind = _breached_kind(event)
             DEADLINES.labels(label, kind, "breached").inc()
             late = (recorded_at - event.due_at).total_seconds()
             BREACH_LATENESS.labels(label).observe(max(late, 0.0))
         elif isinstance(event, ComplaintEscalated):
             ESCALATIONS.labels(label, event.to_role).inc()
+
+
+def _breached_kind(event: Breach) -> str:
+    """The `kind` label of a breach: the deadline's, or what the customer was owed."""
+    if isinstance(event, DeadlineBreached):
+        return event.kind.value
+    return PROGRESS_UPDATE if isinstance(event, ProgressUpdateMissed) else CUSTOMER_ANSWER
 
 
 class StoreCollector(Collector):

@@ -3,7 +3,8 @@ the outbox dispatcher sending to the customer's mailbox (aiosmtpd on loopback), 
 reporter telling each complaint what became of its messages, our inbound receiver taking the
 customer's e-mail reply over SMTP, and the customer's page in Debian's chromium.
 
-A tier-2 complaint about a late parcel: the customer is told it was received; the agent asks a
+A tier-2 complaint about a late parcel: the customer is told it was received, and writes to us
+on their own page, from the link in that e-mail (whoever holds it is told); the agent asks a
 question, which reaches the customer in the agent's words; the customer answers by e-mail and the
 clock resumes; the agent's answer and resolution reach them word for word; the customer rates
 the result on their own page, from the link in the resolution e-mail."""
@@ -42,6 +43,7 @@ CUSTOMER = "li.na@example.org"
 OURS = "complaints@example.com"
 QUESTION = "Which delivery address did you give us? The courier reports it as incomplete."
 ANSWER = "Flat 12, 5 Garden Road, Shanghai. Please ring twice."
+WROTE = "Is there any news? I need it before the weekend."
 RESPONSE = "The courier has your full address now and will deliver tomorrow before noon."
 RESOLUTION = "Your parcel was delivered on 2 December, and we refunded the shipping fee of 12 yuan."
 
@@ -159,6 +161,16 @@ async def test_the_customer_is_told_answers_by_email_and_rates_on_their_page(
             (receipt,) = await mails_to(mailbox, 1)
             assert f"reference number {cid}" in receipt.body
 
+            page = anonymous_page
+            await page.goto(urlsplit(_link_in(receipt)).path)
+            await page.fill("#message", WROTE)
+            await page.click("#send-reply")
+            await expect(page.locator("#replies")).to_contain_text(WROTE)
+            events = stack.store.read_stream(cid)
+            assert [r.data["message"] for r in events if r.type == "CustomerWrote"] == [WROTE]
+            told = [r.data for r in events if r.type == "NotificationRequested"]
+            assert ("customer_wrote", "assignee") in [(t["kind"], t["recipient"]) for t in told]
+
             await act(cid, "request-info", question=QUESTION)
             asking = (await mails_to(mailbox, 2))[1]
             assert QUESTION in asking.body  # the agent's own words
@@ -181,9 +193,7 @@ async def test_the_customer_is_told_answers_by_email_and_rates_on_their_page(
             delivered = await until(lambda: _delivered(stack, cid, 4))
             assert {tuple(e.data["channels"]) for e in delivered} == {("email",)}
 
-        link = re.search(r"https?://\S+/my/\S+", resolution.body).group(0)
-        page = anonymous_page
-        await page.goto(urlsplit(link).path)
+        await page.goto(urlsplit(_link_in(resolution)).path)
         await expect(page.locator("#reference")).to_have_text(cid)
         await expect(page.locator("#messages")).to_contain_text(RESOLUTION)
         await page.check("#rating-5")
@@ -195,6 +205,11 @@ async def test_the_customer_is_told_answers_by_email_and_rates_on_their_page(
     finally:
         receiver.close()
         await receiver.wait_closed()
+
+
+def _link_in(mail: Mail) -> str:
+    """The customer's own page, as a message to them links it."""
+    return re.search(r"https?://\S+/my/\S+", mail.body).group(0)
 
 
 async def _open_again(complaint, cid: str) -> dict | None:

@@ -124,10 +124,10 @@ async def test_an_idempotency_key_belongs_to_the_api_key_that_sent_it(stack: Sta
 async def test_an_action_the_state_forbids_is_a_conflict(stack: Stack):
     cid = (await stack.submit()).json()["id"]
     before = stack.event_count()
-    response = await act(stack, cid, "customer-reply", message="hello")
+    response = await act(stack, cid, "feedback", rating=5)  # rated before it is resolved
     assert response.status_code == 409
     body = response.json()
-    assert "no information was requested" in body["error"]
+    assert "is open" in body["error"]
     assert isinstance(body["detail"], list)
     assert stack.event_count() == before
 

@@ -101,12 +101,24 @@ async def test_an_erased_customers_link_opens_nothing(stack, customer):
     assert (erased.status_code, erased.text) == (404, unknown.text)
 
 
-async def test_a_reply_resumes_the_clock(stack, customer):
+async def test_a_message_while_open_asks_an_answer_and_a_reply_resumes_the_clock(stack, customer):
     cid = await new_complaint(stack)
     here = stack.customer_path(cid)
-    refused = await customer.post(f"{here}/reply", data={"message": "Too early"})
-    assert refused.status_code == 409 and "no information was requested" in refused.text
+    assert "Write to us" in (await customer.get(here)).text
+    wrote = await customer.post(f"{here}/reply", data={"message": "It smells of smoke"})
+    assert wrote.status_code == 303
+    events = (await stack.http.get(f"/api/complaints/{cid}/events")).json()
+    assert [e["data"]["message"] for e in events if e["type"] == "CustomerWrote"] == [
+        "It smells of smoke"
+    ]
+    assert ("customer_wrote", "assignee") in [
+        (e["data"]["kind"], e["data"]["recipient"])
+        for e in events
+        if e["type"] == "NotificationRequested"
+    ]
+    assert (await state(stack, cid))["status"] == "open"
     await act(stack, cid, "request-info", question="Which model is it?")
+    assert "Answer our question" in (await customer.get(here)).text
     assert (await state(stack, cid))["status"] == "waiting_on_customer"
 
     replied = await customer.post(f"{here}/reply", data={"message": "Model K-200"})

@@ -189,12 +189,11 @@ async def test_a_refused_action_shows_the_domain_message(page, stack: Stack) -> 
     reference = await _submit_complaint(page, stack, subject="Refuse me")
     await page.goto(f"/complaints/{reference}")
     before = stack.event_count()
-    reply = page.locator("form[data-action=customer-reply]")
-    await reply.locator("[name=message]").fill("Here is the photo")
-    await reply.locator("button[type=submit]").click()
+    reopen = page.locator("form[data-action=reopen]")
+    await reopen.locator("[name=reason]").fill("Still broken")
+    await reopen.locator("button[type=submit]").click()
     alert = page.locator("#action-error")
-    await expect(alert).to_contain_text("cannot record the customer's reply")
-    await expect(alert).to_contain_text("no information was requested")
+    await expect(alert).to_contain_text(f"cannot reopen: complaint {reference} is open")
     await expect(page.locator("#status")).to_have_text("open")
     assert stack.event_count() == before
 

@@ -59,3 +59,24 @@ async def test_a_message_that_never_reached_the_customer_goes_to_the_assignee(ha
     assert told.payload["undelivered"]["reason"] == "SMTP 550 (recipient refused)"
     assert state.version == len(events)
     await harness.keep_history(h, "closed_loop_undelivered_by_load")
+
+
+async def test_the_customers_message_left_unanswered_breaches_and_escalates_on_time(harness):
+    sub = await harness.submit()  # tier 3: an answer within 15 minutes, around the clock
+    h = sub.handle
+    await harness.wait_for(h, lambda s: s.status is Status.OPEN)
+    await harness.act(h, c.Respond(by="agent.chen", message="Calling you now"))
+    await harness.act(h, c.GiveInitialSolution(by="agent.chen", solution="Unplug it"))
+    wrote = await harness.act(h, c.RecordCustomerReply(message="It is smoking again"))
+    since = wrote.unanswered_since
+    assert since is not None and wrote.status is Status.OPEN
+    told = harness.store.outbox_for(sub.complaint_id)[-1]
+    assert (told.kind, told.recipient) == ("customer_wrote", "assignee")
+    await harness.skip_to(since + timedelta(minutes=15, seconds=1))
+    state = await harness.wait_for(h, lambda s: s.breached)
+    missed = [e for e in harness.events(sub.complaint_id) if e.type == "CustomerAnswerMissed"]
+    assert [e.due_at for e in missed] == [since + timedelta(minutes=15)]
+    assert state.escalation_level == 1 and state.unanswered_since is None
+    # Answered at last: nothing more is owed for that message.
+    await harness.act(h, c.Respond(by="agent.chen", message="Sorry: an engineer is on the way"))
+    await harness.keep_history(h, "customer_wrote_unanswered_by_load")

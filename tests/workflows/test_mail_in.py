@@ -173,12 +173,14 @@ async def test_mail_becomes_complaints_and_replies(inbox, harness, smtp, capsys,
     assert await inbox.send(away) == 250
     assert inbox.the(away["Message-ID"]).outcome == "ignored"
 
-    # A second answer when nothing is asked: refused by the domain, kept for staff.
-    late = mail("One more thing.", In_Reply_To=request_id)
-    assert await inbox.send(late) == 250
-    refused = inbox.the(late["Message-ID"])
-    assert (refused.outcome, refused.complaint_id) == ("refused", cid)
-    assert "no information was requested" in refused.reason
+    # Another message when nothing is asked: the customer wrote, and is owed an answer.
+    more = mail("One more thing.", In_Reply_To=request_id)
+    assert await inbox.send(more) == 250
+    assert inbox.the(more["Message-ID"]).outcome == "reply"
+    wrote = [e for e in harness.events(cid) if e.type == "CustomerWrote"]
+    assert [e.message for e in wrote] == ["One more thing."]
+    told = [e for e in harness.events(cid) if getattr(e, "kind", "") == "customer_wrote"]
+    assert [e.recipient for e in told] == ["assignee"]
 
     # The reference in the subject opens the complaint only from the customer's address.
     await inbox.service.act(cid, c.RequestInfo(by="agent.chen", question="A photo?"))
