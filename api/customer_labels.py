@@ -15,7 +15,7 @@ CUSTOMER_LABELS: dict[str, tuple[str, str]] = {
     "no_messages": ("No messages yet.", "暂无消息。"),
     "delivered": ("Delivered", "已送达"),
     "undelivered": ("Could not be delivered", "未能送达"),
-    "your_replies": ("Your replies", "您的回复"),
+    "your_replies": ("Your messages to us", "您给我们的留言"),
     "your_files": ("Your photos and documents", "您的照片和文件"),
     "reply_title": ("Answer our question", "回复我们的问题"),
     "reply": ("Your answer", "您的回复"),
