@@ -169,6 +169,8 @@ class ListedComplaintView(BaseModel):
     next_due_kind: str | None
     received_at: datetime
     updated_at: datetime
+    # Since when the customer's own message waits for an answer; None: nothing waits.
+    customer_waiting_since: datetime | None = None
 
 
 class ComplaintListView(BaseModel):

@@ -148,6 +148,8 @@ class ListedComplaint:
     received_at: datetime
     updated_at: datetime
     contract: str = DEFAULT_CONTRACT
+    # Since when the customer's own message waits for an answer (the state's unanswered_since).
+    customer_waiting_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,13 @@ class PinnedTerms:
     policy_version: str | None  # None: registered before contracts pinned a version
 
 
-_LISTED_COLUMNS = tuple(
-    getattr(ComplaintListRow, name) for name in ListedComplaint.__dataclass_fields__
-)
+# Read from the row's state, not a column of its own: set on few rows, shown, never filtered on.
+_WAITING = "customer_waiting_since"
+_LISTED_COLUMNS = (
+    *(getattr(ComplaintListRow, name) for name in ListedComplaint.__dataclass_fields__
+      if name != _WAITING),
+    ComplaintListRow.state["unanswered_since"].as_string().label(_WAITING),
+)  # fmt: skip
 
 
 class ComplaintList:
@@ -268,6 +274,8 @@ def _listed(values: Any) -> ListedComplaint:
     for name in ("next_due_at", "received_at", "updated_at"):
         if fields[name] is not None:
             fields[name] = from_storage(fields[name])
+    if fields[_WAITING] is not None:
+        fields[_WAITING] = datetime.fromisoformat(fields[_WAITING])
     return ListedComplaint(**fields)
 
 

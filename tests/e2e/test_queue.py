@@ -108,3 +108,40 @@ async def test_a_supervisor_keeps_the_dashboard(anonymous_page, stack: Stack):  
 
     await sign_in(anonymous_page, stack.keys["supervisor"], then="/login")
     await expect(anonymous_page).to_have_url(re.compile(r"/supervisor$"))
+
+
+async def test_the_queue_shows_whose_customer_waits_for_an_answer(
+    anonymous_page,  # noqa: F811
+    stack: Stack,
+    held_by_zhao: list[str],
+):
+    """The customer wrote (CustomerWrote): the queue says so until someone answers them."""
+    from playwright.async_api import expect
+
+    wrote, quiet = held_by_zhao
+    await give(stack, wrote, "agent.chen")
+    await give(stack, quiet, "agent.chen")
+    response, _ = await call(
+        stack, "supervisor", "POST", ACTIONS_PATH.format(wrote, "customer-reply"),
+        json={"message": "Is anyone looking at this?"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    page = anonymous_page
+    await sign_in(page, stack.keys["agent.chen"], then="/queue")
+    badge = page.locator(f"#mine tr[data-id={wrote}] .badge.wrote")
+    async with asyncio.timeout(20):  # the list is the projector's: it catches up
+        while await badge.count() == 0:
+            await asyncio.sleep(0.2)
+            await page.reload()
+    await expect(badge).to_contain_text("customer wrote")
+    await expect(page.locator(f"#mine tr[data-id={quiet}] .badge.wrote")).to_have_count(0)
+
+    response, _ = await call(
+        stack, "agent.chen", "POST", ACTIONS_PATH.format(wrote, "respond"),
+        json={"message": "Yes: an engineer calls you within the hour."},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    async with asyncio.timeout(20):
+        while await badge.count() == 1:
+            await asyncio.sleep(0.2)
+            await page.reload()

@@ -76,6 +76,7 @@ def decisions() -> dict[str, list[list[Event]]]:
         (c.RequestInfo(by="agent.zhang", question="Which version?"), 6),
     )
     run("C-6", "The screen is broken", 5)
+    run("C-7", "My parcel is late", 6, (c.RecordCustomerReply(message="Any news?"), 8))
     return out
 
 
@@ -162,6 +163,7 @@ def test_the_story_covers_the_cases_the_list_shows(streams) -> None:
     assert statuses & {Status.RESOLVED, Status.CLOSED}
     assert states["C-3"].breached and states["C-3"].escalation_level >= 1
     assert {s.tier for s in states.values()} == {1, 2, 3}
+    assert states["C-7"].unanswered_since == at(8)  # the customer wrote, nobody answered yet
 
 
 def test_each_row_is_the_fold_of_its_stream(
@@ -193,6 +195,7 @@ def test_each_row_is_the_fold_of_its_stream(
         assert (item.next_due_at, item.next_due_kind) == (due_at, due_kind)
         assert item.received_at == state.received_at
         assert item.updated_at == last_event[cid]
+        assert item.customer_waiting_since == state.unanswered_since
         for moment in (item.next_due_at, item.received_at, item.updated_at):
             assert moment is None or moment.utcoffset().total_seconds() == 0
 
@@ -226,16 +229,16 @@ def all_pages(listed: ComplaintList, limit: int, **filters) -> list[list[str]]:
 
 def test_sorted_by_next_due_with_none_last_and_paged_by_cursor(streams, listed) -> None:
     order = expected_order(folded(streams))
-    assert len(order) == 6
+    assert len(order) == 7
     assert [i.complaint_id for i in listed.page().items] == order
     # Both with and without a next deadline, so the cursor crosses from one to the other.
     assert listed.page(limit=200).items[0].next_due_at is not None
     assert listed.page(limit=200).items[-1].next_due_at is None
-    for limit in (1, 2, 4, 6):
+    for limit in (1, 2, 4, 7):
         pages = all_pages(listed, limit)
         assert [cid for page in pages for cid in page] == order
         assert all(len(page) == limit for page in pages[:-1])
-    assert listed.page(limit=6).next_cursor is None
+    assert listed.page(limit=7).next_cursor is None
 
 
 def test_filters(streams, listed) -> None:
@@ -395,7 +398,7 @@ def test_a_rebuilt_read_model_equals_the_live_one(
     write_interleaved(store, streams, after=lambda: runner.run_once(batch=2))
     runner.run_to_end(batch=2)
     live = snapshot(engine)
-    assert len(live) == 6
+    assert len(live) == 7
 
     applied = runner.rebuild("complaint_list", batch=5)
 
