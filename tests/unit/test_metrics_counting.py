@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 
 from domain.events import (
     ComplaintEscalated,
+    CustomerAnswerMissed,
     DeadlineBreached,
     DeadlineMet,
     NoteAdded,
@@ -54,9 +56,15 @@ def test_a_breach_counts_with_how_late_it_was_recorded():
     assert sample("complaints_breach_lateness_seconds_sum", tier="3") - before_sum == 42
 
 
-def test_a_missed_progress_message_is_a_breach_of_its_own_kind():
-    missed = ProgressUpdateMissed(at=DUE, due_at=DUE)
-    labels = {"tier": "2", "kind": "progress_update", "outcome": "breached"}
+@pytest.mark.parametrize(
+    ("missed", "kind"),
+    [
+        (ProgressUpdateMissed(at=DUE, due_at=DUE), "progress_update"),
+        (CustomerAnswerMissed(at=DUE, due_at=DUE), "customer_answer"),
+    ],
+)
+def test_what_the_customer_was_owed_is_a_breach_of_its_own_kind(missed, kind):
+    labels = {"tier": "2", "kind": kind, "outcome": "breached"}
     assert moved("complaints_deadlines_total", labels, [missed]) == 1
 
 
