@@ -298,20 +298,22 @@ def _tell_customer(d: _Decision, kind: str, text: str) -> None:
 
 
 def _customer_reply(d: _Decision, cmd: c.RecordCustomerReply) -> None:
-    """The answer to our question resumes the clock; a message while the complaint is open asks
-    an answer of whoever holds it, who is told at once."""
-    if d.state.status is Status.OPEN:
+    """While we wait on them, their message answers our question and resumes the clock; while
+    the complaint is open, it is them writing to us. Either way it is owed an answer in staff's
+    own words (the tier's answer_customer_within), and whoever holds the complaint is told."""
+    wrote = d.state.status is Status.OPEN
+    if wrote:
         d.emit(ev.CustomerWrote(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
-        d.notify("customer_wrote", "assignee", f"v{d.state.version}", **_answer_due(d))
-        return
-    _require(d, cmd, Status.WAITING_ON_CUSTOMER)
-    d.emit(ev.CustomerReplied(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
-    _schedule(d, "resumed")
-
-
-def _answer_due(d: _Decision) -> dict[str, str]:
+    else:
+        _require(d, cmd, Status.WAITING_ON_CUSTOMER)
+        d.emit(ev.CustomerReplied(at=d.now, message=cmd.message, by=cmd.by, by_key=cmd.by_key))
+        _schedule(d, "resumed")
     due = sla.customer_answer_due(d.state, d.policy)
-    return {"due_at": due.isoformat()} if due else {}
+    # An answer to our question is told only where an answer is owed: complaints registered
+    # before the rule (no answer_customer_within in their policy) decide as they ran.
+    if wrote or due:
+        when = {"due_at": due.isoformat()} if due else {}
+        d.notify("customer_wrote", "assignee", f"v{d.state.version}", **when)
 
 
 def _resolve(d: _Decision, cmd: c.Resolve) -> None:

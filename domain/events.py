@@ -195,8 +195,8 @@ class ProgressUpdateMissed(_Fact):
 
 
 class CustomerAnswerMissed(_Fact):
-    """Nobody answered the customer's message (CustomerWrote) within the tier's
-    `answer_customer_within`: a breach, escalated like any other."""
+    """Nobody answered the customer's message (CustomerWrote, CustomerReplied) within the
+    tier's `answer_customer_within`: a breach, escalated like any other."""
 
     type: Literal["CustomerAnswerMissed"] = "CustomerAnswerMissed"
     due_at: datetime
@@ -239,7 +239,7 @@ class CustomerReplied(_Fact):
 class CustomerWrote(_Fact):
     """The customer wrote while their complaint was open, asked nothing (a question's answer is
     CustomerReplied): whoever holds it is told, and owes them an answer (the tier's
-    `answer_customer_within`)."""
+    `answer_customer_within`), as for an answer to our question."""
 
     type: Literal["CustomerWrote"] = "CustomerWrote"
     message: str

@@ -127,8 +127,8 @@ class TierPolicy(_Strict):
     # While the complaint is open, the customer hears from us at least this often ("progress
     # synced to the customer within 2 hours"); a gap is a breach and escalates.
     keep_customer_informed_every: Duration | None = None
-    # The customer wrote while the complaint was open: answered in staff's own words within
-    # this long (respond, initial-solution, request-info or resolve); else a breach, escalated.
+    # The customer wrote (or answered our question): answered in staff's own words within this
+    # long (respond, initial-solution, request-info or resolve); else a breach, escalated.
     answer_customer_within: Duration | None = None
     # While we wait on the customer's information: remind them once after this long, and close
     # the complaint as "no reply" after this long.

@@ -112,7 +112,7 @@ def progress_update_due(state: ComplaintState, policy: Policy) -> datetime | Non
 
 
 def customer_answer_due(state: ComplaintState, policy: Policy) -> datetime | None:
-    """When the customer's message (CustomerWrote) is owed an answer, while it is open."""
+    """When the customer's last unanswered message is owed an answer, while it is open."""
     if state.status is not Status.OPEN or state.unanswered_since is None:
         return None
     within = policy.tier(state.tier).answer_customer_within

@@ -72,8 +72,9 @@ class ComplaintState(BaseModel):
     # delivery results the workflow has recorded (by the message's key), so each counts once.
     informed_at: datetime | None = None
     deliveries_recorded: list[str] = []
-    # Since when the customer's own message (CustomerWrote) waits for an answer in staff's own
-    # words; None once one is given (or missed: it is breached once).
+    # Since when the customer's own message (CustomerWrote, or CustomerReplied: their answer to
+    # our question) waits for an answer in staff's own words; None once one is given (or
+    # missed: it is breached once).
     unanswered_since: datetime | None = None
 
     def current_deadlines(self) -> list[DeadlineState]:
@@ -220,6 +221,7 @@ def _customer_replied(s: ComplaintState, event: ev.CustomerReplied) -> None:
     s.status = Status.OPEN
     s.pauses = _with_last_pause(s, ended_at=event.at)
     s.informed_at = event.at
+    s.unanswered_since = event.at
 
 
 def _customer_wrote(s: ComplaintState, event: ev.CustomerWrote) -> None:

@@ -99,12 +99,28 @@ def test_on_a_business_hours_tier_it_counts_open_hours():
     assert "CustomerAnswerMissed" in types(s.tick(T0 + minutes(23 * 60 + 5)))
 
 
-def test_while_we_wait_on_them_their_message_is_the_answer_and_resumes_the_clock():
+def test_their_answer_to_our_question_resumes_the_clock_and_is_owed_an_answer_too():
     s = story()
-    s.when(c.RequestInfo(by="a", question="A photo?"), T0 + minutes(2))
+    answered_in_time_so_far(s)
+    s.when(c.RequestInfo(by="a", question="A photo?"), T0 + minutes(4))
     new = s.when(c.RecordCustomerReply(message="Here"), T0 + minutes(5))
-    assert types(new)[0] == "CustomerReplied" and s.state.status is Status.OPEN
-    assert s.state.unanswered_since is None
+    assert types(new)[:2] == ["CustomerReplied", "DeadlinesScheduled"]
+    assert s.state.status is Status.OPEN
+    told = new[-1]
+    assert (told.kind, told.recipient) == ("customer_wrote", "assignee")
+    assert datetime.fromisoformat(told.details["due_at"]) == T0 + minutes(20)
+    assert types(s.tick(T0 + minutes(20)))[0] == "CustomerAnswerMissed"
+
+
+def test_an_answer_to_our_question_under_a_policy_from_before_the_rule_decides_as_it_ran():
+    tiers = {
+        k: t.model_copy(update={"answer_customer_within": None}) for k, t in POLICY.tiers.items()
+    }
+    s = Story(POLICY.model_copy(update={"tiers": tiers}))
+    s.when(registration(), T0)
+    s.when(c.RequestInfo(by="a", question="A photo?"), T0 + minutes(4))
+    new = s.when(c.RecordCustomerReply(message="Here"), T0 + minutes(5))
+    assert types(new) == ["CustomerReplied", "DeadlinesScheduled"]  # nobody told, nothing owed
 
 
 def test_a_resolved_complaint_takes_a_rating_or_a_rejection_not_a_message():

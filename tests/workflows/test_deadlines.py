@@ -108,7 +108,7 @@ async def test_waiting_on_the_customer_pauses_the_deadlines(harness):
     assert state.deadline(FR).due_at == t0 + 10 * MIN + paused
     await harness.skip_to(state.deadline(FR).due_at + timedelta(seconds=1))
     state = await harness.wait_for(h, lambda s: breached(s) == [FR])
-    await harness.keep_history(h, "paused_and_resumed_by_load")
+    await harness.keep_history(h, "paused_and_resumed_answer_owed_by_load")
 
 
 async def test_reclassified_from_tier1_to_tier3_midway(harness):

@@ -180,7 +180,7 @@ async def test_mail_becomes_complaints_and_replies(inbox, harness, smtp, capsys,
     wrote = [e for e in harness.events(cid) if e.type == "CustomerWrote"]
     assert [e.message for e in wrote] == ["One more thing."]
     told = [e for e in harness.events(cid) if getattr(e, "kind", "") == "customer_wrote"]
-    assert [e.recipient for e in told] == ["assignee"]
+    assert [e.recipient for e in told] == ["assignee", "assignee"]  # their answer, then this
 
     # The reference in the subject opens the complaint only from the customer's address.
     await inbox.service.act(cid, c.RequestInfo(by="agent.chen", question="A photo?"))

@@ -84,8 +84,11 @@ def test_the_main_paths_are_recorded():
         "policy_amended_by_load",
         "assigned_to_lead_by_load",
         # the customer wrote while it was open, and nobody answered in time (no patch: histories
-        # from before never hold such a message, the domain refused it then)
+        # from before never hold such a message, the domain refused it then; and their policies
+        # owe no answer time, so an answer to our question decides as it ran)
         "customer_wrote_unanswered_by_load",
+        # ... and their answer to our question is owed an answer, whoever holds it told
+        "paused_and_resumed_answer_owed_by_load",
         # a contract's report: before and after the per-recipient delivery record, a resend
         "report_sent",
         "report_partly_undelivered",
