@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -275,7 +275,7 @@ def _listed(values: Any) -> ListedComplaint:
         if fields[name] is not None:
             fields[name] = from_storage(fields[name])
     if fields[_WAITING] is not None:
-        fields[_WAITING] = datetime.fromisoformat(fields[_WAITING])
+        fields[_WAITING] = datetime.fromisoformat(fields[_WAITING]).astimezone(UTC)
     return ListedComplaint(**fields)
 
 

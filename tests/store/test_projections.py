@@ -196,7 +196,8 @@ def test_each_row_is_the_fold_of_its_stream(
         assert item.received_at == state.received_at
         assert item.updated_at == last_event[cid]
         assert item.customer_waiting_since == state.unanswered_since
-        for moment in (item.next_due_at, item.received_at, item.updated_at):
+        moments = (item.next_due_at, item.received_at, item.updated_at, item.customer_waiting_since)
+        for moment in moments:
             assert moment is None or moment.utcoffset().total_seconds() == 0
 
 
