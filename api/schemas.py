@@ -47,6 +47,8 @@ class ComplaintView(BaseModel):
     closed_at: datetime | None
     rating: int | None
     version: int
+    # Since when the customer's own message waits for an answer; None: nothing waits.
+    customer_waiting_since: datetime | None = None
 
 
 class EventView(BaseModel):
@@ -94,6 +96,7 @@ def view_of(state: ComplaintState) -> ComplaintView:
         closed_at=state.closed_at,
         rating=state.rating,
         version=state.version,
+        customer_waiting_since=state.unanswered_since,
     )
 
 

@@ -135,12 +135,20 @@ async def test_the_queue_shows_whose_customer_waits_for_an_answer(
             await page.reload()
     await expect(badge).to_contain_text("customer wrote")
     await expect(page.locator(f"#mine tr[data-id={quiet}] .badge.wrote")).to_have_count(0)
+    # And on the complaint's own page (its live state), with since when; the API says it too.
+    await page.goto(f"/complaints/{wrote}")
+    await expect(page.locator("#customer-waiting")).to_contain_text("waiting for an answer")
+    live = (await stack.http.get(f"/api/complaints/{wrote}")).json()
+    assert live["customer_waiting_since"] is not None
 
     response, _ = await call(
         stack, "agent.chen", "POST", ACTIONS_PATH.format(wrote, "respond"),
         json={"message": "Yes: an engineer calls you within the hour."},
     )  # fmt: skip
     assert response.status_code == 200, response.text
+    await page.reload()
+    await expect(page.locator("#customer-waiting")).to_have_count(0)
+    await page.goto("/queue")
     async with asyncio.timeout(20):
         while await badge.count() == 1:
             await asyncio.sleep(0.2)
