@@ -81,8 +81,7 @@ class QueuedWriterConnection(sqlite3.Connection):
 
     def take_turn(self) -> None:
         """Wait for this file's writers ahead; called before BEGIN IMMEDIATE."""
-        # `asked` bound means the wait is being timed: tests/store/waiting.py looks for it.
-        asked = time.perf_counter()
+        asked = time.perf_counter()  # before asking: a writer waiting on the lock is timed
         has_turn = self._turn.acquire(timeout=TURN_TIMEOUT_SECONDS)
         self._turn_taken = time.perf_counter()
         TURN_TIMES.waited.add(self._turn_taken - asked)

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
 
 from store import AppendResult, ConcurrencyConflict, EventStore, NewEvent, RecordedEvent
 from store.one_statement_append import PREPARED_NAME
 from tests.store.builders import new_events
-from tests.store.waiting import wait_until, waits_for_its_turn
+from tests.store.waiting import wait_until, watch_turn
 
 WRITERS = 8
 EVENTS_PER_WRITER = 50
@@ -99,7 +100,7 @@ def test_identical_appends_racing_each_other_are_written_once(store: EventStore)
 
 
 def test_a_reader_never_skips_an_append_that_commits_late(
-    store: EventStore, engine: Engine
+    store: EventStore, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Writer A inserts and holds its transaction open; writer B appends meanwhile. B must wait
     for A, or at least never commit a position below A's uncommitted ones, or a reader that
@@ -130,6 +131,8 @@ def test_a_reader_never_skips_an_append_that_commits_late(
         store.append("complaint-b", 0, new_events(3))
         b_done.set()
 
+    # On SQLite B waits for A's turn before it asks SQLite for anything (store.sqlite_writers).
+    turn = watch_turn(monkeypatch, engine) if engine.dialect.name == "sqlite" else None
     reader = PollingReader(store)
     writer_a = threading.Thread(target=append_and_hold_a, name="writer-a")
     writer_b = threading.Thread(target=append_b, name="writer-b")
@@ -139,7 +142,7 @@ def test_a_reader_never_skips_an_append_that_commits_late(
         reader.poll()
         writer_b.start()
         wait_until(
-            lambda: b_done.is_set() or b_queued.is_set() or waits_for_its_turn(writer_b),
+            lambda: b_done.is_set() or b_queued.is_set() or bool(turn and turn.waits(writer_b)),
             "B has committed or waits for A",
         )
         reader.poll()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, exc, text
 
 from store import sqlite_writers
 from store.db import make_engine
-from tests.store.waiting import wait_until, waits_for_its_turn
+from tests.store.waiting import wait_until, watch_turn
 
 
 @pytest.fixture
@@ -55,15 +55,17 @@ def _holding(engine: Engine, statement: str) -> Iterator[None]:
 
 
 def test_engines_on_one_file_share_the_turn_and_the_next_writer_starts_when_the_first_ends(
-    database: str,
+    database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `complaints run` opens the same file through more than one engine.
-    first, second = make_engine(database), make_engine(database)
+    first = make_engine(database)
+    turn = watch_turn(monkeypatch, first)
+    second = make_engine(database)
     _write(first, 0)
     follower = threading.Thread(target=_write, args=(second, 2))
     with _holding(first, "INSERT INTO t VALUES (1)"):
         follower.start()
-        wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
+        wait_until(lambda: turn.waits(follower), "the second writer waits for its turn")
     follower.join(timeout=30)
     assert not follower.is_alive()
     assert _values(first) == [0, 1, 2]
@@ -75,11 +77,12 @@ def test_each_turn_is_tallied_with_its_wait_and_its_hold(
     times = sqlite_writers.TurnTimes()
     monkeypatch.setattr(sqlite_writers, "TURN_TIMES", times)
     engine = make_engine(database)
+    turn = watch_turn(monkeypatch, engine)
     follower = threading.Thread(target=_write, args=(engine, 1))
     with _holding(engine, "CREATE TABLE t (v INTEGER)"):
         held_from = time.perf_counter()  # the holder's turn was timed from before this
         follower.start()
-        wait_until(lambda: waits_for_its_turn(follower), "the second writer waits for its turn")
+        wait_until(lambda: turn.waits(follower), "the second writer waits for its turn")
         waited_from = time.perf_counter()  # the follower's wait was timed from before this
         wait_until(lambda: time.perf_counter() - held_from > 0.03, "the holder has held 30 ms")
         released_at = time.perf_counter()

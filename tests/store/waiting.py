@@ -1,14 +1,15 @@
 """Waiting on conditions instead of sleeping for fixed times."""
 
-import sys
+import os
 import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import Engine, text
 
+from store import sqlite_writers
 from store.db import WRITE_LOCK_KEY
-from store.sqlite_writers import QueuedWriterConnection
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -19,16 +20,46 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) 
         time.sleep(0.005)
 
 
-def waits_for_its_turn(thread: threading.Thread) -> bool:
-    """Whether `thread` is queued behind its process's other SQLite writers
-    (store.sqlite_writers), which is before it asks SQLite for the write lock, with the clock
-    of its wait started (the metrics' tally)."""
-    frame = sys._current_frames().get(thread.ident)
-    while frame is not None:
-        if frame.f_code is QueuedWriterConnection.take_turn.__code__:
-            return "asked" in frame.f_locals
-        frame = frame.f_back
-    return False
+class WatchedTurn:
+    """A SQLite file's turn lock (store.sqlite_writers) that tells which threads wait on it: a
+    writer queued behind the process's other writers, before it asks SQLite for the write
+    lock, with the clock of its wait started (take_turn reads the clock before it asks).
+
+    It replaced reading the waiting thread's stack from here (sys._current_frames), which races
+    with that thread in CPython 3.11: a frame's f_back read while the frame is popped once came
+    back as a dict."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: set[int] = set()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        me = threading.get_ident()
+        self._waiting.add(me)
+        try:
+            return self._lock.acquire(timeout=timeout)
+        finally:
+            self._waiting.discard(me)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def waits(self, thread: threading.Thread) -> bool:
+        return thread.ident in self._waiting
+
+
+def watch_turn(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> WatchedTurn:
+    """A WatchedTurn in place of the turn lock of `engine`'s SQLite file, for this engine and
+    every engine made on the file after it, until the test ends. Call it while no writer holds
+    the turn."""
+    turn = WatchedTurn()
+    database = os.path.realpath(engine.url.database or "")
+    monkeypatch.setitem(sqlite_writers._LOCKS, database, turn)
+    with engine.connect() as connection:
+        writers = type(connection.connection.dbapi_connection)
+    assert issubclass(writers, sqlite_writers.QueuedWriterConnection), writers
+    monkeypatch.setattr(writers, "_turn", turn)
+    return turn
 
 
 def write_lock_queue_length(engine: Engine) -> int:
