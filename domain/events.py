@@ -375,6 +375,10 @@ _EVENT = TypeAdapter(Event)
 # What the record counts as a breach: a deadline passed, or the customer left without word from
 # us or without an answer to their message.
 Breach = DeadlineBreached | ProgressUpdateMissed | CustomerAnswerMissed
+# ... of which the closed loop's: the customer's, beside the deadlines'.
+CLOSED_LOOP_BREACHES: frozenset[str] = frozenset(
+    e.model_fields["type"].default for e in (ProgressUpdateMissed, CustomerAnswerMissed)
+)
 
 # The type names of the events above. The event log holds other records too (delivery results in
 # companion streams, see delivery.dispatcher); read models of complaints keep to these.

@@ -51,7 +51,8 @@ def csv_header() -> list[str]:
     header += ["first_response_in_time_rate", "contract", "contract_name"]
     for target in TARGET_FIGURES:
         header += [f"target_{target}", f"target_{target}_status"]
-    return header + business_hours_header()
+    # Added after the columns above, so a reader of the earlier layout still finds them.
+    return header + business_hours_header() + ["closed_loop_breaches"]
 
 
 def csv_line(row: Figures) -> list[Any]:
@@ -75,7 +76,7 @@ def csv_line(row: Figures) -> list[Any]:
     for target in TARGET_FIGURES:
         check = checks.get(target)
         line += [check.promised, check.status] if check else ["", ""]
-    return line + business_hours_line(row.business_hours)
+    return line + business_hours_line(row.business_hours) + [row.closed_loop_breaches]
 
 
 # The business-hours tiers' times: business time, wall clock beside (reports.business_time).

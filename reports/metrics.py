@@ -90,6 +90,8 @@ class Figures:
     time_to_resolution: Spread
     deadlines_met: int
     deadlines_breached: int
+    # The customer left without word from us, or without an answer to their message.
+    closed_loop_breaches: int
     resolved: int
     first_contact_resolution_rate: float | None
     reopen_rate: float | None
@@ -184,6 +186,7 @@ def figures(
         time_to_resolution=spread(seconds(lambda f: f.resolved_at)),
         deadlines_met=sum(f.deadlines_met for f in facts),
         deadlines_breached=sum(f.deadlines_breached for f in facts),
+        closed_loop_breaches=sum(f.closed_loop_breaches for f in facts),
         resolved=len(resolved),
         first_contact_resolution_rate=_rate(
             sum(1 for f in resolved if not f.escalated and not f.reopen_count), len(resolved)

@@ -134,15 +134,16 @@ def take_write_lock(connection: Connection) -> None:
         connection.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to the latest migration. Safe to repeat, also from two processes."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to the latest migration (or to `revision`). Safe to repeat, also
+    from two processes."""
     config = Config()
     # The option value goes through ConfigParser interpolation, where % is special.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     with engine.begin() as connection:
         take_write_lock(connection)
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, tuple_
 
 from domain.contracts import contract_of
-from domain.events import DEADLINE_ANSWERED_BY, join_personal
+from domain.events import CLOSED_LOOP_BREACHES, DEADLINE_ANSWERED_BY, join_personal
 from domain.state import DEADLINE_EVENT_TYPES, DeadlineState, deadlines_after
 from domain.vocabulary import DEADLINE_ORDER, DEFAULT_CONTRACT, DeadlineKind, kinds_met_by
 from store.db import bulk_insert, for_reading, from_storage, to_storage
@@ -149,6 +149,7 @@ def _registered(stream_id: str, data: dict[str, Any]) -> dict[str, Any]:
         "rating": None,
         "deadlines_met": 0,
         "deadlines_breached": 0,
+        "closed_loop_breaches": 0,
         "resolved_in_time": None,
     }
 
@@ -165,6 +166,8 @@ def _fold(row: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
             row["reopen_count"] += 1
         case "FeedbackRecorded":
             row["rating"] = data["rating"]  # the latest rating stands, also across a reopen
+        case _ if event_type in CLOSED_LOOP_BREACHES:
+            row["closed_loop_breaches"] += 1
         case _ if event_type in DEADLINE_ANSWERED_BY:
             for kind in kinds_met_by(DEADLINE_ANSWERED_BY[event_type]):
                 column = _MOMENT_COLUMN.get(kind)
@@ -241,6 +244,7 @@ class ComplaintFacts:
     # The first round's first answer to the customer in time (True), late (False), or not
     # settled yet (None): see FIRST_ANSWER_KINDS.
     first_response_in_time: bool | None = None
+    closed_loop_breaches: int = 0  # as ReportComplaintRow's
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,9 @@ class ReportComplaintRow(Base):
     # Copied from the complaint's deadline_ledger rows, so a report reads this table alone.
     deadlines_met: Mapped[int] = mapped_column(Integer)
     deadlines_breached: Mapped[int] = mapped_column(Integer)
+    # The customer left without word from us, or without an answer (domain.events
+    # CLOSED_LOOP_BREACHES): breaches the contracts count beside the deadlines'.
+    closed_loop_breaches: Mapped[int] = mapped_column(Integer, server_default="0")
     # The first round's resolution: True met in time, False breached, None not settled yet.
     resolved_in_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 

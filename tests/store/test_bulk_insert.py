@@ -30,6 +30,7 @@ def row(complaint_id: str, team: str, **changes) -> dict:
         "rating": None,
         "deadlines_met": 2,
         "deadlines_breached": 1,
+        "closed_loop_breaches": 2,
         "resolved_in_time": None,
     } | changes
 

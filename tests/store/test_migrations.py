@@ -10,10 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 
-from store import EventStore, make_engine, migrate
+from store import EventStore, ProjectionRunner, make_engine, migrate
 from store.db import session_factory, take_write_lock
-from store.tables import Base, EventRow
-from tests.store.builders import new_events
+from store.report_model import ReportProjection
+from store.tables import Base, EventRow, ProjectionCheckpointRow, ReportComplaintRow
+from tests.store.builders import new_event, new_events
+from tests.store.test_bulk_insert import row
 from tests.store.waiting import wait_until, write_lock_queue_length
 
 
@@ -113,3 +115,38 @@ def test_make_engine_refuses_what_it_cannot_support(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_engine(url, schema=schema)
+
+
+def test_0018_counts_the_closed_loop_breaches_already_reported_and_the_rest_once(
+    engine: Engine,
+) -> None:
+    """Complaints reported before the count existed get it from the log, up to the report's
+    checkpoint; what lies beyond it the projection counts when it gets there."""
+    migrate(engine, "0017")
+    store = EventStore(engine)
+    missed = ["ProgressUpdateMissed", "CustomerAnswerMissed"]
+    store.append("C-1", 0, [new_event("ComplaintRegistered"), *map(new_event, missed)])  # 1-3
+    store.append("C-2", 0, [new_event("ComplaintRegistered"), new_event("NoteAdded")])  # 4-5
+    store.append("C-1", 3, [new_event("CustomerAnswerMissed")])  # 6: not reported yet
+    with engine.begin() as connection:
+        connection.execute(
+            ProjectionCheckpointRow.__table__.insert().values(name="reports", position=5)
+        )
+        before = [c.name for c in ReportComplaintRow.__table__.columns]
+        before.remove("closed_loop_breaches")
+        reported = [row("C-1", "quality", version=3), row("C-2", "quality", version=2)]
+        connection.execute(  # the columns of 0017 only
+            ReportComplaintRow.__table__.insert(),
+            [{k: v for k, v in r.items() if k in before} for r in reported],
+        )
+
+    migrate(engine)
+
+    def counted() -> dict[str, int]:
+        query = select(ReportComplaintRow.complaint_id, ReportComplaintRow.closed_loop_breaches)
+        with engine.connect() as connection:
+            return dict(connection.execute(query).all())
+
+    assert counted() == {"C-1": 2, "C-2": 0}
+    ProjectionRunner(engine, [ReportProjection()]).run_to_end()
+    assert counted() == {"C-1": 3, "C-2": 0}

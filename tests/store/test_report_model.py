@@ -8,15 +8,17 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select
 
+from domain import commands as c
 from domain.events import Event
 from domain.state import fold
 from engine.contracts import ContractBook
+from reports.export import as_csv
 from reports.query import report
 from store import EventStore, ProjectionRunner
 from store.report_model import ReportFacts, ReportProjection
 from store.tables import DeadlineLedgerRow, ReportComplaintRow
 from tests.store.builders import new_event
-from tests.unit.helpers import POLICY, local
+from tests.unit.helpers import POLICY, Story, local, registration
 from tests.unit.report_stories import append_all, at, decisions
 
 
@@ -171,3 +173,40 @@ def test_a_crash_between_batches_then_resume_equals_a_rebuild(
     live = (table(engine, ReportComplaintRow), table(engine, DeadlineLedgerRow))
     assert resumed.rebuild("reports", batch=1000) == len(positions)
     assert (table(engine, ReportComplaintRow), table(engine, DeadlineLedgerRow)) == live
+
+
+def test_the_closed_loop_breaches_are_counted_beside_the_deadlines(engine, store) -> None:
+    """A tier-3 complaint whose customer's message went unanswered past 15 minutes, and who
+    then went 4 hours without word from us: two breaches of the loop, none of a deadline."""
+    start, agent = local(2026, 11, 25, 10, 0), "agent.chen"
+    story = Story()
+    fire = registration("The charger caught fire", cid="L-1", received_at=start)
+    made = [story.when(fire, start)]
+    for command, minutes_after in [
+        (c.Respond(by=agent, message="Calling you"), 5),
+        (c.GiveInitialSolution(by=agent, solution="Unplug it"), 20),
+        (c.RecordCustomerReply(message="Any news?"), 30),
+        (c.Tick(), 45),  # unanswered: escalated, and the customer sent a progress message
+        (c.Tick(), 45 + 4 * 60),  # four hours on without word from us
+    ]:
+        made.append(story.when(command, at(start, minutes_after)))
+    assert [e.type for d in made for e in d].count("CustomerAnswerMissed") == 1
+    assert [e.type for d in made for e in d].count("ProgressUpdateMissed") == 1
+    append_all(store, {"L-1": [d for d in made if d]})
+    ProjectionRunner(engine, [ReportProjection()]).run_to_end()
+
+    (facts,) = ReportFacts(engine).received_between(start, at(start, 1))
+    assert (facts.closed_loop_breaches, facts.deadlines_breached) == (2, 0)
+    got = report(
+        ReportFacts(engine),
+        ContractBook.serving(POLICY),
+        period="week",
+        group_by="tier",
+        first_day=date(2026, 11, 23),
+        last_day=date(2026, 11, 29),
+        now=local(2026, 11, 29, 12, 0),
+    )
+    (row,) = got.rows
+    assert (row.closed_loop_breaches, row.deadlines_breached) == (2, 0)
+    header, line = as_csv(got).splitlines()
+    assert header.split(",")[-1] == "closed_loop_breaches" and line.split(",")[-1] == "2"
