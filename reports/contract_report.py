@@ -55,6 +55,9 @@ class TierDeadlines(_Fact):
     tier: int
     met: int
     breached: int
+    # The customer left without word from us, or without an answer (absent in reports sent
+    # before it was counted).
+    closed_loop_breached: int = 0
 
 
 class TargetOutcome(_Fact):
@@ -141,7 +144,12 @@ def build_report(engine: Engine, contract: Contract, period: ReportPeriod) -> Co
         by_channel=_count(mine, "channel"),
         by_category=_count(mine, "category"),
         deadlines_by_tier=[
-            TierDeadlines(tier=tier, met=f.deadlines_met, breached=f.deadlines_breached)
+            TierDeadlines(
+                tier=tier,
+                met=f.deadlines_met,
+                breached=f.deadlines_breached,
+                closed_loop_breached=f.closed_loop_breaches,
+            )
             for tier, f in sorted(_by_tier(mine, period).items())
         ],
         first_response=_durations(whole.time_to_first_response),

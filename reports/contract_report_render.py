@@ -83,6 +83,10 @@ def as_csv(report: ContractReport) -> str:
         ["deadlines_met_breached", f"tier {t.tier}", t.met, t.breached]
         for t in report.deadlines_by_tier
     )
+    w.writerows(
+        ["closed_loop_breached", f"tier {t.tier}", t.closed_loop_breached, ""]
+        for t in report.deadlines_by_tier
+    )
     for name in ("first_response", "resolution"):
         d: Durations = getattr(report, name)
         w.writerow(
@@ -240,8 +244,8 @@ def as_pdf(report: ContractReport, pngs: dict[str, bytes]) -> bytes:
     section("by_category", [[k, v] for k, v in report.by_category.items()])
     section(
         "deadlines",
-        [[_both("tier"), _both("met"), _both("breached")]]
-        + [[t.tier, t.met, t.breached] for t in report.deadlines_by_tier],
+        [[_both("tier"), _both("met"), _both("breached"), _both("closed_loop_breached")]]
+        + [[t.tier, t.met, t.breached, t.closed_loop_breached] for t in report.deadlines_by_tier],
         "deadlines",
     )
     section("first_response", [[spread_text(report.first_response)]])

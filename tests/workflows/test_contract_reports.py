@@ -149,6 +149,8 @@ async def test_the_weekly_report_reaches_each_recipient_with_its_pdf_and_csv(rep
     csv_text = files["default-weekly-2026-W48.csv"]
     assert "rates,resolution_rate,0.75," in csv_text
     assert "deadlines_met_breached,tier 1,1,1" in csv_text
+    assert "closed_loop_breached,tier 3,0," in csv_text  # A and B were kept informed
+    assert "closed loop breached / 未闭环" in text
     # In the recipient's language: the Chinese supervisor reads Chinese.
     [chinese] = smtp.to(SUPERVISOR_ZH)
     assert "每周需求汇总" in chinese.message["Subject"] and "投诉受理量" in html_of(chinese)
