@@ -15,17 +15,24 @@ AFTERWARDS = "everything was stopped, and a restart keeps every complaint"
 
 
 async def failing() -> None:
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # started, then fails
     raise RuntimeError("poller gone")
 
 
-def sleeping_process() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+def waiting_process() -> subprocess.Popen:
+    """A process that runs until it is killed: it waits for input that never comes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+
+
+def serving_forever() -> asyncio.Task:
+    return asyncio.create_task(asyncio.Event().wait())
 
 
 async def test_the_part_that_ends_first_is_named_and_a_stop_is_none():
-    server, stop = sleeping_process(), asyncio.Event()
-    serving = asyncio.create_task(asyncio.sleep(60))
+    server, stop = waiting_process(), asyncio.Event()
+    serving = serving_forever()
     try:
         running = {"the worker": asyncio.create_task(failing()), "the API": serving}
         assert await first_to_end(stop, running, server) == "the worker"
@@ -38,8 +45,8 @@ async def test_the_part_that_ends_first_is_named_and_a_stop_is_none():
 
 
 async def test_the_dev_server_ending_is_seen_within_a_second_or_so():
-    server, stop = sleeping_process(), asyncio.Event()
-    serving = asyncio.create_task(asyncio.sleep(60))
+    server, stop = waiting_process(), asyncio.Event()
+    serving = serving_forever()
     try:
         server.kill()
         async with asyncio.timeout(5):
